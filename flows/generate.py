@@ -1,0 +1,80 @@
+"""The generate flow: ingest -> shards (facts, VQA, captions) -> the flow commits each shard.
+
+Shard tasks never open the database: the flow hands them their scenes and alone writes what
+they return, one transaction per shard. Resume lives in DuckDB (the ``processed`` table), not
+in Prefect's result cache, so shard tasks use NO_CACHE and hash nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from narrator import progress
+from narrator.ids import make_id
+from narrator.ingest import DatasetConfig, IngestResult, load_config, read_dataset
+from narrator.pipeline import GenerateConfig, ShardResult, plan_shards, process_shard
+from narrator.records import SceneBundle
+from narrator.store import Store
+
+
+@task(name="ingest", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def ingest_task(config: DatasetConfig) -> IngestResult:
+    progress.start("ingest", None)
+    return read_dataset(config, on_source=lambda _src, n: progress.advance("ingest", n))
+
+
+@task(name="process-shard", cache_policy=NO_CACHE)
+def shard_task(bundles: list[SceneBundle], vocabulary: list[str],
+               config: GenerateConfig) -> ShardResult:
+    return process_shard(bundles, vocabulary, config)
+
+
+def _todo(store: Store, bundles: list[SceneBundle], config_hash: str) -> list[SceneBundle]:
+    done = store.processed()
+    return [b for b in bundles
+            if done.get(b.scene.scene_id) != (b.content_hash, config_hash)]
+
+
+@flow(name="narrator-generate", task_runner=ThreadPoolTaskRunner(max_workers=2),
+      log_prints=False)
+def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | None = None,
+                  llm: str = "rules", seed: int = 0, style: str = "generic",
+                  shard_size: int = 256) -> dict[str, Any]:
+    """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db``."""
+    t0 = time.perf_counter()
+    config = load_config(dataset, fmt, images)
+    ingested = ingest_task(config)
+    timings = {"ingest_s": time.perf_counter() - t0}
+    gen = GenerateConfig(seed=seed, style=style, llm=llm)
+    vocabulary = ingested.vocabulary
+    config_hash = make_id(gen.config_hash(), vocabulary)
+    params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size}
+    run_id = make_id("generate", str(Path(dataset).resolve()), str(Path(db).resolve()), params)
+    with Store(db) as store:
+        store.start_run(run_id, "generate", str(dataset), params)
+        store.write_ingest(config.name, ingested.bundles, ingested.quarantine)
+        todo = _todo(store, ingested.bundles, config_hash)
+        t1 = time.perf_counter()
+        progress.start("generate", len(todo))
+        futures = [shard_task.submit(shard, vocabulary, gen)
+                   for shard in plan_shards(todo, shard_size)]
+        for future in as_completed(futures):
+            result = future.result()
+            store.commit_shard(result, config_hash)
+            progress.advance("generate", len(result.scene_ids))
+        timings["generate_s"] = time.perf_counter() - t1
+        summary = store.dataset_summary(config.name)
+        summary |= {"format": ingested.format, "processed_now": len(todo),
+                    "file_errors": [str(e) for e in ingested.file_errors],
+                    "sources": [vars(s) for s in ingested.stats],
+                    "seconds": round(time.perf_counter() - t0, 2),
+                    **{k: round(v, 2) for k, v in timings.items()}}
+        store.finish_run(run_id, "completed", summary)
+    return summary

@@ -1,0 +1,32 @@
+"""Error classes. Each message says which file or record is wrong and what to do about it.
+
+The CLI turns any ``NarratorError`` into ``Error: <message>`` with exit status 2 and no
+traceback. Per-record problems do not raise: they become quarantine rows and the run goes on.
+"""
+
+from __future__ import annotations
+
+
+class NarratorError(Exception):
+    """Base class of every error narrator reports to a user."""
+
+
+class InputError(NarratorError):
+    """A dataset file cannot be read at all (missing, truncated, not the declared format)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class FormatNotDetected(NarratorError):
+    """No reader recognises the dataset; the user should pass --format."""
+
+
+class ConfigError(NarratorError):
+    """A setting or option has a value narrator cannot use."""
+
+
+class StoreError(NarratorError):
+    """The DuckDB file cannot be opened or written (locked by another process, corrupt, ...)."""

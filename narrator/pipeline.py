@@ -1,0 +1,74 @@
+"""The plain functions the flows call: shard planning and the per-shard work.
+
+Kept free of Prefect and of DuckDB connections so that a shard can run in a thread, a process
+or on a Dask worker; only the flow writes what a shard returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from narrator.caption import RuleCaptioner
+from narrator.facts import FACTS_VERSION, facts_hash, scene_facts
+from narrator.ids import make_id
+from narrator.records import SceneBundle
+from narrator.resources import data_dir
+from narrator.vqa import VQAEngine, load_families
+
+PIPELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Everything that changes generated text; its hash decides what must be redone."""
+
+    seed: int = 0
+    style: str = "generic"
+    llm: str = "rules"
+    families: tuple[str, ...] = ()
+
+    def config_hash(self) -> str:
+        return make_id(PIPELINE_VERSION, FACTS_VERSION, self.seed, self.style, self.llm,
+                       self.families, templates_hash())
+
+
+@dataclass
+class ShardResult:
+    scene_ids: list[str]
+    content_hashes: dict[str, str]
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    vqa: list[dict[str, Any]] = field(default_factory=list)
+    captions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def templates_hash() -> str:
+    """Hash of every file under templates/: editing a template redoes the scenes it touches."""
+    root = data_dir("templates")
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return make_id([(str(p.relative_to(root)), p.read_bytes().hex()) for p in files])
+
+
+def plan_shards(bundles: list[SceneBundle], shard_size: int) -> list[list[SceneBundle]]:
+    """Deterministic shards: scenes sorted by id, cut every ``shard_size``."""
+    ordered = sorted(bundles, key=lambda b: b.scene.scene_id)
+    return [ordered[i:i + shard_size] for i in range(0, len(ordered), shard_size)]
+
+
+def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
+                  config: GenerateConfig) -> ShardResult:
+    """Facts, VQA and rule captions for a shard of scenes."""
+    families = load_families()
+    if config.families:
+        families = {k: v for k, v in families.items() if k in config.families}
+    engine = VQAEngine(families, seed=config.seed, style=config.style)
+    captioner = RuleCaptioner()
+    result = ShardResult([b.scene.scene_id for b in bundles],
+                         {b.scene.scene_id: b.content_hash for b in bundles})
+    for bundle in bundles:
+        facts = scene_facts(bundle, vocabulary)
+        result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
+                             "facts_hash": facts_hash(facts), "facts": facts})
+        result.vqa.extend(engine.rows(facts))
+        result.captions.extend(captioner.rows(facts))
+    return result

@@ -1,0 +1,37 @@
+"""Progress hooks: the library and flows report stages; the CLI decides how to show them.
+
+The default reporter does nothing, so library users and tests see no output.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Reporter(Protocol):
+    def start(self, stage: str, total: int | None) -> None: ...
+    def advance(self, stage: str, n: int = 1) -> None: ...
+
+
+class _Silent:
+    def start(self, stage: str, total: int | None) -> None:
+        pass
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        pass
+
+
+_current: Reporter = _Silent()
+
+
+def set_reporter(reporter: Reporter | None) -> None:
+    global _current
+    _current = reporter or _Silent()
+
+
+def start(stage: str, total: int | None) -> None:
+    _current.start(stage, total)
+
+
+def advance(stage: str, n: int = 1) -> None:
+    _current.advance(stage, n)

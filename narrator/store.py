@@ -1,0 +1,370 @@
+"""The DuckDB store: schema, named migrations and every write. The only module that writes SQL.
+
+Writes are upserts keyed by content-hash ids, handed over as Arrow tables (no per-row SQL), and
+each batch is one transaction. Opening a file made by an older schema applies the migrations
+it lacks; the ``_migrations`` table records which ones ran and when.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from narrator.errors import StoreError
+from narrator.records import Quarantine, SceneBundle, to_row
+
+if TYPE_CHECKING:
+    from narrator.pipeline import ShardResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_core",
+        """
+        CREATE TABLE scenes (
+            scene_id VARCHAR PRIMARY KEY, dataset VARCHAR, file_name VARCHAR,
+            image_path VARCHAR, width INTEGER, height INTEGER, source VARCHAR, split VARCHAR,
+            bands INTEGER, dtype VARCHAR, crs VARCHAR, transform DOUBLE[], gsd_m DOUBLE,
+            center_lon DOUBLE, center_lat DOUBLE, footprint_wkb BLOB,
+            platform VARCHAR, band VARCHAR, polarization VARCHAR, mode VARCHAR,
+            incidence_angle DOUBLE, orbit_direction VARCHAR, acquired_at VARCHAR, meta VARCHAR
+        );
+        CREATE TABLE objects (
+            object_id VARCHAR PRIMARY KEY, scene_id VARCHAR, category VARCHAR,
+            x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE, source_category VARCHAR,
+            fine_type VARCHAR, angle DOUBLE, poly_wkb BLOB, difficult BOOLEAN,
+            source_id VARCHAR, attrs VARCHAR
+        );
+        CREATE TABLE regions (
+            region_id VARCHAR PRIMARY KEY, scene_id VARCHAR, category VARCHAR,
+            area_px DOUBLE, fraction DOUBLE, geom_wkb BLOB, source VARCHAR
+        );
+        CREATE TABLE quarantine (
+            quarantine_id VARCHAR PRIMARY KEY, dataset VARCHAR, stage VARCHAR, source VARCHAR,
+            record VARCHAR, scene_id VARCHAR, error VARCHAR
+        );
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY, command VARCHAR, dataset VARCHAR, params VARCHAR,
+            started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
+            invocations INTEGER, summary VARCHAR
+        );
+        CREATE INDEX objects_scene ON objects(scene_id);
+        CREATE INDEX regions_scene ON regions(scene_id);
+        """,
+    ),
+    Migration(
+        "0002_texts",
+        """
+        CREATE TABLE facts (
+            scene_id VARCHAR PRIMARY KEY, version INTEGER, facts_hash VARCHAR, facts VARCHAR
+        );
+        CREATE TABLE vqa (
+            qa_id VARCHAR PRIMARY KEY, scene_id VARCHAR, task VARCHAR, question VARCHAR,
+            answer VARCHAR, params VARCHAR, template_id VARCHAR, template_version INTEGER,
+            style VARCHAR
+        );
+        CREATE TABLE captions (
+            caption_id VARCHAR PRIMARY KEY, scene_id VARCHAR, kind VARCHAR, text VARCHAR,
+            status VARCHAR, generator VARCHAR, template_id VARCHAR, params VARCHAR
+        );
+        CREATE TABLE candidates (
+            candidate_id VARCHAR PRIMARY KEY, scene_id VARCHAR, kind VARCHAR,
+            round INTEGER, sample_index INTEGER, text VARCHAR, violations VARCHAR,
+            verdict VARCHAR, call_key VARCHAR
+        );
+        CREATE TABLE llm_calls (
+            call_key VARCHAR PRIMARY KEY, model VARCHAR, prompt_id VARCHAR,
+            prompt_hash VARCHAR, request VARCHAR, response VARCHAR, parsed VARCHAR,
+            status VARCHAR, error VARCHAR, finish_reason VARCHAR, latency_s DOUBLE,
+            prompt_tokens INTEGER, completion_tokens INTEGER, created_at TIMESTAMP
+        );
+        CREATE TABLE processed (
+            scene_id VARCHAR PRIMARY KEY, content_hash VARCHAR, config_hash VARCHAR,
+            committed_at TIMESTAMP
+        );
+        CREATE INDEX vqa_scene ON vqa(scene_id);
+        CREATE INDEX captions_scene ON captions(scene_id);
+        """,
+    ),
+)
+
+#: Tables a user sees in ``narrator report`` and the summary, in schema order.
+TABLES = (
+    "scenes", "objects", "regions", "facts", "vqa", "captions", "candidates",
+    "llm_calls", "runs", "quarantine", "processed",
+)
+#: Columns stored as JSON text.
+JSON_COLUMNS = {"meta", "attrs", "params", "summary", "facts", "violations", "request",
+                "response", "parsed"}
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise StoreError(f"not a table or column name: {name!r}")
+    return name
+
+
+def _encode(value: Any, column: str) -> Any:
+    if column in JSON_COLUMNS and value is not None and not isinstance(value, str):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return value
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection, upto: int | None = None) -> list[str]:
+    """Apply the migrations this database lacks (the first ``upto`` of them if given)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"
+    )
+    done = {r[0] for r in con.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for migration in MIGRATIONS[:upto]:
+        if migration.name in done:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO _migrations VALUES (?, ?)", [migration.name, datetime.now(UTC)]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.name)
+        log.info("applied migration %s", migration.name)
+    return applied
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, turning lock and corruption errors into a clear StoreError."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"{path}: no such database; run `narrator generate` first")
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            holder = re.search(r"PID (\d+)", text)
+            who = f" (process {holder.group(1)})" if holder else ""
+            raise StoreError(
+                f"{path}: the database is in use by another narrator or DuckDB process{who}; "
+                "wait for it to finish or use another --db"
+            ) from None
+        raise StoreError(f"{path}: cannot open the database: {text}") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: not a usable DuckDB database: {exc}") from None
+
+
+class Store:
+    """A migrated DuckDB database. Not thread-safe: one writer (the flow) owns it."""
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = connect(self.path, read_only=read_only)
+        if not read_only:
+            apply_migrations(self.con)
+        self._in_tx = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One transaction; nested calls join the outer one."""
+        if self._in_tx:
+            yield self
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield self
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_tx = False
+
+    # -- writes -------------------------------------------------------------------------------
+    def columns(self, table: str) -> list[str]:
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert or replace ``rows`` (dicts keyed by column name) in one statement."""
+        if not rows:
+            return 0
+        cols = [c for c in self.columns(_ident(table)) if c in rows[0]]
+        key = cols[0] if cols else ""
+        data: dict[str, list[Any]] = {c: [] for c in cols}
+        seen: dict[Any, int] = {}
+        for row in rows:  # last write wins for duplicate keys inside one batch
+            k = row.get(key)
+            if k in seen:
+                for c in cols:
+                    data[c][seen[k]] = _encode(row.get(c), c)
+                continue
+            seen[k] = len(data[key])
+            for c in cols:
+                data[c].append(_encode(row.get(c), c))
+        self._insert_arrow(table, pa.table(data), replace=True)
+        return len(seen)
+
+    def _insert_arrow(self, table: str, arrow: pa.Table, replace: bool) -> None:
+        name = f"_incoming_{table}"
+        self.con.register(name, arrow)
+        try:
+            verb = "INSERT OR REPLACE" if replace else "INSERT"
+            self.con.execute(f"{verb} INTO {_ident(table)} BY NAME SELECT * FROM {name}")
+        finally:
+            self.con.unregister(name)
+
+    def delete_scenes(self, table: str, scene_ids: Iterable[str]) -> None:
+        """Delete the rows of ``table`` that belong to ``scene_ids`` (before re-inserting them)."""
+        ids = pa.table({"scene_id": list(scene_ids)})
+        self.con.register("_scene_ids", ids)
+        try:
+            self.con.execute(
+                f"DELETE FROM {_ident(table)} WHERE scene_id IN (SELECT scene_id FROM _scene_ids)"
+            )
+        finally:
+            self.con.unregister("_scene_ids")
+
+    def replace_for_scenes(
+        self, table: str, scene_ids: Sequence[str], rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """Make ``rows`` the whole content of ``table`` for these scenes."""
+        with self.transaction():
+            self.delete_scenes(table, scene_ids)
+            self.upsert(table, rows)
+
+    # -- pipeline writes ---------------------------------------------------------------------
+    def write_ingest(self, dataset: str, bundles: Sequence[SceneBundle],
+                     quarantine: Sequence[Quarantine]) -> None:
+        """Scenes with their objects and regions, and this dataset's ingest quarantine."""
+        scene_ids = [b.scene.scene_id for b in bundles]
+        with self.transaction():
+            self.upsert("scenes", [to_row(b.scene) for b in bundles])
+            self.replace_for_scenes("objects", scene_ids,
+                                    [to_row(o) for b in bundles for o in b.objects])
+            self.replace_for_scenes("regions", scene_ids,
+                                    [to_row(r) for b in bundles for r in b.regions])
+            self.con.execute("DELETE FROM quarantine WHERE stage = 'ingest' AND dataset = ?",
+                             [dataset])
+            self.upsert("quarantine", [to_row(q) | {"dataset": dataset} for q in quarantine])
+
+    def commit_shard(self, result: ShardResult, config_hash: str) -> None:
+        """Everything a shard produced, in one transaction, then mark its scenes processed."""
+        ids = result.scene_ids
+        now = datetime.now(UTC)
+        with self.transaction():
+            self.replace_for_scenes("facts", ids, result.facts)
+            self.replace_for_scenes("vqa", ids, result.vqa)
+            self.replace_for_scenes("captions", ids, result.captions)
+            self.upsert("processed", [
+                {"scene_id": s, "content_hash": result.content_hashes[s],
+                 "config_hash": config_hash, "committed_at": now} for s in ids
+            ])
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(self, run_id: str, command: str, dataset: str, params: dict[str, Any]) -> None:
+        prev = self.scalar("SELECT invocations FROM runs WHERE run_id = ?", [run_id])
+        self.upsert("runs", [{
+            "run_id": run_id, "command": command, "dataset": dataset, "params": params,
+            "started_at": datetime.now(UTC), "finished_at": None, "status": "running",
+            "invocations": (prev or 0) + 1, "summary": None,
+        }])
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        self.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
+            [datetime.now(UTC), status, _encode(summary, "summary"), run_id],
+        )
+
+    # -- reads ------------------------------------------------------------------------------
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first value of the first row (None if no row); reads the result to the end,
+        as DuckDB requires before the connection runs anything else."""
+        rows = self.con.execute(sql, list(params)).fetchall()
+        return rows[0][0] if rows else None
+
+    def count(self, table: str, where: str = "", params: Sequence[Any] = ()) -> int:
+        sql = f"SELECT count(*) FROM {_ident(table)}" + (f" WHERE {where}" if where else "")
+        return int(self.scalar(sql, params) or 0)
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.count(t) for t in TABLES}
+
+    def dataset_summary(self, dataset: str) -> dict[str, Any]:
+        """Row counts of one dataset's scenes and what was made from them."""
+        q = ("SELECT count(*) FROM {t} WHERE scene_id IN "
+             "(SELECT scene_id FROM scenes WHERE dataset = ?)")
+        out = {"scenes": self.count("scenes", "dataset = ?", [dataset])}
+        for name, table in (("objects", "objects"), ("regions", "regions"), ("qa_pairs", "vqa"),
+                            ("captions", "captions")):
+            out[name] = int(self.scalar(q.format(t=table), [dataset]) or 0)
+        out["quarantined"] = self.count("quarantine", "dataset = ?", [dataset])
+        tasks = self.con.execute(
+            "SELECT task, count(*) FROM vqa WHERE scene_id IN "
+            "(SELECT scene_id FROM scenes WHERE dataset = ?) GROUP BY task ORDER BY task",
+            [dataset]).fetchall()
+        out["tasks"] = {t: int(n) for t, n in tasks}
+        return out
+
+    def migrations(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+
+    def processed(self) -> dict[str, tuple[str, str]]:
+        rows = self.con.execute("SELECT scene_id, content_hash, config_hash FROM processed")
+        return {r[0]: (r[1], r[2]) for r in rows.fetchall()}
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read-only SELECT and return dict rows (JSON columns decoded)."""
+        cur = self.con.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        out = []
+        for values in cur.fetchall():
+            row = dict(zip(names, values, strict=True))
+            for c in names:
+                if c in JSON_COLUMNS and isinstance(row[c], str):
+                    row[c] = json.loads(row[c])
+            out.append(row)
+        return out
+
+    def iter_batches(self, sql: str, batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
+        """Stream a SELECT as Arrow record batches (constant memory for big exports)."""
+        reader = self.con.sql(sql).to_arrow_reader(batch_rows)
+        yield from reader

@@ -1,0 +1,101 @@
+"""SceneFacts, the VQA families and rule captions, checked against the raw annotations."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from narrator.caption import RuleCaptioner
+from narrator.facts import scene_facts
+from narrator.ids import make_id
+from narrator.ingest import load_config, read_dataset
+from narrator.records import Object, Region, Scene, SceneBundle
+from narrator.vqa import VQAEngine
+
+CELLS = [["top left", "top", "top right"], ["left", "center", "right"],
+         ["bottom left", "bottom", "bottom right"]]
+
+
+def _scene(objects: list[tuple[str, float, float, float, float]]) -> SceneBundle:
+    s = Scene(scene_id="s", dataset="d", file_name="s.tif", image_path=None, width=300,
+              height=150, gsd_m=2.0, band="X", platform="TerraSAR-X")
+    objs = [Object(make_id(i), "s", c, x0, y0, x1, y1) for i, (c, x0, y0, x1, y1)
+            in enumerate(objects)]
+    regions = [Region("r1", "s", "water", 30000, 0.7), Region("r2", "s", "built-up", 15000, 0.3)]
+    return SceneBundle(s, objs, regions)
+
+
+def test_positions_sizes_and_counts() -> None:
+    facts = scene_facts(_scene([("ship", 0, 0, 10, 10), ("ship", 140, 60, 160, 90),
+                                ("car", 290, 140, 300, 150), ("car", 99, 49, 101, 51)]),
+                        vocabulary=["car", "ship", "tank"])
+    cells = [o["cell"] for o in facts["objects"]]
+    # a centre on a one-third line, (100, 50) here, belongs to the cell after the line
+    assert cells == ["top left", "center", "bottom right", "center"]
+    assert [o["grid"] for o in facts["objects"]] == [1, 5, 9, 5]
+    assert facts["counts"] == {"car": 2, "ship": 2} and facts["dominant"] is None
+    assert facts["absent"] == ["tank"] and facts["present"] == ["car", "ship"]
+    assert facts["objects"][1]["size_m"] == [40.0, 60.0]
+    assert facts["objects"][0]["size_class"] == "very small"
+    assert facts["dominant_land_cover"] == "water"
+
+
+def test_vqa_answers_match_raw_annotations(example_dir: Path) -> None:
+    """Recompute every answer from the COCO files, not from SceneFacts."""
+    raw: dict[str, dict] = {}
+    for split in ("train", "val"):
+        coco = json.loads((example_dir / "annotations" / f"{split}.json").read_text())
+        names = {c["id"]: c["name"] for c in coco["categories"]}
+        for img in coco["images"]:
+            anns = [a for a in coco["annotations"] if a["image_id"] == img["id"]]
+            raw[img["file_name"]] = {"size": (img["width"], img["height"]),
+                                     "anns": [(names[a["category_id"]], a["bbox"]) for a in anns]}
+    result = read_dataset(load_config(example_dir))
+    engine = VQAEngine(seed=1)
+    answers = Counter()
+    n_checked = 0
+    for bundle in result.bundles:
+        truth = raw[bundle.scene.file_name]
+        counts = Counter(c for c, _ in truth["anns"])
+        for row in engine.rows(scene_facts(bundle, result.vocabulary)):
+            cat = row["params"]["category"]
+            if row["task"] == "presence":
+                expected = "Yes." if counts[cat] else "No."
+                answers[row["answer"]] += 1
+            elif row["task"] == "count":
+                expected = str(counts[cat])
+            else:
+                assert row["task"] == "position" and counts[cat] == 1
+                (x, y, w, h), = [b for c, b in truth["anns"] if c == cat]
+                width, height = truth["size"]
+                cell = CELLS[min(int((y + h / 2) * 3 / height), 2)][
+                    min(int((x + w / 2) * 3 / width), 2)]
+                assert cell in row["answer"]
+                continue
+            assert row["answer"] == expected, row
+            n_checked += 1
+    assert n_checked > 30
+    assert answers["Yes."] == answers["No."]  # forced negatives balance presence
+
+
+def test_vqa_is_deterministic_and_seeded(example_dir: Path) -> None:
+    result = read_dataset(load_config(example_dir))
+    facts = [scene_facts(b, result.vocabulary) for b in result.bundles]
+    a = [r for f in facts for r in VQAEngine(seed=5).rows(f)]
+    b = [r for f in facts for r in VQAEngine(seed=5).rows(f)]
+    c = [r for f in facts for r in VQAEngine(seed=6).rows(f)]
+    assert a == b
+    assert [r["question"] for r in a] != [r["question"] for r in c]
+    assert all(r["template_id"].endswith(".v1") for r in a)
+
+
+def test_rule_captions_state_only_facts() -> None:
+    facts = scene_facts(_scene([("ship", 0, 0, 10, 10), ("ship", 140, 60, 160, 90),
+                                ("harbor", 200, 100, 290, 140)]), vocabulary=["ship", "harbor"])
+    concise, detailed = (r["text"] for r in RuleCaptioner().rows(facts))
+    assert concise == "A X-band SAR image of a water area showing two ships and one harbor."
+    assert "TerraSAR-X" in detailed and "2 m resolution" in detailed
+    assert "mostly water (70%), with built-up (30%)" in detailed
+    assert "The ships are spread over the top left and the center of the image." in detailed
+    assert "The harbor is at the bottom right of the image." in detailed

@@ -1,0 +1,105 @@
+"""The DuckDB store: idempotent upserts, migrations from an older schema, transactions, locks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from narrator.errors import StoreError
+from narrator.ids import make_id
+from narrator.records import Object, Quarantine, Scene, SceneBundle
+from narrator.store import MIGRATIONS, TABLES, Store, apply_migrations
+
+
+def _bundle(name: str, n_objects: int) -> SceneBundle:
+    sid = make_id("ds", name)
+    scene = Scene(scene_id=sid, dataset="ds", file_name=name, image_path=None, width=100,
+                  height=80, transform=[1.0, 0, 0, 0, -1.0, 0], meta={"tags": {"A": "1"}})
+    objs = [Object(make_id(sid, i), sid, "ship", i, i, i + 5.5, i + 4.0, attrs={"i": i})
+            for i in range(n_objects)]
+    return SceneBundle(scene, objs)
+
+
+def test_fresh_db_has_every_table_and_records_migrations(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.duckdb") as store:
+        assert store.migrations() == [m.name for m in MIGRATIONS]
+        assert set(store.counts()) == set(TABLES)
+        assert all(n == 0 for n in store.counts().values())
+
+
+def test_upserts_are_idempotent_and_keep_values(tmp_path: Path) -> None:
+    bundles = [_bundle("a.tif", 3), _bundle("b.tif", 2)]
+    q = [Quarantine("ingest", "ann.json", "bbox outside", "annotation id=7")]
+    with Store(tmp_path / "a.duckdb") as store:
+        for _ in range(3):
+            store.write_ingest("ds", bundles, q)
+        counts = store.counts()
+        assert (counts["scenes"], counts["objects"], counts["quarantine"]) == (2, 5, 1)
+        row = store.query("SELECT * FROM objects ORDER BY x0 DESC LIMIT 1")[0]
+        assert (row["x0"], row["y0"], row["x1"], row["y1"]) == (2.0, 2.0, 7.5, 6.0)
+        assert row["attrs"] == {"i": 2}
+        scene = store.query("SELECT transform, meta FROM scenes WHERE file_name = 'a.tif'")[0]
+        assert scene["transform"] == [1.0, 0, 0, 0, -1.0, 0]
+        assert scene["meta"] == {"tags": {"A": "1"}}
+
+
+def test_reingest_replaces_a_scenes_objects(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.duckdb") as store:
+        store.write_ingest("ds", [_bundle("a.tif", 4)], [])
+        store.write_ingest("ds", [_bundle("a.tif", 1)], [])  # annotations were edited
+        assert store.count("objects") == 1
+
+
+def test_duplicate_keys_in_one_batch_keep_the_last(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.duckdb") as store:
+        store.upsert("vqa", [{"qa_id": "x", "answer": "1"}, {"qa_id": "x", "answer": "2"}])
+        assert store.query("SELECT answer FROM vqa") == [{"answer": "2"}]
+
+
+def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.duckdb") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.write_ingest("ds", [_bundle("a.tif", 2)], [])
+            raise RuntimeError("shard failed")
+        assert store.count("scenes") == 0 and store.count("objects") == 0
+
+
+def test_opening_an_older_schema_migrates_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    assert apply_migrations(con, upto=1) == ["0001_core"]
+    con.execute("INSERT INTO scenes (scene_id, dataset, width, height) VALUES ('s1', 'ds', 4, 4)")
+    con.close()
+    with Store(path) as store:
+        assert store.migrations() == [m.name for m in MIGRATIONS]
+        assert store.count("scenes") == 1  # data kept
+        store.upsert("vqa", [{"qa_id": "q", "scene_id": "s1", "task": "count"}])
+        assert store.count("vqa") == 1  # tables of the newer migration exist
+    with Store(path) as store:  # reopening applies nothing twice
+        assert len(store.migrations()) == len(MIGRATIONS)
+
+
+def test_a_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "held.duckdb"
+    Store(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); "
+         "time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match="in use by another"):
+            Store(path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_missing_database_for_reading(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no such database"):
+        Store(tmp_path / "none.duckdb", read_only=True)
