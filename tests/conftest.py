@@ -7,12 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import tempfile
+
 import pytest
 
 from narrator.example import write_example
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Every test session gets its own Prefect home (its ephemeral server's SQLite database), so
+# that test runs never share or lock the user's ~/.prefect, nor each other's.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="narrator-prefect-")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @pytest.fixture(scope="session")
