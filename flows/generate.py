@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from narrator import progress
+from narrator.errors import ConfigError
 from narrator.ids import make_id
 from narrator.ingest import DatasetConfig, IngestResult, load_config, read_dataset
 from narrator.pipeline import GenerateConfig, ShardResult, plan_shards, process_shard
@@ -42,6 +43,23 @@ def _todo(store: Store, bundles: list[SceneBundle], config_hash: str) -> list[Sc
             if done.get(b.scene.scene_id) != (b.content_hash, config_hash)]
 
 
+def build_task_runner(kind: str = "thread", address: str | None = None,
+                      workers: int = 2) -> TaskRunner:
+    """``thread`` (default) or ``dask`` (prefect-dask; a local cluster unless ``address``)."""
+    if kind == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind != "dask":
+        raise ConfigError(f"unknown task runner {kind!r}; use thread or dask")
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ConfigError("--task-runner dask needs the dask extra: "
+                          "pip install 'sar-narrator[dask]'") from None
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})
+
+
 @flow(name="narrator-generate", task_runner=ThreadPoolTaskRunner(max_workers=2),
       log_prints=False)
 def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | None = None,
@@ -49,6 +67,7 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
                   shard_size: int = 256) -> dict[str, Any]:
     """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db``."""
     t0 = time.perf_counter()
+    logger = get_run_logger()
     config = load_config(dataset, fmt, images)
     ingested = ingest_task(config)
     timings = {"ingest_s": time.perf_counter() - t0}
@@ -56,19 +75,24 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
     vocabulary = ingested.vocabulary
     config_hash = make_id(gen.config_hash(), vocabulary)
     params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size}
-    run_id = make_id("generate", str(Path(dataset).resolve()), str(Path(db).resolve()), params)
+    run_id = make_id("generate", str(Path(dataset).resolve()), params)
     with Store(db) as store:
         store.start_run(run_id, "generate", str(dataset), params)
         store.write_ingest(config.name, ingested.bundles, ingested.quarantine)
         todo = _todo(store, ingested.bundles, config_hash)
         t1 = time.perf_counter()
+        shards = plan_shards(todo, shard_size)
+        logger.info("%s: %d scenes, %d to process in %d shards", config.name,
+                    len(ingested.bundles), len(todo), len(shards))
         progress.start("generate", len(todo))
-        futures = [shard_task.submit(shard, vocabulary, gen)
-                   for shard in plan_shards(todo, shard_size)]
-        for future in as_completed(futures):
+        futures = [shard_task.submit(shard, vocabulary, gen) for shard in shards]
+        for i, future in enumerate(as_completed(futures), 1):
             result = future.result()
             store.commit_shard(result, config_hash)
             progress.advance("generate", len(result.scene_ids))
+            logger.info("committed shard %d/%d (%d scenes, %d QA pairs, %d captions)", i,
+                        len(shards), len(result.scene_ids), len(result.vqa),
+                        len(result.captions))
         timings["generate_s"] = time.perf_counter() - t1
         summary = store.dataset_summary(config.name)
         summary |= {"format": ingested.format, "processed_now": len(todo),

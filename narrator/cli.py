@@ -76,16 +76,14 @@ def progress_bars(out: Console) -> Iterator[RichReporter]:
 
 def quiet_prefect(verbose: bool, log_file: Path) -> None:
     """Keep Prefect's own output (server start, task states, shutdown tracebacks) off the
-    terminal unless -v: its settings go to WARNING and everything written to the process's
-    stderr from here on goes to ``log_file``. narrator's own messages use ``err_console``,
-    bound to the terminal's stderr before the redirect.
+    terminal unless -v: everything written to the process's stderr from here on goes to
+    ``log_file`` (flow run logs still reach the Prefect API and UI). narrator's own messages
+    use ``err_console``, bound to the terminal's stderr before the redirect.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if verbose:
         return
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     global err_console
     log_file.parent.mkdir(parents=True, exist_ok=True)
     terminal: TextIO = os.fdopen(os.dup(2), "w", buffering=1)
@@ -189,10 +187,18 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
 @click.option("--shard-size", default=256, show_default=True, help="Scenes per shard task.")
+@click.option("--task-runner", default="thread", show_default=True,
+              type=click.Choice(["thread", "dask"]),
+              help="Where shards run: a thread pool, or Dask (extra 'dask').")
+@click.option("--dask-address", default=None,
+              help="Scheduler address of a running Dask cluster (default: a local cluster).")
+@click.option("--workers", default=2, show_default=True,
+              help="Shard tasks run at once (threads, or local Dask workers).")
 @click.pass_context
 @handle_errors
 def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, images: Path | None,
-             llm: str, seed: int, style: str, shard_size: int) -> None:
+             llm: str, seed: int, style: str, shard_size: int, task_runner: str,
+             dask_address: str | None, workers: int) -> None:
     """Ingest DATASET and build VQA pairs and captions into the DuckDB file --db.
 
     Reruns skip scenes already done with the same settings, so an interrupted run resumes.
@@ -201,17 +207,18 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
     """
     if llm != "rules":
         raise click.UsageError("only --llm rules is available in this version")
-    if shard_size < 1:
-        raise click.UsageError("--shard-size must be >= 1")
+    if shard_size < 1 or workers < 1:
+        raise click.UsageError("--shard-size and --workers must be >= 1")
     log_file = db.with_name(db.name + ".log")
     quiet_prefect(ctx.obj["verbose"], log_file)
     t0 = time.perf_counter()
-    from flows.generate import generate_flow  # Prefect is imported only here
+    from flows.generate import build_task_runner, generate_flow  # Prefect is imported here
 
+    runner = build_task_runner(task_runner, dask_address, workers)
     with progress_bars(console):
-        summary = generate_flow(str(dataset), str(db), fmt=fmt,
-                                images=str(images) if images else None, llm=llm, seed=seed,
-                                style=style, shard_size=shard_size)
+        summary = generate_flow.with_options(task_runner=runner)(
+            str(dataset), str(db), fmt=fmt, images=str(images) if images else None, llm=llm,
+            seed=seed, style=style, shard_size=shard_size)
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:
@@ -284,6 +291,46 @@ def export(db: Path, fmt: str, out: Path) -> None:
         n = export_jsonl(store, out, on_rows=lambda k: reporter.advance("export", k),
                          on_total=lambda t: reporter.start("export", t))
     console.print(f"Wrote {n:,} records to {out}")
+
+
+@cli.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DuckDB file the scheduled runs write.")
+@click.option("--name", default="narrator-generate", show_default=True,
+              help="Deployment name.")
+@click.option("--cron", default=None, help="Cron schedule, e.g. '0 * * * *' (hourly).")
+@click.option("--interval", default=None, type=int, help="Run every N seconds instead.")
+@click.option("--pool", default="narrator", show_default=True,
+              help="Process work pool (created if missing) a worker takes runs from.")
+@click.option("--serve", is_flag=True,
+              help="Serve the deployment from this process instead of registering it.")
+@click.option("--llm", default="rules", show_default=True, help="Text generator.")
+@click.option("--style", default="generic", show_default=True,
+              type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
+@click.option("--shard-size", default=256, show_default=True, help="Scenes per shard task.")
+@handle_errors
+def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int | None,
+           pool: str, serve: bool, llm: str, style: str, shard_size: int) -> None:
+    """Create a scheduled deployment of `generate` that picks up new scenes.
+
+    Needs a Prefect server (`prefect server start`, then PREFECT_API_URL). Without --serve,
+    start a worker with `prefect worker start --pool narrator`.
+
+    Example: narrator deploy /data/sardet --db /data/sardet.duckdb --cron '0 * * * *'
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.deploy import deploy_generate, deployment_parameters, serve_generate
+
+    params = deployment_parameters(str(dataset), str(db), llm=llm, style=style,
+                                   shard_size=shard_size)
+    if serve:
+        console.print(f"Serving deployment {name!r}; Ctrl+C stops it.")
+        serve_generate(name, params, cron, interval)
+        return
+    dep_id = deploy_generate(name, params, cron, interval, pool)
+    console.print(f"Created deployment narrator-generate/{name} ({dep_id}) in pool {pool!r}.")
+    console.print(f"Start a worker to run it: prefect worker start --pool {pool}")
 
 
 def main() -> None:

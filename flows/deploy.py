@@ -1,0 +1,73 @@
+"""Deployments of the generate flow: scheduled runs that pick up new scenes.
+
+Kept apart from the flow code. Two ways to run them:
+- ``serve_generate``: this process serves the deployment and runs it on schedule
+  (``flow.serve``), no work pool needed;
+- ``deploy_generate``: registers the deployment in a process work pool (created if missing),
+  and a worker started with ``prefect worker start --pool narrator`` runs it. The entrypoint is
+  the module path ``flows.generate.generate_flow``, so the installed package is all a worker
+  needs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import EntrypointType
+from prefect.exceptions import ObjectNotFound
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+from flows.generate import generate_flow
+from narrator.errors import ConfigError
+
+
+def deployment_parameters(dataset: str, db: str, **options: Any) -> dict[str, Any]:
+    """Flow parameters with absolute paths (a worker runs elsewhere than the caller)."""
+    params = {"dataset": str(Path(dataset).expanduser().resolve()),
+              "db": str(Path(db).expanduser().resolve())}
+    params.update({k: v for k, v in options.items() if v is not None})
+    return params
+
+
+def _schedule(cron: str | None, interval: int | None) -> dict[str, Any]:
+    if cron and interval:
+        raise ConfigError("give either a cron schedule or an interval, not both")
+    if interval is not None and interval <= 0:
+        raise ConfigError("--interval must be a positive number of seconds")
+    if cron:
+        return {"cron": cron}
+    if interval:
+        return {"interval": timedelta(seconds=interval)}
+    return {}
+
+
+async def _ensure_pool(name: str) -> None:
+    async with get_client() as client:
+        try:
+            await client.read_work_pool(name)
+        except ObjectNotFound:
+            await client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+
+
+def deploy_generate(name: str, parameters: dict[str, Any], cron: str | None = None,
+                    interval: int | None = None, pool: str = "narrator") -> UUID:
+    """Register a scheduled deployment of the generate flow in the process pool ``pool``."""
+    run_coro_as_sync(_ensure_pool(pool))
+    deployment = generate_flow.to_deployment(
+        name=name, parameters=parameters, work_pool_name=pool, tags=["narrator"],
+        entrypoint_type=EntrypointType.MODULE_PATH, **_schedule(cron, interval),
+    )
+    return deployment.apply()
+
+
+def serve_generate(name: str, parameters: dict[str, Any], cron: str | None = None,
+                   interval: int | None = None) -> None:
+    """Serve the deployment from this process until stopped (Ctrl+C)."""
+    generate_flow.serve(name=name, parameters=parameters, tags=["narrator"],
+                        entrypoint_type=EntrypointType.MODULE_PATH,
+                        **_schedule(cron, interval))

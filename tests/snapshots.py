@@ -1,0 +1,30 @@
+"""Compare whole DuckDB files made by different runs, ignoring what must differ between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+#: columns that record when or how often something ran, not what it made
+VOLATILE = {"committed_at", "started_at", "finished_at", "invocations", "summary", "created_at",
+            "applied_at", "latency_s"}
+TABLES = ("scenes", "objects", "regions", "facts", "vqa", "captions", "candidates",
+          "llm_calls", "quarantine", "processed", "runs")
+
+
+def snapshot(db: Path, tables: tuple[str, ...] = TABLES) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (sorted, volatile columns dropped)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {}
+        for table in tables:
+            cols = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position", [table]).fetchall() if r[0] not in VOLATILE]
+            rows = con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
+            out[table] = sorted(rows, key=repr)
+        return out
+    finally:
+        con.close()

@@ -1,0 +1,126 @@
+"""Orchestration: Dask scale-out, deployments, docker-compose, crash-safe resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.snapshots import snapshot
+
+
+def test_compose_file_validates() -> None:
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs it)")
+    result = subprocess.run([exe, "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(subprocess.run(
+        [exe, "-f", str(REPO / "docker-compose.yml"), "config"], capture_output=True,
+        text=True, check=True).stdout)
+    services = config["services"]
+    assert {"postgres", "prefect-server", "vllm", "worker"} <= set(services)
+    assert "4200" in str(services["prefect-server"]["ports"])
+    devices = services["vllm"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+    assert "--structured-outputs-config" in services["vllm"]["command"]
+    assert services["worker"]["environment"]["PREFECT_API_URL"].endswith("/api")
+
+
+def test_deployment_has_schedule_and_parameters(prefect_harness, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    from flows.deploy import deploy_generate, deployment_parameters
+
+    params = deployment_parameters("data/x", str(tmp_path / "x.duckdb"), llm="rules")
+    dep_id = deploy_generate("hourly", params, cron="0 * * * *", pool="narrator-test")
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_deployment(dep_id)
+
+    dep = run_coro_as_sync(read())
+    assert dep.entrypoint == "flows.generate.generate_flow"
+    assert dep.work_pool_name == "narrator-test"
+    assert dep.parameters["dataset"] == str((Path("data/x")).resolve())
+    assert dep.parameters["llm"] == "rules"
+    assert [s.schedule.cron for s in dep.schedules] == ["0 * * * *"]
+
+
+def test_dask_local_cluster_gives_the_thread_runners_tables(prefect_harness, example_dir: Path,
+                                                            tmp_path: Path) -> None:
+    pytest.importorskip("prefect_dask")
+    from flows.generate import build_task_runner, generate_flow
+
+    thread_db, dask_db = tmp_path / "thread.duckdb", tmp_path / "dask.duckdb"
+    generate_flow.with_options(task_runner=build_task_runner("thread"))(
+        str(example_dir), str(thread_db), shard_size=2)
+    summary = generate_flow.with_options(task_runner=build_task_runner("dask", workers=2))(
+        str(example_dir), str(dask_db), shard_size=2)
+    assert summary["processed_now"] == 8
+    assert snapshot(dask_db) == snapshot(thread_db)
+
+
+def _annotation_only_dataset(root: Path, n_scenes: int) -> Path:
+    """A COCO file of many small annotation-only scenes (sizes in the JSON, no images)."""
+    import random
+
+    rng = random.Random(5)
+    cats = ["ship", "aircraft", "tank", "car"]
+    images, anns = [], []
+    for i in range(n_scenes):
+        images.append({"id": i, "file_name": f"s{i:05d}.tif", "width": 512, "height": 512})
+        for _ in range(rng.randint(1, 8)):
+            x, y = rng.uniform(0, 450), rng.uniform(0, 450)
+            anns.append({"id": len(anns), "image_id": i, "category_id": rng.randint(1, 4),
+                         "bbox": [round(x, 1), round(y, 1), rng.randint(5, 60),
+                                  rng.randint(5, 60)]})
+    root.mkdir(parents=True)
+    (root / "ann.json").write_text(json.dumps({
+        "images": images, "annotations": anns,
+        "categories": [{"id": i + 1, "name": c} for i, c in enumerate(cats)]}))
+    return root
+
+
+def _generate_cmd(dataset: Path, db: Path) -> list[str]:
+    return [str(Path(sys.executable).with_name("narrator")), "generate", str(dataset), "--db",
+            str(db), "--shard-size", "10"]
+
+
+def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    dataset = _annotation_only_dataset(tmp_path / "data", 1200)
+    env = os.environ | {"NO_COLOR": "1"}
+    clean_db = tmp_path / "clean.duckdb"
+    subprocess.run(_generate_cmd(dataset, clean_db), check=True, capture_output=True, env=env,
+                   timeout=600)
+
+    db = tmp_path / "killed.duckdb"
+    log = db.with_name(db.name + ".log")
+    proc = subprocess.Popen(_generate_cmd(dataset, db), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.exists() and log.read_text(errors="replace").count("committed shard") >= 3:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    committed = log.read_text(errors="replace").count("committed shard")
+    assert 3 <= committed < 120  # killed mid-run (120 shards in all)
+
+    rerun = subprocess.run(_generate_cmd(dataset, db), capture_output=True, text=True, env=env,
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert snapshot(db) == snapshot(clean_db)
