@@ -32,7 +32,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 STAGE_LABELS = {"ingest": "Reading annotations", "generate": "Facts, VQA and captions",
-                "export": "Exporting", "example": "Writing scenes"}
+                "export": "Exporting", "example": "Writing scenes",
+                "screen": "Screening captions"}
 
 
 class RichReporter:
@@ -291,6 +292,42 @@ def export(db: Path, fmt: str, out: Path) -> None:
         n = export_jsonl(store, out, on_rows=lambda k: reporter.advance("export", k),
                          on_total=lambda t: reporter.start("export", t))
     console.print(f"Wrote {n:,} records to {out}")
+
+
+@cli.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DuckDB file made by narrator generate (holds the scenes' facts).")
+@click.option("--captions", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help='JSON Lines of {"scene_id" or "image", "text"}.')
+@click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Verdicts file (default: CAPTIONS with .verdicts.jsonl).")
+@handle_errors
+def screen(db: Path, captions: Path, out: Path | None) -> None:
+    """Check captions made elsewhere against the facts of the scenes in --db.
+
+    Writes one verdict per line (accepted or rejected, with each violation's type, text span
+    and the true value). Exit status 1 when any caption was rejected or unusable.
+
+    Example: narrator screen --db narrator.duckdb --captions captions.jsonl
+    """
+    from narrator.screen.external import screen_file
+    from narrator.store import Store
+
+    out = out or captions.with_name(captions.stem + ".verdicts.jsonl")
+    with Store(db, read_only=True) as store, progress_bars(console) as reporter:
+        reporter.start("screen", None)
+        summary = screen_file(store, captions, out, on_line=lambda: reporter.advance("screen"))
+    table = Table(title="narrator screen")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, n in (("captions", summary.lines), ("accepted", summary.passed),
+                     ("rejected", summary.failed), ("unusable lines", summary.unusable),
+                     *((f"  {k}", v) for k, v in sorted(summary.violations.items()))):
+        table.add_row(label, f"{n:,}")
+    console.print(table)
+    console.print(f"Verdicts written to {out}")
+    if summary.failed or summary.unusable:
+        sys.exit(EXIT_QUARANTINE)
 
 
 @cli.command()
