@@ -1,0 +1,263 @@
+"""HCoT captions with self-consistency, proofreading and reconstruction.
+
+For a shard of scenes: k sampled HCoT candidates per scene -> each screened against the
+scene's facts -> claims voted across candidates -> the chosen candidate has no violations and
+the highest agreement. A scene without a clean candidate goes to proofreading (its best
+candidate and its violations back to the LLM for a minimal correction, screened again, up to
+R rounds), then to one strict regeneration, then to the rule caption (or is rejected). Every
+round is a ``candidates`` row; the final texts are ``captions`` rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from narrator.caption.rules import RuleCaptioner
+from narrator.caption.schemas import CAPTION_PAIR, HCOT
+from narrator.ids import make_id
+from narrator.prompts import render
+from narrator.screen.checks import Violation, screen_text
+from narrator.screen.claims import Claim
+
+
+class LLMLike(Protocol):
+    """What the loop needs of narrator.llm's runner: ``generate`` over a batch of requests."""
+
+    def generate(self, requests: Sequence[Any]) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class CaptionLoopConfig:
+    samples: int = 3          # k candidates per scene
+    rounds: int = 2           # proofreading rounds R
+    strict_retry: bool = True
+    fallback: bool = True     # use the rule caption when nothing passes
+    temperature: float = 0.7
+    max_tokens: int = 1500
+    seed: int = 0
+
+
+@dataclass
+class Candidate:
+    scene_id: str
+    round: int
+    sample_index: int
+    output: dict[str, Any] | None
+    call_key: str | None
+    error: str | None = None
+    claims: list[Claim] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    agreement: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        return self.output is not None and not self.violations
+
+
+def prompt_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts an LLM needs, without ids and raw boxes (shorter prompts, same truth)."""
+    keep = ("category", "cell", "size_class", "size_m", "fine_type", "shape", "orientation")
+    return {
+        "image_size_px": facts["size"], "counts": facts["counts"], "total": facts["total"],
+        "objects": [{k: o[k] for k in keep if k in o} for o in facts["objects"]],
+        "land_cover": facts.get("land_cover", {}),
+        "dominant_land_cover": facts.get("dominant_land_cover"),
+        "sensor": facts.get("geo", {}),
+        **{k: facts[k] for k in ("arrangement", "relations") if k in facts},
+    }
+
+
+def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[Claim],
+                                                                          list[Violation]]:
+    """Screen every text of an HCoT (or caption-pair) output; salience only on captions."""
+    claims: list[Claim] = []
+    violations: list[Violation] = []
+    for name in ("concise", "detailed"):
+        verdict = screen_text(output[name], facts)
+        claims += verdict.claims
+        violations += verdict.violations
+    extra = [str(v) for v in (output.get("fields") or {}).values()]
+    target = output.get("target")
+    if target:
+        extra.append(f"{target['count']} {target['category']} {target['location']} "
+                     f"{target['distribution']}")
+    for text in extra:
+        verdict = screen_text(text, facts)
+        violations += [v for v in verdict.violations if v.type != "missing_salient"]
+    if target and target["count"] != facts["total"]:
+        violations.append(Violation("wrong_count", (0, 0), f"target.count={target['count']}",
+                                    facts["total"]))
+    return claims, violations
+
+
+def vote(candidates: list[Candidate]) -> None:
+    """Agreement of each candidate: the mean share of candidates that make each of its claims."""
+    usable = [c for c in candidates if c.output is not None]
+    support = Counter(key for c in usable for key in {cl.key for cl in c.claims})
+    for c in usable:
+        keys = {cl.key for cl in c.claims}
+        c.agreement = (sum(support[k] for k in keys) / (len(keys) * len(usable))) if keys else 0
+
+
+def choose(candidates: list[Candidate]) -> Candidate | None:
+    clean = [c for c in candidates if c.clean]
+    if not clean:
+        return None
+    return max(clean, key=lambda c: (c.agreement, -c.sample_index))
+
+
+def best_failing(candidates: list[Candidate]) -> Candidate | None:
+    usable = [c for c in candidates if c.output is not None]
+    if not usable:
+        return None
+    return min(usable, key=lambda c: (len(c.violations), -c.agreement, c.sample_index))
+
+
+@dataclass
+class ShardCaptions:
+    """What the loop returns for a shard: rows for ``candidates`` and ``captions``, tallies."""
+
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    captions: list[dict[str, Any]] = field(default_factory=list)
+    stats: Counter[str] = field(default_factory=Counter)
+
+
+class HCoTCaptioner:
+    """Runs the generate -> screen -> vote -> proofread -> regenerate -> fallback loop."""
+
+    def __init__(self, llm: LLMLike, config: CaptionLoopConfig | None = None,
+                 image_urls: dict[str, str] | None = None) -> None:
+        self.llm = llm
+        self.config = config or CaptionLoopConfig()
+        self.image_urls = image_urls or {}
+        self.rules = RuleCaptioner()
+
+    # -- requests -------------------------------------------------------------------------
+    def _request(self, prompt_name: str, schema: dict[str, Any], scene_id: str,
+                 sample_index: int, temperature: float, **context: Any) -> Any:
+        from narrator.llm.types import LLMRequest
+
+        prompt = render(prompt_name, **context)
+        params = {"temperature": temperature, "max_tokens": self.config.max_tokens,
+                  "seed": self.config.seed}
+        return LLMRequest(messages=prompt.messages(self.image_urls.get(scene_id)),
+                          schema=schema, schema_name=prompt_name, params=params,
+                          sample_index=sample_index, prompt_id=prompt.id,
+                          prompt_hash=prompt.hash, tag=scene_id)
+
+    def _run(self, requests: list[Any], round_: int, facts: dict[str, dict[str, Any]],
+             previous: dict[str, Candidate] | None = None) -> list[Candidate]:
+        out = []
+        for req, res in zip(requests, self.llm.generate(requests), strict=True):
+            parsed = dict(res.parsed) if res.ok and isinstance(res.parsed, dict) else None
+            if parsed is not None and previous is not None:  # a proofread pair: keep the rest
+                parsed = {**(previous[req.tag].output or {}), **parsed}
+            cand = Candidate(req.tag, round_, req.sample_index, parsed, res.key,
+                             None if parsed is not None else (res.error or res.status))
+            if parsed is not None:
+                cand.claims, cand.violations = screen_output(parsed, facts[req.tag])
+            out.append(cand)
+        return out
+
+    # -- the loop -------------------------------------------------------------------------
+    def caption(self, scenes: list[dict[str, Any]]) -> ShardCaptions:
+        cfg, result = self.config, ShardCaptions()
+        facts = {f["scene_id"]: f for f in scenes}
+        requests = [self._request("hcot", HCOT, sid, i, cfg.temperature,
+                                  facts=prompt_facts(f), strict=False)
+                    for sid, f in facts.items() for i in range(cfg.samples)]
+        by_scene: dict[str, list[Candidate]] = {sid: [] for sid in facts}
+        for cand in self._run(requests, 0, facts):
+            by_scene[cand.scene_id].append(cand)
+        chosen: dict[str, tuple[Candidate, str]] = {}
+        for sid, cands in by_scene.items():
+            vote(cands)
+            pick = choose(cands)
+            if pick is not None:
+                chosen[sid] = (pick, "sampled")
+        self._proofread(facts, by_scene, chosen)
+        if cfg.strict_retry:
+            self._regenerate(facts, by_scene, chosen)
+        for sid, f in facts.items():
+            self._finish(f, by_scene[sid], chosen.get(sid), result)
+        return result
+
+    def _proofread(self, facts: dict[str, dict[str, Any]], by_scene: dict[str, list[Candidate]],
+                   chosen: dict[str, tuple[Candidate, str]]) -> None:
+        current = {sid: best_failing(c) for sid, c in by_scene.items() if sid not in chosen}
+        for round_ in range(1, self.config.rounds + 1):
+            todo = {sid: c for sid, c in current.items() if c is not None and sid not in chosen}
+            if not todo:
+                return
+            requests = [self._request(
+                "proofread", CAPTION_PAIR, sid, c.sample_index, 0.0,
+                facts=prompt_facts(facts[sid]), concise=c.output["concise"],
+                detailed=c.output["detailed"], violations=[v.to_dict() for v in c.violations])
+                for sid, c in todo.items() if c.output]
+            for cand in self._run(requests, round_, facts, previous=todo):
+                by_scene[cand.scene_id].append(cand)
+                if cand.clean:
+                    chosen[cand.scene_id] = (cand, "proofread")
+                elif cand.output is not None:
+                    current[cand.scene_id] = cand
+
+    def _regenerate(self, facts: dict[str, dict[str, Any]], by_scene: dict[str, list[Candidate]],
+                    chosen: dict[str, tuple[Candidate, str]]) -> None:
+        todo = [sid for sid in facts if sid not in chosen]
+        strict_round = self.config.rounds + 1
+        requests = [self._request("hcot", HCOT, sid, self.config.samples, 0.2,
+                                  facts=prompt_facts(facts[sid]), strict=True) for sid in todo]
+        for cand in self._run(requests, strict_round, facts) if requests else []:
+            by_scene[cand.scene_id].append(cand)
+            if cand.clean:
+                chosen[cand.scene_id] = (cand, "regenerated")
+
+    def _finish(self, facts: dict[str, Any], cands: list[Candidate],
+                chosen: tuple[Candidate, str] | None, result: ShardCaptions) -> None:
+        sid = facts["scene_id"]
+        for c in cands:
+            result.candidates.append({
+                "candidate_id": make_id(sid, "hcot", c.round, c.sample_index),
+                "scene_id": sid, "kind": "hcot", "round": c.round,
+                "sample_index": c.sample_index,
+                "text": json.dumps(c.output, ensure_ascii=False) if c.output else None,
+                "violations": [v.to_dict() for v in c.violations] + (
+                    [{"type": "llm_failed", "text": c.error}] if c.error else []),
+                "verdict": "clean" if c.clean else ("failed" if c.output is None else "violations"),
+                "call_key": c.call_key,
+            })
+        if chosen is not None:
+            cand, how = chosen
+            result.stats[how] += 1
+            result.captions.extend(self._caption_rows(sid, cand.output or {}, f"llm:{how}"))
+            return
+        reasons = sorted({v.type for c in cands for v in c.violations}
+                         | ({"llm_failed"} if any(c.error for c in cands) else set()))
+        if self.config.fallback:
+            result.stats["fallback"] += 1
+            for row in self.rules.rows(facts):
+                row["generator"] = "rules-fallback"
+                row["params"] = row["params"] | {"llm_rejected_for": reasons}
+                result.captions.append(row)
+            return
+        result.stats["rejected"] += 1
+        result.captions.append({
+            "caption_id": make_id(sid, "hcot", "rejected"), "scene_id": sid, "kind": "detailed",
+            "text": None, "status": "rejected", "generator": "llm", "template_id": "hcot",
+            "params": {"reasons": reasons}})
+
+    @staticmethod
+    def _caption_rows(sid: str, output: dict[str, Any], generator: str) -> list[dict[str, Any]]:
+        texts = {"concise": output.get("concise"), "detailed": output.get("detailed")}
+        if output.get("fields"):
+            texts["fusar_fields"] = json.dumps(output["fields"], ensure_ascii=False)
+        if output.get("target"):
+            texts["target"] = json.dumps(output["target"], ensure_ascii=False)
+        return [{"caption_id": make_id(sid, kind, "llm"), "scene_id": sid, "kind": kind,
+                 "text": text, "status": "accepted", "generator": generator,
+                 "template_id": "hcot", "params": {}}
+                for kind, text in texts.items() if text]
