@@ -10,17 +10,14 @@ import pytest
 
 from narrator.ingest import load_config, read_dataset
 from narrator.ingest.rle import counts_from_string, decode, encode
-from tests.data_gen.check import check_objects, check_scenes_and_errors, ingest
+from tests.data_gen.check import ingest_and_check
 from tests.data_gen.coco_voc import coco_dataset, voc_dataset
 from tests.data_gen.dota_yolo import dota_dataset, yolo_dataset
 
 
 def test_coco_splits_rle_zero_based_ids_and_edge_cases(tmp_path: Path) -> None:
     exp = coco_dataset(tmp_path / "d")
-    result = ingest(tmp_path / "d", tmp_path / "n.duckdb")
-    assert result.format == "coco"
-    check_objects(tmp_path / "n.duckdb", exp)
-    check_scenes_and_errors(tmp_path / "n.duckdb", result, exp)
+    result = ingest_and_check(tmp_path / "d", exp, "coco")
     assert any("differ" in w for w in result.warnings)          # .jpg names, .tif files
     assert any("annotation-only" in w for w in result.warnings)  # absent.jpg
     assert result.unknown_classes == {}
@@ -29,10 +26,7 @@ def test_coco_splits_rle_zero_based_ids_and_edge_cases(tmp_path: Path) -> None:
 @pytest.mark.parametrize("merged", [False, True])
 def test_voc_inclusive_corners_robndbox_and_edge_cases(tmp_path: Path, merged: bool) -> None:
     exp = voc_dataset(tmp_path / "d", merged=merged)
-    result = ingest(tmp_path / "d", tmp_path / "n.duckdb")
-    assert result.format == "voc"
-    check_objects(tmp_path / "n.duckdb", exp, tol=1e-9)
-    check_scenes_and_errors(tmp_path / "n.duckdb", result, exp)
+    ingest_and_check(tmp_path / "d", exp, "voc", 1e-9)
 
 
 def test_voc_pixel_convention_options(tmp_path: Path) -> None:
@@ -51,10 +45,7 @@ def test_voc_pixel_convention_options(tmp_path: Path) -> None:
 
 def test_dota_polygons_angles_headers_and_edge_cases(tmp_path: Path) -> None:
     exp = dota_dataset(tmp_path / "d")
-    result = ingest(tmp_path / "d", tmp_path / "n.duckdb")
-    assert result.format == "dota"
-    check_objects(tmp_path / "n.duckdb", exp, tol=1e-9)
-    check_scenes_and_errors(tmp_path / "n.duckdb", result, exp)
+    result = ingest_and_check(tmp_path / "d", exp, "dota", 1e-9)
     scene = result.bundles[0].scene
     assert scene.gsd_m == 0.5 and scene.platform == "GF-3"  # from the header lines
 
@@ -62,10 +53,8 @@ def test_dota_polygons_angles_headers_and_edge_cases(tmp_path: Path) -> None:
 @pytest.mark.parametrize("obb", [False, True])
 def test_yolo_and_yolo_obb(tmp_path: Path, obb: bool) -> None:
     exp = yolo_dataset(tmp_path / "d", obb=obb)
-    result = ingest(tmp_path / "d", tmp_path / "n.duckdb", class_map="sar-aircraft")
-    assert result.format == ("yolo-obb" if obb else "yolo")
-    check_objects(tmp_path / "n.duckdb", exp)
-    check_scenes_and_errors(tmp_path / "n.duckdb", result, exp)
+    result = ingest_and_check(tmp_path / "d", exp, "yolo-obb" if obb else "yolo",
+                              class_map="sar-aircraft")
     assert {"ship", "aircraft"} <= result.declared
 
 

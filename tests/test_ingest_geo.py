@@ -14,17 +14,14 @@ from shapely import wkb
 
 from narrator.ingest.geotiff import read_raster_meta
 from narrator.ingest.sarmeta import sar_fields
-from tests.data_gen.check import check_objects, check_scenes_and_errors, ingest, stored
+from tests.data_gen.check import check_scenes_and_errors, ingest, ingest_and_check, stored
 from tests.data_gen.common import write_geotiff
 from tests.data_gen.geo import class_mask_dataset, instance_mask_dataset, vector_dataset
 
 
 def test_vector_labels_land_on_the_pixels_of_each_raster(tmp_path: Path) -> None:
     exp = vector_dataset(tmp_path / "d")
-    result = ingest(tmp_path / "d", tmp_path / "n.duckdb")
-    assert result.format == "vector"
-    check_objects(tmp_path / "n.duckdb", exp, tol=1e-6)
-    check_scenes_and_errors(tmp_path / "n.duckdb", result, exp)
+    result = ingest_and_check(tmp_path / "d", exp, "vector", 1e-6)
     dropped = {Path(s.source).name: s.dropped for s in result.stats if s.dropped}
     assert dropped == exp.extra["dropped"]
 
@@ -67,13 +64,11 @@ def test_class_index_masks_nodata_sidecars_and_edge_cases(tmp_path: Path) -> Non
 
 def test_palette_and_instance_masks_give_regions_and_objects(tmp_path: Path) -> None:
     exp = instance_mask_dataset(tmp_path / "d")
-    result = ingest(tmp_path / "d", tmp_path / "n.duckdb")
-    check_objects(tmp_path / "n.duckdb", exp)
-    check_scenes_and_errors(tmp_path / "n.duckdb", result, exp)
-    for row in stored(tmp_path / "n.duckdb", "regions"):
+    ingest_and_check(tmp_path / "d", exp, "masks")
+    for row in stored(tmp_path / "d.duckdb", "regions"):
         assert row["category"] == "ship"
         assert row["area_px"] == exp.extra[row["file_name"]]  # palette and instance agree
-    for row in stored(tmp_path / "n.duckdb"):
+    for row in stored(tmp_path / "d.duckdb"):
         poly = wkb.loads(row["poly_wkb"])
         assert poly.bounds == (row["x0"], row["y0"], row["x1"], row["y1"])
         assert poly.area == (row["x1"] - row["x0"]) * (row["y1"] - row["y0"])

@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from narrator.errors import InputError
 from narrator.ingest.base import DatasetConfig, Reader
 from narrator.ingest.rle import decode, mask_geometry
-from narrator.ingest.shapes import Candidate, xywh_box
+from narrator.ingest.shapes import Box, Candidate, xywh_box
 from narrator.records import Quarantine, Scene, SceneBundle
 
 log = logging.getLogger(__name__)
@@ -163,11 +163,12 @@ class CocoReader(Reader):
                 return reject(poly)
         else:
             poly = _polygon(segmentation)
-        box = None
+        box: Box | None = None
         if ann.get("bbox") is not None or poly is None:
-            box = xywh_box(ann.get("bbox"))
-            if isinstance(box, str):
-                return reject(box)
+            parsed = xywh_box(ann.get("bbox"))
+            if isinstance(parsed, str):
+                return reject(parsed)
+            box = parsed
         crowd = bool(ann.get("iscrowd", 0))
         return Candidate(categories[ann["category_id"]], record, str(ann.get("id", index)),
                          box=box, poly=poly, difficult=crowd,

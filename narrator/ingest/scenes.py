@@ -73,9 +73,11 @@ class SceneBuilder:
                         self._by_stem.setdefault(p.stem, []).append(p)
         return self._by_stem
 
-    def resolve(self, file_name: str) -> Path | None:
+    def resolve(self, file_name: str, near: Path | None = None) -> Path | None:
         """The image on disk for ``file_name``; a differing extension is accepted with a warning.
-        A name without an extension (a label file's stem) matches any image suffix."""
+        A name without an extension (a label file's stem) matches any image suffix; of
+        several images with that stem, the one whose folders best match ``near`` (the label
+        file: ``labels/val/a.txt`` -> ``images/val/a.png``) is taken."""
         exact = self.config.images_dir / file_name
         if exact.is_file():
             return exact
@@ -84,13 +86,24 @@ class SceneBuilder:
         found = self._index().get(stem)
         if not found:
             return None
+        best = found[0]
+        if len(found) > 1 and near is not None:
+            best = max(found, key=lambda p: len(set(p.parent.parts) & set(near.parent.parts)))
         suffix = Path(file_name).suffix.lower()
-        if suffix in IMAGE_SUFFIXES and suffix != found[0].suffix.lower():
+        if suffix in IMAGE_SUFFIXES and suffix != best.suffix.lower():
             self.renamed += 1
             if self.renamed == 1:
                 self.warn(f"{self.source}: file names differ from the files on disk "
-                          f"(e.g. {file_name} -> {found[0].name}); using the files on disk")
-        return found[0]
+                          f"(e.g. {file_name} -> {best.name}); using the files on disk")
+        return best
+
+    def scene_name(self, path: Path) -> str:
+        """An image's file name, or its path below the images folder when another image
+        has the same stem (``train/a.png`` and ``val/a.png`` are two scenes)."""
+        if len(self._index().get(path.stem, [])) > 1 and \
+                path.is_relative_to(self.config.images_dir):
+            return path.relative_to(self.config.images_dir).as_posix()
+        return path.name
 
     def find_stem(self, stem: str, exclude: Path | None = None) -> Path | None:
         """The first image under the images folder with this stem (other than ``exclude``)."""
@@ -137,9 +150,9 @@ class SceneBuilder:
         ``hints`` are SAR fields or ``gsd_m`` the annotation itself states; ``origin`` is the
         annotation file when the builder's source is a folder of them."""
         source = str(origin or self.source)
-        path = path or self.resolve(file_name)
-        if path is not None:
-            file_name = file_name if Path(file_name).suffix else path.name
+        path = path or self.resolve(file_name, origin)
+        if path is not None and not Path(file_name).suffix:
+            file_name = self.scene_name(path)
         scene_id = make_id(self.config.name, file_name)
         meta: dict[str, Any] = {}
         if path is not None:

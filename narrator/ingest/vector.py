@@ -108,6 +108,9 @@ class VectorReader(Reader):
                         "cannot be placed on it", path.name, scene.scene_id))
                 else:
                     self._targets.append(_target(scene))
+            if not self._targets:
+                self._builder.warn(f"{images}: no georeferenced raster to place the vector "
+                                   "labels on (set images: in narrator.yaml or --images)")
         return self._targets
 
     def _classes(self, gdf: gpd.GeoDataFrame, source: Path) -> list[Any]:

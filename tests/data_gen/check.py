@@ -72,3 +72,15 @@ def check_scenes_and_errors(db: Path, result: IngestResult, exp: Expected) -> No
     for reason in exp.reasons:
         assert any(reason in e for e in errors), (reason, errors)
     assert sorted(Path(e.path).name for e in result.file_errors) == sorted(exp.file_errors)
+
+
+def ingest_and_check(dataset: Path, exp: Expected, fmt: str, tol: float = 0.0,
+                     **options: Any) -> IngestResult:
+    """Ingest a generated dataset into a DuckDB file beside it (format detected) and check
+    the stored objects, scenes, quarantine reasons and file errors against ``exp``."""
+    db = dataset.with_name(dataset.name + ".duckdb")
+    result = ingest(dataset, db, **options)
+    assert result.format == fmt
+    check_objects(db, exp, tol)
+    check_scenes_and_errors(db, result, exp)
+    return result

@@ -87,6 +87,11 @@ def yolo_dataset(root: Path, seed: int = 9, size: int = 64, obb: bool = False) -
                 lines += _yolo_edge_lines(exp, f"{stem}.png", size, obb, len(lines))
             (root / "labels" / split).mkdir(parents=True, exist_ok=True)
             (root / "labels" / split / f"{stem}.txt").write_text("\n".join(lines) + "\n")
+    for split in ("train", "val"):  # one stem in both splits: two scenes
+        write_png(root / "images" / split / "same.png", size, size, nrng)
+        exp.scenes[f"images/{split}/same.png"] = (size, size, split)
+        line = _yolo_line(rng, exp, f"images/{split}/same.png", 1, size, obb)
+        (root / "labels" / split / "same.txt").write_text(line + "\n")
     (root / "labels" / "train" / "noimage.txt").write_text(
         "0 0.5 0.5 0.25 0.25\n" if not obb else "0 0.1 0.1 0.2 0.1 0.2 0.2 0.1 0.2\n")
     exp.reasons.append("image file not found")
