@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from narrator.ingest import load_config, read_dataset
+from narrator.ingest.classmap import ClassEntry, builtin_class_maps, load_class_map
 from narrator.ingest.rle import counts_from_string, decode, encode
 from tests.data_gen.check import ingest_and_check
 from tests.data_gen.coco_voc import coco_dataset, voc_dataset
@@ -95,3 +96,15 @@ def test_unparseable_label_file_is_an_error_and_the_others_are_read(tmp_path: Pa
     assert [Path(e.path).name for e in result.file_errors] == ["zz.txt"]
     assert "not UTF-8" in result.file_errors[0].reason
     assert sum(len(b.objects) for b in result.bundles) == len(exp.objects)
+
+
+def test_every_builtin_class_map_loads() -> None:
+    maps = builtin_class_maps()
+    assert {"ssdd", "hrsid", "sar-aircraft", "sardet-100k", "rsdd-sar"} <= set(maps)
+    for name in maps:
+        cm = load_class_map(name)
+        assert cm.entries or cm.mask_classes, name
+    cm = load_class_map("SAR-AIRcraft")
+    assert cm.lookup("A320/321") == ClassEntry("aircraft", "A320/321")
+    assert cm.lookup("boeing_737") == ClassEntry("aircraft", "Boeing 737")
+    assert load_class_map("sen1floods11").mask_nodata == -1

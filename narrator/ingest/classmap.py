@@ -34,8 +34,9 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
 def normalise(name: str) -> str:
-    """The form names are matched in: lower case, separators collapsed to one space."""
-    return _SEPARATORS.sub(" ", name.strip().lower())
+    """The form names are matched in: lower case, without separators (``_``, ``-``, spaces),
+    so ``Boeing737``, ``boeing_737`` and ``Boeing 737`` are one name."""
+    return _SEPARATORS.sub("", name.strip().lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +154,8 @@ def load_class_map(spec: str | dict[str, Any] | None, root: Path | None = None) 
         path = root / path
     if path.is_file():
         return _from_document(_read_yaml(path), str(path))
-    if normalise(spec).replace(" ", "-") in builtin:
-        key = normalise(spec).replace(" ", "-")
-        return _from_document(_read_yaml(builtin[key]), str(builtin[key]))
+    by_key = {normalise(k): p for k, p in builtin.items()}
+    if normalise(spec) in by_key:
+        return _from_document(_read_yaml(by_key[normalise(spec)]), str(by_key[normalise(spec)]))
     raise ConfigError(f"class map {spec!r}: no such file, and not a built-in map "
                       f"({', '.join(builtin) or 'none installed'})")

@@ -29,9 +29,9 @@ def _to_map(t: Affine, pixel_geom: Polygon) -> Polygon:
 
 
 def vector_dataset(root: Path, seed: int = 11, size: int = 64) -> Expected:
-    """``images/{north,rotated}.tif`` + a raster without CRS; ``labels.geojson`` (UTM) and
-    ``more.gpkg`` (WGS84 lon/lat) with features inside, partly outside, outside every scene,
-    without geometry, and a point."""
+    """``images/{north,rotated}.tif`` + a raster without CRS; ``labels.geojson`` (UTM),
+    ``more.gpkg`` (WGS84 lon/lat) and ``tanks.shp`` with features inside, partly outside,
+    outside every scene, without geometry, and a point."""
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
     exp = Expected()
     write_geotiff(root / "images" / "north.tif", size, size, nrng, UTM, NORTH_UP)
@@ -64,6 +64,9 @@ def vector_dataset(root: Path, seed: int = 11, size: int = 64) -> Expected:
                              {"category": "harbor", "geometry": far}], crs=UTM)
     more.to_crs("EPSG:4326").to_file(root / "more.gpkg", driver="GPKG")
     exp.add("rotated.tif", "more.gpkg:0", "harbor", inside.bounds)
+    gpd.GeoDataFrame([{"category": "tank", "geometry": _to_map(NORTH_UP, box(2, 50, 6, 54))}],
+                     crs=UTM).to_file(root / "tanks.shp")
+    exp.add("north.tif", "tanks.shp:0", "tank", (2, 50, 6, 54))
     (root / "narrator.yaml").write_text("name: gen-vector\nimages: images\n"
                                         "class_map: sar-aircraft\n")
     return exp
