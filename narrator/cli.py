@@ -239,37 +239,61 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
 @click.option("--format", "fmt", default=None, help="Annotation format (default: detect).")
 @click.option("--images", default=None, type=click.Path(path_type=Path),
               help="Folder of the images, if not where the dataset config says.")
+@click.option("--class-map", "class_map", default=None,
+              help="Class map: a YAML file or a built-in name (e.g. sar-aircraft, hrsid).")
 @handle_errors
-def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None) -> None:
+def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None,
+           class_map: str | None) -> None:
     """Read DATASET's annotations and metadata into --db, without generating text.
+
+    Formats: coco, voc, dota, yolo, yolo-obb, vector, masks (detected unless --format).
 
     Example: narrator ingest example_data --db narrator.duckdb
     """
     from narrator.ingest import load_config, read_dataset
     from narrator.store import Store
 
-    config = load_config(dataset, fmt, images)
+    config = load_config(dataset, fmt, images, class_map)
     with progress_bars(console) as reporter:
         reporter.start("ingest", None)
         result = read_dataset(config, on_source=lambda _s, n: reporter.advance("ingest", n))
     with Store(db) as store:
         store.write_ingest(config.name, result.bundles, result.quarantine)
-    table = Table(title=f"narrator ingest ({result.format})")
-    for col in ("source", "scenes", "objects", "regions", "quarantined"):
-        table.add_column(col, justify="left" if col == "source" else "right")
-    for s in result.stats:
-        table.add_row(s.source, str(s.scenes), str(s.objects), str(s.regions),
-                      str(s.quarantined))
-    console.print(table)
-    for s in result.stats:
-        for warning in s.warnings:
-            err_console.print(f"Warning: {warning}", highlight=False, soft_wrap=True)
+    _print_ingest(result, config.root)
     for exc in result.file_errors:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
     if result.file_errors:
         sys.exit(EXIT_FATAL)
     if result.quarantine:
         sys.exit(EXIT_QUARANTINE)
+
+
+def _print_ingest(result: Any, root: Path, shown: int = 5) -> None:
+    """Per-source counts, warnings, and the first quarantined records with their reasons."""
+
+    def short(source: str) -> str:
+        path = Path(source)
+        return str(path.relative_to(root)) if path.is_relative_to(root) else source
+
+    table = Table(title=f"narrator ingest ({result.format})")
+    dropped = any(s.dropped for s in result.stats)
+    cols = ("source", "scenes", "objects", "regions", "quarantined") + (
+        ("dropped",) if dropped else ())
+    for col in cols:
+        table.add_column(col, justify="left" if col == "source" else "right")
+    for s in result.stats:
+        row = [short(s.source), str(s.scenes), str(s.objects), str(s.regions), str(s.quarantined)]
+        table.add_row(*row, *([str(s.dropped)] if dropped else []))
+    console.print(table)
+    for warning in result.warnings:
+        err_console.print(f"Warning: {warning}", highlight=False, soft_wrap=True)
+    records = [q for q in result.quarantine if q.record != "whole file"]
+    for q in records[:shown]:
+        err_console.print(f"Quarantined: {q.source}: {q.record}: {q.error}", highlight=False,
+                          soft_wrap=True, markup=False)
+    if len(records) > shown:
+        err_console.print(f"... and {len(records) - shown} more quarantined records "
+                          "(see the quarantine table)", highlight=False)
 
 
 @cli.command()

@@ -9,28 +9,63 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from narrator.errors import ConfigError
-from narrator.records import Quarantine, SceneBundle
+from narrator.errors import ConfigError, InputError
+from narrator.ingest.classmap import ClassEntry, ClassMap, load_class_map
+from narrator.ingest.shapes import Candidate, make_object
+from narrator.records import Object, Quarantine, SceneBundle
+
+if TYPE_CHECKING:
+    from narrator.ingest.masks import MaskSet
+    from narrator.ingest.scenes import SceneBuilder
 
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "narrator.yaml"
+#: folder names that name a split (``labels/train``, ``train/labelTxt``)
+SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing",
+               "trainval", "dev"}
 
 
 class MaskConfig(BaseModel):
+    """One kind of mask per scene, found as ``dir/pattern`` with ``{stem}`` from the image.
+
+    ``image_pattern`` says how an image's stem gives ``{stem}`` (``{stem}_S1Hand`` turns
+    ``Spain_1_S1Hand.tif`` into ``Spain_1``). ``kind``: ``class`` (class-index raster,
+    ``classes`` names the values), ``palette`` (RGB, ``palette`` maps class names to colours),
+    ``instance`` (one value or colour per instance, 0 / black is background; ``category``
+    names their class and ``objects: true`` also makes one object per instance).
+    """
+
     model_config = ConfigDict(extra="forbid")
     dir: str = "masks"
     pattern: str = "{stem}.tif"
+    image_pattern: str = "{stem}"
+    kind: Literal["class", "palette", "instance"] = "class"
     classes: dict[int, str] = Field(default_factory=dict)
+    palette: dict[str, list[int] | str] = Field(default_factory=dict)
+    nodata: float | None = None
+    category: str | None = None
+    objects: bool = False
     simplify_px: float = 1.0
+
+
+class VectorConfig(BaseModel):
+    """How vector labels (GeoJSON, GeoPackage, Shapefile) become objects or regions."""
+
+    model_config = ConfigDict(extra="forbid")
+    class_field: str | None = None
+    category: str | None = None
+    kind: Literal["objects", "regions"] = "objects"
+    buffer_px: float = 0.5
+    layer: str | None = None
 
 
 class DatasetConfig(BaseModel):
@@ -42,9 +77,20 @@ class DatasetConfig(BaseModel):
     format: str | None = None
     annotations: list[str] = Field(default_factory=list)
     images: str | None = None
-    masks: MaskConfig | None = None
-    class_map: dict[str, str] = Field(default_factory=dict)
+    masks: MaskConfig | list[MaskConfig] | None = None
+    class_map: str | dict[str, Any] = Field(default_factory=dict)
     sar: dict[str, Any] = Field(default_factory=dict)
+    #: per-dataset SAR metadata file (JSON or YAML), below per-scene tags and sidecars
+    sar_file: str | None = None
+    #: per-scene metadata sidecar beside the image, e.g. '{stem}.json' (default: a few names)
+    sidecar: str | None = None
+    #: YOLO class names file (default: classes.txt, *.names or data.yaml found in the dataset)
+    classes_file: str | None = None
+    #: how VOC <bndbox> corners are meant (see README "Pixel convention")
+    voc_pixels: Literal["inclusive-1", "inclusive-0", "continuous"] = "inclusive-1"
+    #: unit of rotated-box angles; default: radians for VOC robndbox, degrees in text files
+    angle_unit: Literal["deg", "rad"] | None = None
+    vector: VectorConfig = Field(default_factory=VectorConfig)
 
     def path(self, relative: str | Path) -> Path:
         p = Path(relative)
@@ -54,9 +100,16 @@ class DatasetConfig(BaseModel):
     def images_dir(self) -> Path:
         return self.path(self.images) if self.images else self.root
 
+    @property
+    def mask_list(self) -> list[MaskConfig]:
+        if self.masks is None:
+            return []
+        return self.masks if isinstance(self.masks, list) else [self.masks]
+
 
 def load_config(dataset: str | Path, fmt: str | None = None,
-                images: str | Path | None = None) -> DatasetConfig:
+                images: str | Path | None = None,
+                class_map: str | None = None) -> DatasetConfig:
     """Read the dataset config of a folder or single annotation file (defaults if none)."""
     path = Path(dataset).expanduser()
     if not path.exists():
@@ -78,6 +131,9 @@ def load_config(dataset: str | Path, fmt: str | None = None,
         data["format"] = fmt
     if images is not None:
         data["images"] = str(Path(images).expanduser().resolve())
+    if class_map:
+        as_path = Path(class_map).expanduser()
+        data["class_map"] = str(as_path.resolve()) if as_path.is_file() else class_map
     try:
         return DatasetConfig(root=root, **data)
     except ValidationError as exc:
@@ -95,6 +151,8 @@ class SourceStats:
     objects: int = 0
     regions: int = 0
     quarantined: int = 0
+    #: vector features that lie wholly outside every scene
+    dropped: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -108,6 +166,23 @@ class Reader(ABC):
         self.stats: dict[str, SourceStats] = {}
         #: canonical categories the annotation files declare (even if no object uses them)
         self.declared: set[str] = set()
+        self.class_map: ClassMap = load_class_map(config.class_map, config.root)
+        self._mask_set: MaskSet | None = None
+
+    @property
+    def mask_set(self) -> MaskSet:
+        """The dataset's masks, with this reader's class map defaults."""
+        from narrator.ingest.masks import MaskSet
+
+        if self._mask_set is None:
+            self._mask_set = MaskSet(self.config, self.class_map, self.classify)
+        return self._mask_set
+
+    def scene_builder(self, source: Path) -> SceneBuilder:
+        """A SceneBuilder for ``source`` that shares this reader's stats and masks."""
+        from narrator.ingest.scenes import SceneBuilder
+
+        return SceneBuilder(self.config, source, self.source_stats(source), self.mask_set)
 
     @classmethod
     @abstractmethod
@@ -119,8 +194,13 @@ class Reader(ABC):
         """The annotation files this reader will parse, in order."""
 
     @abstractmethod
-    def read_source(self, source: Path) -> Iterator[SceneBundle | Quarantine]:
-        """Parse one file. Raise InputError if it cannot be parsed at all."""
+    def read_source(self, source: Path) -> Iterator[SceneBundle | Quarantine | InputError]:
+        """Parse one source. Raise InputError if it cannot be parsed at all; a source that is
+        a folder of files yields an InputError for each file it cannot parse and goes on."""
+
+    def finish(self) -> Iterator[SceneBundle | Quarantine]:
+        """Called after every source was read (readers that gather scenes across sources)."""
+        return iter(())
 
     def source_stats(self, source: Path) -> SourceStats:
         key = str(source)
@@ -128,6 +208,42 @@ class Reader(ABC):
             self.stats[key] = SourceStats(key)
         return self.stats[key]
 
+    def add_objects(self, bundle: SceneBundle, candidates: Iterable[Candidate | Quarantine],
+                    source: Path) -> Iterator[Quarantine]:
+        """Validate each parsed annotation into ``bundle``; yield the rejected ones."""
+        for c in candidates:
+            obj = c if isinstance(c, Quarantine) else make_object(self.classify, source,
+                                                                  bundle.scene, c)
+            if isinstance(obj, Object):
+                bundle.objects.append(obj)
+            else:
+                obj.scene_id = obj.scene_id or bundle.scene.scene_id
+                obj.source = obj.source or str(source)
+                yield obj
+
+    def split_of(self, path: Path) -> str | None:
+        """The nearest folder on ``path`` (below the dataset root) that names a split."""
+        parts = path.relative_to(self.config.root).parts \
+            if path.is_relative_to(self.config.root) else path.parts
+        for part in reversed(parts):
+            if part.lower() in SPLIT_NAMES:
+                return part.lower()
+        return None
+
+    def complete(self, builder: SceneBuilder, bundle: SceneBundle,
+                 mask_key: str | None = None) -> Iterator[SceneBundle | Quarantine]:
+        """Attach the scene's masks, count it in its source's stats, and yield it."""
+        yield from builder.attach_masks(bundle, mask_key)
+        stats = builder.stats
+        stats.scenes += 1
+        stats.objects += len(bundle.objects)
+        stats.regions += len(bundle.regions)
+        yield bundle
+
+    def classify(self, name: str) -> ClassEntry:
+        """A source class name -> canonical category and fine type (verbatim if unknown)."""
+        return self.class_map.lookup(name)
+
     def canonical(self, name: str) -> str:
-        """Map a source class name through the dataset's class map (kept verbatim if absent)."""
-        return self.config.class_map.get(name, name)
+        """The canonical category of a declared class name (no object is counted)."""
+        return self.class_map.lookup(name, count=False).category

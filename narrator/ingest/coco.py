@@ -1,22 +1,25 @@
-"""COCO detection JSON: images, categories, annotations with [x, y, w, h] boxes and polygons."""
+"""COCO detection JSON: images, categories, annotations with [x, y, w, h] boxes, polygon and
+RLE segmentations (compressed or not, decoded by narrator.ingest.rle), category ids of any
+base (they are looked up in the file's own category list), several files as splits."""
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import MultiPolygon, Polygon
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
 
 from narrator.errors import InputError
-from narrator.ids import make_id
 from narrator.ingest.base import DatasetConfig, Reader
-from narrator.ingest.scenes import SceneBuilder
-from narrator.records import Object, Quarantine, SceneBundle
+from narrator.ingest.rle import decode, mask_geometry
+from narrator.ingest.shapes import Box, Candidate, xywh_box
+from narrator.records import Quarantine, Scene, SceneBundle
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,11 @@ def load_json(path: Path) -> Any:
         ) from None
 
 
-def _polygon(segmentation: Any) -> Polygon | MultiPolygon | None:
-    """COCO polygon segmentation -> shapely geometry (None for RLE or unusable input)."""
+def _polygon(segmentation: Any) -> BaseGeometry | None:
+    """COCO polygon segmentation -> shapely geometry (None for RLE or unusable rings).
+
+    Validity is checked later, by make_object (an unusable polygon beside a bbox is dropped).
+    """
     if not isinstance(segmentation, list) or not segmentation:
         return None
     polys = []
@@ -46,47 +52,24 @@ def _polygon(segmentation: Any) -> Polygon | MultiPolygon | None:
         if not isinstance(ring, list) or len(ring) < 6 or len(ring) % 2:
             continue
         try:
-            coords = [(float(ring[i]), float(ring[i + 1])) for i in range(0, len(ring), 2)]
+            coords = np.asarray(ring, dtype=np.float64).reshape(-1, 2)
         except (TypeError, ValueError):
             continue
-        poly = Polygon(coords)
-        if not poly.is_valid:
-            poly = poly.buffer(0)
-        if not poly.is_empty:
-            polys.append(poly)
+        if np.isfinite(coords).all():
+            polys.append(shapely.polygons(coords))
     if not polys:
         return None
-    return polys[0] if len(polys) == 1 else MultiPolygon(
-        [g for p in polys for g in getattr(p, "geoms", [p])]
-    )
-
-
-def parse_box(bbox: Any) -> tuple[float, float, float, float] | str:
-    """COCO ``[x, y, w, h]`` -> ``(x0, y0, x1, y1)``, or the reason it is unusable."""
-    if not isinstance(bbox, list | tuple) or len(bbox) != 4:
-        return f"bbox must be a list of 4 numbers, got {bbox!r}"
-    try:
-        x, y, w, h = (float(v) for v in bbox)
-    except (TypeError, ValueError):
-        return f"bbox has a non-numeric value: {bbox!r}"
-    if not all(math.isfinite(v) for v in (x, y, w, h)):
-        return f"bbox has a NaN or infinite value: {bbox!r}"
-    if w <= 0 or h <= 0:
-        return f"bbox has zero or negative size: {bbox!r}"
-    return (x, y, x + w, y + h)
-
-
-def clip_box(box: tuple[float, float, float, float], width: int,
-             height: int) -> tuple[float, float, float, float] | None:
-    """Clip a box to the image; None when nothing of it is inside."""
-    x0, y0, x1, y1 = max(box[0], 0.0), max(box[1], 0.0), min(box[2], width), min(box[3], height)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    return (x0, y0, x1, y1)
+    return polys[0] if len(polys) == 1 else shapely.multipolygons(polys)
 
 
 class CocoReader(Reader):
+    """COCO detection JSON; several files in one dataset are splits named by file stem."""
+
     name = "coco"
+
+    def __init__(self, config: DatasetConfig) -> None:
+        super().__init__(config)
+        self._n_sources: int | None = None
 
     @classmethod
     def detect(cls, config: DatasetConfig) -> bool:
@@ -110,8 +93,9 @@ class CocoReader(Reader):
         data = load_json(source)
         if not isinstance(data, dict) or not isinstance(data.get("images"), list):
             raise InputError(source, "not a COCO file: no 'images' list at the top level")
-        stats = self.source_stats(source)
-        split = source.stem if len(self.sources()) > 1 else None
+        if self._n_sources is None:
+            self._n_sources = len(self.sources())
+        split = source.stem if self._n_sources > 1 else None
         categories, bad = self._categories(data.get("categories"), source)
         yield from bad
         by_image: dict[Any, list[dict[str, Any]]] = defaultdict(list)
@@ -123,7 +107,7 @@ class CocoReader(Reader):
                 by_image[ann.get("image_id")].append(ann)
             else:
                 yield Quarantine("ingest", str(source), f"not an object: {ann!r}"[:200])
-        builder = SceneBuilder(self.config, source, stats)
+        builder = self.scene_builder(source)
         seen_ids: set[Any] = set()
         for image in data["images"]:
             record = f"image id={image.get('id')!r}" if isinstance(image, dict) else repr(image)
@@ -140,17 +124,10 @@ class CocoReader(Reader):
                 yield scene
                 continue
             bundle = SceneBundle(scene)
-            for i, ann in enumerate(by_image.pop(image.get("id"), [])):
-                obj = self._object(ann, i, bundle, categories, source)
-                if isinstance(obj, Quarantine):
-                    yield obj
-                else:
-                    bundle.objects.append(obj)
-            yield from builder.attach_masks(bundle)
-            stats.scenes += 1
-            stats.objects += len(bundle.objects)
-            stats.regions += len(bundle.regions)
-            yield bundle
+            candidates = (self._candidate(ann, i, categories, scene)
+                          for i, ann in enumerate(by_image.pop(image.get("id"), [])))
+            yield from self.add_objects(bundle, candidates, source)
+            yield from self.complete(builder, bundle)
         for image_id, orphans in by_image.items():
             for ann in orphans:
                 yield Quarantine("ingest", str(source), f"unknown image_id {image_id!r}",
@@ -170,29 +147,41 @@ class CocoReader(Reader):
                                       repr(cat)[:200]))
         return out, bad
 
-    def _object(self, ann: dict[str, Any], index: int, bundle: SceneBundle,
-                categories: dict[Any, str], source: Path) -> Object | Quarantine:
-        scene = bundle.scene
+    def _candidate(self, ann: dict[str, Any], index: int, categories: dict[Any, str],
+                   scene: Scene) -> Candidate | Quarantine:
         record = f"annotation id={ann.get('id')!r} in {scene.file_name}"
+
+        def reject(reason: str) -> Quarantine:
+            return Quarantine("ingest", "", reason, record, scene.scene_id)
+
         if ann.get("category_id") not in categories:
-            return Quarantine("ingest", str(source),
-                              f"unknown category_id {ann.get('category_id')!r}",
-                              record, scene.scene_id)
-        box = parse_box(ann.get("bbox"))
-        if isinstance(box, str):
-            return Quarantine("ingest", str(source), box, record, scene.scene_id)
-        clipped = clip_box(box, scene.width, scene.height)
-        if clipped is None:
-            return Quarantine("ingest", str(source),
-                              f"bbox {ann.get('bbox')!r} lies outside the "
-                              f"{scene.width}x{scene.height} image", record, scene.scene_id)
-        source_name = categories[ann["category_id"]]
-        poly = _polygon(ann.get("segmentation"))
-        return Object(
-            object_id=make_id(scene.scene_id, ann.get("id", index), source_name, clipped),
-            scene_id=scene.scene_id, category=self.canonical(source_name),
-            x0=clipped[0], y0=clipped[1], x1=clipped[2], y1=clipped[3],
-            source_category=source_name, poly_wkb=poly.wkb if poly is not None else None,
-            difficult=bool(ann.get("iscrowd", 0)), source_id=str(ann.get("id", index)),
-            attrs={"clipped": True} if clipped != box else {},
-        )
+            return reject(f"unknown category_id {ann.get('category_id')!r}")
+        segmentation = ann.get("segmentation")
+        if isinstance(segmentation, dict):
+            poly = _rle_geometry(segmentation, scene)
+            if isinstance(poly, str):
+                return reject(poly)
+        else:
+            poly = _polygon(segmentation)
+        box: Box | None = None
+        if ann.get("bbox") is not None or poly is None:
+            parsed = xywh_box(ann.get("bbox"))
+            if isinstance(parsed, str):
+                return reject(parsed)
+            box = parsed
+        crowd = bool(ann.get("iscrowd", 0))
+        return Candidate(categories[ann["category_id"]], record, str(ann.get("id", index)),
+                         box=box, poly=poly, difficult=crowd,
+                         attrs={"iscrowd": True} if crowd else {})
+
+
+def _rle_geometry(rle: dict[str, Any], scene: Scene) -> BaseGeometry | None | str:
+    """The polygons of an RLE mask, or why it is unusable."""
+    try:
+        mask = decode(rle)
+    except ValueError as exc:
+        return f"RLE segmentation: {exc}"
+    if mask.shape != (scene.height, scene.width):
+        return (f"RLE segmentation is {mask.shape[1]}x{mask.shape[0]} but the image is "
+                f"{scene.width}x{scene.height}")
+    return mask_geometry(mask)

@@ -1,12 +1,14 @@
 """Turn an annotation's image reference into a Scene: find the file, read its metadata, masks.
 
-Shared by every reader so that image resolution, annotation-only ingestion and mask loading
+Shared by every reader so that image resolution, annotation-only ingestion, SAR metadata
+(dataset defaults < dataset metadata file < raster tags < per-scene sidecar) and mask loading
 behave the same whatever the annotation format.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,23 @@ from typing import Any
 from narrator.errors import InputError
 from narrator.ids import make_id
 from narrator.ingest.base import DatasetConfig, SourceStats
-from narrator.ingest.geotiff import read_raster_meta, sar_fields
-from narrator.ingest.masks import class_index_regions
+from narrator.ingest.geotiff import read_raster_meta
+from narrator.ingest.masks import MaskSet
+from narrator.ingest.sarmeta import SAR_FIELDS, load_metadata_file, sar_fields
 from narrator.records import Quarantine, Scene, SceneBundle
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+DEFAULT_SIDECARS = ("{name}.json", "{stem}.json", "{stem}.yaml", "{stem}.yml")
+
+
+def raster_files(folder: Path) -> list[Path]:
+    """Every image file under ``folder``, sorted."""
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.rglob("*")
+                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def _positive_int(value: Any) -> int | None:
@@ -34,96 +46,150 @@ def _positive_int(value: Any) -> int | None:
 class SceneBuilder:
     """Builds scenes for one annotation source; caches the folder listing of the images."""
 
-    def __init__(self, config: DatasetConfig, source: Path, stats: SourceStats) -> None:
+    def __init__(self, config: DatasetConfig, source: Path, stats: SourceStats,
+                 masks: MaskSet | None = None) -> None:
         self.config = config
         self.source = source
         self.stats = stats
+        self.masks = masks if masks is not None else MaskSet(config)
         self._by_stem: dict[str, list[Path]] | None = None
+        self._listing: dict[Path, set[str]] = {}
+        self._dataset_sar: dict[str, Any] | None = None
         self.renamed = 0
         self.missing = 0
+
+    def warn(self, message: str) -> None:
+        """A warning for the user: kept in the source's stats (the CLI prints those)."""
+        log.info("%s", message)
+        self.stats.warnings.append(message)
 
     def _index(self) -> dict[str, list[Path]]:
         if self._by_stem is None:
             self._by_stem = {}
             images = self.config.images_dir
             if images.is_dir():
-                for p in images.rglob("*"):
+                for p in sorted(images.rglob("*")):
                     if p.suffix.lower() in IMAGE_SUFFIXES:
                         self._by_stem.setdefault(p.stem, []).append(p)
         return self._by_stem
 
-    def resolve(self, file_name: str) -> Path | None:
-        """The image on disk for ``file_name``; a differing extension is accepted with a warning."""
+    def resolve(self, file_name: str, near: Path | None = None) -> Path | None:
+        """The image on disk for ``file_name``; a differing extension is accepted with a warning.
+        A name without an extension (a label file's stem) matches any image suffix; of
+        several images with that stem, the one whose folders best match ``near`` (the label
+        file: ``labels/val/a.txt`` -> ``images/val/a.png``) is taken."""
         exact = self.config.images_dir / file_name
         if exact.is_file():
             return exact
-        stem = Path(file_name).stem
+        stem = Path(file_name).stem if Path(file_name).suffix.lower() in IMAGE_SUFFIXES \
+            else Path(file_name).name
         found = self._index().get(stem)
         if not found:
             return None
-        if Path(file_name).suffix.lower() != found[0].suffix.lower():
+        best = found[0]
+        if len(found) > 1 and near is not None:
+            best = max(found, key=lambda p: len(set(p.parent.parts) & set(near.parent.parts)))
+        suffix = Path(file_name).suffix.lower()
+        if suffix in IMAGE_SUFFIXES and suffix != best.suffix.lower():
             self.renamed += 1
             if self.renamed == 1:
-                msg = (f"{self.source}: file names differ from the files on disk "
-                       f"(e.g. {file_name} -> {found[0].name}); using the files on disk")
-                log.warning(msg)
-                self.stats.warnings.append(msg)
-        return found[0]
+                self.warn(f"{self.source}: file names differ from the files on disk "
+                          f"(e.g. {file_name} -> {best.name}); using the files on disk")
+        return best
+
+    def scene_name(self, path: Path) -> str:
+        """An image's file name, or its path below the images folder when another image
+        has the same stem (``train/a.png`` and ``val/a.png`` are two scenes)."""
+        if len(self._index().get(path.stem, [])) > 1 and \
+                path.is_relative_to(self.config.images_dir):
+            return path.relative_to(self.config.images_dir).as_posix()
+        return path.name
+
+    def find_stem(self, stem: str, exclude: Path | None = None) -> Path | None:
+        """The first image under the images folder with this stem (other than ``exclude``)."""
+        for path in self._index().get(stem, []):
+            if exclude is None or path.resolve() != exclude.resolve():
+                return path
+        return None
+
+    def _has(self, folder: Path, name: str) -> bool:
+        if folder not in self._listing:
+            try:
+                self._listing[folder] = set(os.listdir(folder))
+            except OSError:
+                self._listing[folder] = set()
+        return name in self._listing[folder]
+
+    def _sidecar(self, folder: Path, name: str) -> dict[str, Any]:
+        stem = Path(name).stem
+        patterns = (self.config.sidecar,) if self.config.sidecar else DEFAULT_SIDECARS
+        for pattern in patterns:
+            candidate = pattern.format(stem=stem, name=name)
+            if candidate != name and self._has(folder, candidate):
+                path = folder / candidate
+                if path.resolve() == self.source.resolve():
+                    continue
+                try:
+                    return sar_fields(load_metadata_file(path))
+                except InputError as exc:
+                    self.warn(f"{exc}; sidecar ignored")
+        return {}
+
+    def dataset_sar(self) -> dict[str, Any]:
+        if self._dataset_sar is None:
+            fields = sar_fields(self.config.sar)
+            if self.config.sar_file:
+                fields |= sar_fields(load_metadata_file(self.config.path(self.config.sar_file)))
+            self._dataset_sar = fields
+        return self._dataset_sar
 
     def build(self, file_name: str, width: Any, height: Any, split: str | None,
-              record: str) -> Scene | Quarantine:
+              record: str, path: Path | None = None, hints: dict[str, Any] | None = None,
+              origin: Path | None = None) -> Scene | Quarantine:
+        """A Scene for ``file_name`` (found under the images folder unless ``path`` is given);
+        ``hints`` are SAR fields or ``gsd_m`` the annotation itself states; ``origin`` is the
+        annotation file when the builder's source is a folder of them."""
+        source = str(origin or self.source)
+        path = path or self.resolve(file_name, origin)
+        if path is not None and not Path(file_name).suffix:
+            file_name = self.scene_name(path)
         scene_id = make_id(self.config.name, file_name)
-        path = self.resolve(file_name)
         meta: dict[str, Any] = {}
         if path is not None:
             try:
                 meta = read_raster_meta(path)
             except InputError as exc:
-                return Quarantine("ingest", str(self.source), exc.reason, f"{record} ({path})",
-                                  scene_id)
+                return Quarantine("ingest", source, exc.reason, f"{record} ({path})", scene_id)
         w = meta.get("width") or _positive_int(width)
         h = meta.get("height") or _positive_int(height)
         if not w or not h:
             why = ("image file not found and the annotation gives no valid width/height"
                    if path is None else "image has no size")
-            return Quarantine("ingest", str(self.source), why, record, scene_id)
+            return Quarantine("ingest", source, why, record, scene_id)
         if path is None:
             self.missing += 1
             if self.missing == 1:
-                msg = (f"{self.source}: image {file_name} not found under "
-                       f"{self.config.images_dir}; ingesting annotation-only scenes from "
-                       "the sizes in the annotations")
-                log.warning(msg)
-                self.stats.warnings.append(msg)
-        sar = sar_fields(self.config.sar) | {k: v for k, v in meta.items() if k in _SAR_KEYS}
+                self.warn(f"{self.source}: image {file_name} not found under "
+                          f"{self.config.images_dir}; ingesting annotation-only scenes from "
+                          "the sizes in the annotations")
+        folder = path.parent if path is not None else self.config.images_dir
+        sar = (self.dataset_sar() | (hints or {})
+               | {k: v for k, v in meta.items() if k in SAR_FIELDS}
+               | self._sidecar(folder, path.name if path else file_name))
         return Scene(
             scene_id=scene_id, dataset=self.config.name, file_name=file_name,
             image_path=str(path) if path else None, width=int(w), height=int(h),
-            source=str(self.source), split=split, bands=meta.get("bands"),
+            source=source, split=split, bands=meta.get("bands"),
             dtype=meta.get("dtype"), crs=meta.get("crs"), transform=meta.get("transform"),
-            gsd_m=meta.get("gsd_m", self.config.sar.get("gsd_m")),
+            gsd_m=meta.get("gsd_m", sar.get("gsd_m")),
             center_lon=meta.get("center_lon"), center_lat=meta.get("center_lat"),
-            footprint_wkb=meta.get("footprint_wkb"), meta={"tags": meta.get("tags", {})},
-            **sar,
+            footprint_wkb=meta.get("footprint_wkb"),
+            meta={"tags": meta.get("tags", {})} | {
+                k: meta[k] for k in ("gsd_x_m", "gsd_y_m", "rotation_deg", "georef")
+                if k in meta},
+            **{k: sar[k] for k in SAR_FIELDS if k in sar},
         )
 
-    def attach_masks(self, bundle: SceneBundle) -> Iterator[Quarantine]:
-        masks = self.config.masks
-        if masks is None:
-            return
-        stem = Path(bundle.scene.file_name).stem
-        path = self.config.path(masks.dir) / masks.pattern.format(stem=stem)
-        if not path.is_file():
-            return
-        try:
-            bundle.regions = class_index_regions(
-                path, bundle.scene.scene_id, masks.classes,
-                (bundle.scene.width, bundle.scene.height), masks.simplify_px,
-            )
-        except InputError as exc:
-            yield Quarantine("ingest", str(path), exc.reason, f"mask of {bundle.scene.file_name}",
-                             bundle.scene.scene_id)
-
-
-_SAR_KEYS = ("platform", "band", "polarization", "mode", "incidence_angle", "orbit_direction",
-             "acquired_at")
+    def attach_masks(self, bundle: SceneBundle, key: str | None = None) -> Iterator[Quarantine]:
+        """Regions (and instance objects) from every mask configured for this scene."""
+        yield from self.masks.attach(bundle, key)
