@@ -18,10 +18,14 @@ from narrator.errors import ConfigError
 from narrator.export import ExportOptions, SplitConfig, assign_splits, export
 from narrator.export.splits import assign_scenes, group_keys, parent_scene, parse_ratios
 from narrator.store import Store
+from tests.conftest import SHARED_DATA
+
+HRSID = SHARED_DATA / "hrsid" / "modified_hrsid_annotations" / "inshore" / "inshore_test.json"
 
 
 def test_parent_scene_of_hrsid_crops() -> None:
     assert parent_scene("P0123_4800_5600_4800_5600.png") == "P0123"
+    assert parent_scene("P0137_11.jpg") == "P0137"
     assert parent_scene("images/P0135_1800_2600_4800_5600.jpg") == "P0135"
     assert parent_scene("Spain_7370579_S1Hand.tif") is None
     assert parent_scene("scene_003_port.tif") is None
@@ -157,3 +161,20 @@ def test_exported_texts_follow_their_scene_groups(tmp_path: Path) -> None:
     for r in records:
         groups[r["group"]].add(r["split"])
     assert all(len(v) == 1 for v in groups.values()) and len(groups) > 3
+
+
+@pytest.mark.skipif(not HRSID.exists(), reason="shared HRSID sample absent")
+def test_real_hrsid_crops_of_one_parent_share_a_split() -> None:
+    from dataclasses import asdict
+
+    from narrator.ingest import load_config, read_dataset
+
+    ingested = read_dataset(load_config(HRSID, None, None))
+    scenes = [asdict(b.scene) for b in ingested.bundles]
+    result = assign_scenes(scenes, SplitConfig())
+    by_parent: dict[str, set[str]] = defaultdict(set)
+    for s in scenes:
+        by_parent[parent_scene(s["file_name"])].add(result.split[s["scene_id"]])
+    assert None not in by_parent and len(by_parent) > 50 and len(scenes) > 200
+    assert all(len(v) == 1 for v in by_parent.values())
+    assert set(result.split.values()) == {"train", "val", "test"}

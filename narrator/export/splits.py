@@ -4,8 +4,9 @@ Scenes are linked when they share any of these keys, and every connected set of 
 one *group*:
 
 - ``parent``: crops of one parent scene. A file stem that ends in a crop window of four
-  integers (HRSID's ``P0123_4800_5600_4800_5600``) has the parent ``P0123``; a scene may also
-  name its parent in ``meta["parent_scene"]``. Keyed per dataset.
+  integers (HRSID's ``P0123_4800_5600_4800_5600``) has the parent ``P0123``, as do HRSID's
+  indexed crops (``P0123_11``); a scene may also name its parent in
+  ``meta["parent_scene"]``. Keyed per dataset.
 - ``acq``: one acquisition, the same ``platform`` and ``acquired_at``.
 - ``cell``: one geographic cell, the ``cell_deg`` x ``cell_deg`` lon/lat grid cell holding the
   scene centre.
@@ -40,7 +41,9 @@ from narrator.store import Store
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-_CROP = re.compile(r"^(?P<parent>.+?)(?:_\d+){4}$")
+#: a crop window of four integers, or HRSID's ``P<4 digits>_<index>`` crops (``P0137_11``)
+_CROPS = (re.compile(r"^(?P<parent>.+?)(?:_\d+){4}$"),
+          re.compile(r"^(?P<parent>P\d{4})(?:_\d+)+$"))
 SCENE_SQL = ("SELECT scene_id, dataset, file_name, platform, acquired_at, center_lon, "
              "center_lat, footprint_wkb, meta FROM scenes ORDER BY scene_id")
 
@@ -86,11 +89,15 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
 
 
 def parent_scene(file_name: str | None) -> str | None:
-    """The parent scene of a crop named like HRSID's ``P0123_4800_5600_4800_5600``."""
+    """The parent scene of a crop named like HRSID's ``P0123_4800_5600_4800_5600`` or
+    ``P0137_11``."""
     if not file_name:
         return None
-    m = _CROP.match(PurePosixPath(file_name).stem)
-    return m.group("parent") if m else None
+    stem = PurePosixPath(file_name).stem
+    for pattern in _CROPS:
+        if m := pattern.match(stem):
+            return m.group("parent")
+    return None
 
 
 def group_keys(scene: dict[str, Any], cell_deg: float) -> list[str]:
