@@ -32,7 +32,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 STAGE_LABELS = {"ingest": "Reading annotations", "generate": "Facts, VQA and captions",
-                "export": "Exporting", "example": "Writing scenes", "report": "Plotting"}
+                "export": "Exporting", "example": "Writing scenes"}
 
 
 class RichReporter:
@@ -330,6 +330,9 @@ def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tupl
     if not result.texts:
         err_console.print("Warning: no text matched the filters", highlight=False)
     console.print(f"Wrote {result.texts:,} records to {out}")
+
+
+STAGE_LABELS["report"] = "Plotting"
 
 
 @cli.command()
