@@ -296,26 +296,100 @@ def _print_ingest(result: Any, root: Path, shown: int = 5) -> None:
                           "(see the quarantine table)", highlight=False)
 
 
+EXPORT_FORMATS = ("jsonl", "llava", "sharegpt", "sarlang", "sarchat", "parquet")
+
+
+def _names(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Repeated and comma-separated option values: ``--task a,b --task c`` -> (a, b, c)."""
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
 @cli.command()
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="DuckDB file made by narrator generate.")
 @click.option("--format", "fmt", default="jsonl", show_default=True,
-              type=click.Choice(["jsonl"]), help="Output format.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write.")
+              type=click.Choice(EXPORT_FORMATS), help="Output format.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="File to write, or a folder for one file per split (sarlang and sarchat "
+                   "always write a folder).")
+@click.option("--task", "tasks", multiple=True,
+              help="Only these tasks (repeat or comma-separate; 'caption' = captions).")
+@click.option("--status", "statuses", multiple=True, default=("accepted",), show_default=True,
+              help="Only texts with this status (accepted, rejected, or 'any').")
+@click.option("--split", "splits", multiple=True, help="Only these splits (train, val, test).")
+@click.option("--style", "styles", multiple=True,
+              help="Only VQA pairs of this phrasing style (generic, sarlang, sarchat).")
+@click.option("--ratios", default="0.8,0.1,0.1", show_default=True,
+              help="train,val,test shares of the scene groups.")
+@click.option("--split-seed", default=0, show_default=True,
+              help="Seed of the hash that assigns scene groups to splits.")
+@click.option("--cell-deg", default=0.1, show_default=True,
+              help="Size in degrees of the lon/lat cells that keep nearby scenes together.")
+@click.option("--image-root", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Write image paths relative to this folder (default: as stored).")
 @handle_errors
-def export(db: Path, fmt: str, out: Path) -> None:
-    """Write the texts in --db out as a training file.
+def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tuple[str, ...],
+           splits: tuple[str, ...], styles: tuple[str, ...], ratios: str, split_seed: int,
+           cell_deg: float, image_root: Path | None) -> None:
+    """Write the texts in --db out as training files, split train/val/test by scene group.
 
-    Example: narrator export --db narrator.duckdb --format jsonl --out texts.jsonl
+    Scenes that are crops of one parent scene, share an acquisition, lie in one
+    geographic cell or overlap always land in the same split.
+
+    \b
+    Example: narrator export --db narrator.duckdb --format llava --out llava.json
     """
-    from narrator.export import export_jsonl
+    from narrator.export import ExportOptions, Filters, SplitConfig
+    from narrator.export import export as run
+    from narrator.export.splits import parse_ratios
     from narrator.store import Store
 
+    status = _names(statuses)
+    options = ExportOptions(
+        filters=Filters(tasks=_names(tasks), statuses=() if "any" in status else status,
+                        splits=_names(splits), styles=_names(styles)),
+        splits=SplitConfig(parse_ratios(ratios), split_seed, cell_deg),
+        image_root=str(image_root) if image_root else None)
     with Store(db, read_only=True) as store, progress_bars(console) as reporter:
-        n = export_jsonl(store, out, on_rows=lambda k: reporter.advance("export", k),
-                         on_total=lambda t: reporter.start("export", t))
-    console.print(f"Wrote {n:,} records to {out}")
+        result = run(store, fmt, out, options, on_rows=lambda k: reporter.advance("export", k),
+                     on_total=lambda t: reporter.start("export", t))
+    table = Table(title=f"narrator export ({fmt})")
+    for col in ("split", "scenes", "texts"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for name, scenes in result.scene_splits.items():
+        table.add_row(name, f"{scenes:,}", f"{result.splits.get(name, 0):,}")
+    console.print(table)
+    if not result.texts:
+        err_console.print("Warning: no text matched the filters", highlight=False)
+    console.print(f"Wrote {result.texts:,} records to {out}")
+
+
+STAGE_LABELS["report"] = "Plotting"
+
+
+@cli.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DuckDB file made by narrator generate.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write index.html and its PNG plots into.")
+@click.option("--price", "prices", multiple=True, metavar="MODEL=IN,OUT",
+              help="USD per million prompt and completion tokens of a model, for the LLM "
+                   "cost when llm_calls records none (repeatable).")
+@handle_errors
+def report(db: Path, out: Path, prices: tuple[str, ...]) -> None:
+    """Write an HTML report with plots of what --db holds (tasks, categories, answer
+    balance, caption lengths, acceptance, LLM usage, text statistics).
+
+    Example: narrator report --db narrator.duckdb --out report
+    """
+    from narrator.report import parse_price, write_report
+    from narrator.store import Store
+
+    price_map = dict(parse_price(p) for p in prices)
+    with Store(db, read_only=True) as store, progress_bars(console) as reporter:
+        page = write_report(store, out, on_plot=lambda: reporter.advance("report"),
+                            on_total=lambda t: reporter.start("report", t), prices=price_map)
+    console.print(f"Wrote {page}")
 
 
 @cli.command()

@@ -1,44 +1,51 @@
-"""JSON Lines: one record per text (VQA pair or accepted caption) with scene and provenance."""
+"""JSON Lines: one record per text (VQA pair or caption) with scene, task, params and
+provenance.
+
+The record layout of earlier versions is kept (``id, type, scene_id, image, image_path,
+dataset, split, task, question, answer, params, template_id, style`` for a VQA pair; ``id,
+type, scene_id, image, image_path, dataset, split, kind, text, status, generator,
+template_id`` for a caption). Added: ``task`` (``caption``) and ``params`` on captions,
+``status`` on VQA pairs, and on every record ``source_split`` (the dataset's own split),
+``group`` (the scene group its split follows) and ``provenance``. ``split`` is the export's
+train/val/test split.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from narrator import __version__
+from narrator.export.base import Emitted, ExportFormat, ExportOptions, run_export
+from narrator.export.select import Filters
 from narrator.store import Store
 
-VQA_SQL = """
-SELECT v.qa_id AS id, 'vqa' AS type, v.scene_id, s.file_name AS image, s.image_path,
-       s.dataset, s.split, v.task, v.question, v.answer, v.params, v.template_id, v.style
-FROM vqa v JOIN scenes s USING (scene_id) ORDER BY v.scene_id, v.task, v.qa_id
-"""
-CAPTION_SQL = """
-SELECT c.caption_id AS id, 'caption' AS type, c.scene_id, s.file_name AS image, s.image_path,
-       s.dataset, s.split, c.kind, c.text, c.status, c.generator, c.template_id
-FROM captions c JOIN scenes s USING (scene_id) WHERE c.status = 'accepted'
-ORDER BY c.scene_id, c.kind
-"""
+_COMMON = ("id", "type", "scene_id", "image", "image_path", "dataset", "split", "task")
+_VQA = _COMMON + ("question", "answer", "params", "template_id", "style", "status")
+_CAPTION = _COMMON + ("kind", "text", "status", "generator", "template_id", "params", "style")
 
 
-def export_jsonl(store: Store, out: Path, on_rows: Callable[[int], None] | None = None,
-                 on_total: Callable[[int], None] | None = None) -> int:
-    """Write every VQA pair and accepted caption; returns the number of records."""
-    if on_total:
-        on_total(store.count("vqa") + store.count("captions", "status = 'accepted'"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    tmp = out.with_name(out.name + ".part")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for sql in (VQA_SQL, CAPTION_SQL):
-            for batch in store.iter_batches(sql):
-                rows = batch.to_pylist()
-                for row in rows:
-                    if isinstance(row.get("params"), str):
-                        row["params"] = json.loads(row["params"])
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                n += len(rows)
-                if on_rows:
-                    on_rows(len(rows))
-    tmp.replace(out)
-    return n
+def provenance(row: dict[str, Any]) -> dict[str, Any]:
+    return {"template_id": row["template_id"], "template_version": row["template_version"],
+            "generator": row["generator"] or "template", "facts_hash": row["facts_hash"],
+            "facts_version": row["facts_version"], "narrator_version": __version__}
+
+
+class JsonlExport(ExportFormat):
+    name = "jsonl"
+    suffix = ".jsonl"
+
+    def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
+        keys = _VQA if row["type"] == "vqa" else _CAPTION
+        record = {k: row[k] for k in keys}
+        record.update(source_split=row["source_split"], group=row["group"],
+                      provenance=provenance(row))
+        yield self.target(row), "jsonl", record
+
+
+def export_jsonl(store: Store, out: Path, options: ExportOptions | None = None,
+                 **hooks: Any) -> int:
+    """Write the selected texts as JSON Lines; returns the number of records."""
+    options = options or ExportOptions(filters=Filters())
+    return run_export(store, JsonlExport, out, options, **hooks).texts

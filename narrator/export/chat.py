@@ -1,0 +1,58 @@
+"""Conversation exports: LLaVA (``conversations`` with ``<image>``) and ShareGPT-style
+``messages`` + ``images`` (what LLaMA-Factory's sharegpt formatting and ms-swift read).
+
+One record per text: a VQA pair is (question, answer); a caption is (an instruction for its
+kind, the caption). ``meta`` carries the provenance; trainers ignore it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from narrator.export.base import Emitted, ExportFormat, llama_factory_info
+from narrator.export.select import image_ref, prompt_and_answer
+from narrator.export.writers import SinkSet
+
+_META = ("id", "type", "scene_id", "dataset", "task", "kind", "style", "split", "group",
+         "template_id")
+
+
+def meta(row: dict[str, Any]) -> dict[str, Any]:
+    """The provenance a conversation record carries (keys without a value are left out)."""
+    return {k: row[k] for k in _META if row.get(k) is not None}
+
+
+def sharegpt_record(row: dict[str, Any], image: str) -> dict[str, Any]:
+    question, answer = prompt_and_answer(row)
+    return {"messages": [{"role": "user", "content": "<image>" + question},
+                         {"role": "assistant", "content": answer}],
+            "images": [image], "meta": meta(row)}
+
+
+class LlavaExport(ExportFormat):
+    name = "llava"
+    suffix = ".json"
+
+    def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
+        question, answer = prompt_and_answer(row)
+        record = {"id": row["id"], "image": image_ref(row, self.options.image_root),
+                  "conversations": [{"from": "human", "value": "<image>\n" + question},
+                                    {"from": "gpt", "value": answer}],
+                  "meta": meta(row)}
+        yield self.target(row), "llava", record
+
+
+class ShareGptExport(ExportFormat):
+    name = "sharegpt"
+    suffix = ".json"
+
+    def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
+        yield self.target(row), "sharegpt", sharegpt_record(
+            row, image_ref(row, self.options.image_root))
+
+    def finish(self, sinks: SinkSet) -> None:
+        super().finish(sinks)
+        if self.per_split and sinks.sinks:  # a folder LLaMA-Factory can use as dataset_dir
+            files = {f"narrator_{p.stem}": p.name for p in sinks.sinks}
+            (self.out / "dataset_info.json").write_text(llama_factory_info(files))

@@ -1,0 +1,188 @@
+"""Which texts an export writes: one query over VQA pairs and captions, the filters, and the
+split of every text (from its scene's group, see :mod:`narrator.export.splits`).
+
+Every exporter reads the same *text rows* (dicts) from :func:`iter_texts`:
+``id, type ("vqa" | "caption"), scene_id, image, image_path, dataset, source_split, split,
+group, task, kind, style, question, answer, text, status, generator, params, template_id,
+template_version, facts_hash, facts_version``. A caption's ``task`` is ``"caption"`` and its
+``kind`` says which (concise, detailed, ...); a VQA pair's ``kind`` is None.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from narrator.export.splits import SPLITS, SplitAssignment
+from narrator.export.validate import ExportError
+from narrator.ids import make_id
+from narrator.store import Store
+
+CAPTION_TASK = "caption"
+STATUSES = ("accepted", "rejected")
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+_VQA_SQL = """
+SELECT v.qa_id AS id, 'vqa' AS type, v.scene_id, s.file_name AS image, s.image_path, s.dataset,
+       s.split AS source_split, v.task, NULL AS kind, v.style, v.question, v.answer,
+       NULL AS text, {status} AS status, NULL AS generator, v.params, v.template_id,
+       v.template_version, f.facts_hash, f.version AS facts_version
+FROM vqa v JOIN scenes s USING (scene_id) LEFT JOIN facts f USING (scene_id)
+{where} ORDER BY v.scene_id, v.task, v.qa_id
+"""
+_CAPTION_SQL = """
+SELECT c.caption_id AS id, 'caption' AS type, c.scene_id, s.file_name AS image, s.image_path,
+       s.dataset, s.split AS source_split, '{task}' AS task, c.kind, {style} AS style,
+       NULL AS question, NULL AS answer, c.text, c.status, c.generator, c.params,
+       c.template_id, NULL AS template_version, f.facts_hash, f.version AS facts_version
+FROM captions c JOIN scenes s USING (scene_id) LEFT JOIN facts f USING (scene_id)
+{where} ORDER BY c.scene_id, c.kind, c.caption_id
+"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to export; an empty tuple means "all". ``tasks`` may name ``caption``;
+    ``statuses`` defaults to accepted only; a text without a style (captions today) passes
+    any ``styles`` filter."""
+
+    tasks: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ("accepted",)
+    splits: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for label, values in (("task", self.tasks), ("status", self.statuses),
+                              ("style", self.styles)):
+            for v in values:
+                if not _NAME.match(v):
+                    raise ExportError(f"--{label} {v!r}: use letters, digits, _ . : - only")
+        for s in self.splits:
+            if s not in SPLITS:
+                raise ExportError(f"--split {s!r}: choose from {', '.join(SPLITS)}")
+
+
+def _in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"  # values match _NAME
+
+
+@dataclass(frozen=True)
+class _Query:
+    """One SELECT of texts: ``sql`` has a ``{where}`` slot; ``table alias`` and ``clauses``
+    give the filter, which the per-scene counts of :func:`_scene_ranges` reuse."""
+
+    sql: str
+    table: str
+    clauses: tuple[str, ...]
+
+
+def _queries(store: Store, f: Filters) -> list[_Query]:
+    """The SELECTs for the filtered texts (VQA first, then captions)."""
+    out = []
+    vqa_status = "v.status" if "status" in store.columns("vqa") else "'accepted'"
+    vqa_tasks = [t for t in f.tasks if t != CAPTION_TASK]
+    if not f.tasks or vqa_tasks:
+        where = [_in("v.task", vqa_tasks)] if vqa_tasks else []
+        if f.statuses:
+            where.append(_in(vqa_status, f.statuses))
+        if f.styles:
+            where.append(_in("v.style", f.styles))
+        out.append(_Query(_VQA_SQL.replace("{status}", vqa_status), "vqa v", tuple(where)))
+    if not f.tasks or CAPTION_TASK in f.tasks:
+        has_style = "style" in store.columns("captions")
+        where = [_in("c.status", f.statuses)] if f.statuses else []
+        if f.styles and has_style:
+            where.append(f"(c.style IS NULL OR {_in('c.style', f.styles)})")
+        sql = _CAPTION_SQL.replace("{task}", CAPTION_TASK).replace(
+            "{style}", "c.style" if has_style else "NULL")
+        out.append(_Query(sql, "captions c", tuple(where)))
+    return out
+
+
+def _where(clauses: Sequence[str]) -> str:
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _scene_ranges(store: Store, q: _Query, max_rows: int) -> Iterator[tuple[str, int]]:
+    """``(clause, texts)`` per contiguous range of scene ids holding about ``max_rows``
+    texts. Each range is sorted on its own, so DuckDB never sorts the whole export."""
+    alias = q.table.split()[-1]
+    per_scene = store.con.execute(
+        f"SELECT {alias}.scene_id, count(*) FROM {q.table} {_where(q.clauses)} "
+        "GROUP BY 1 ORDER BY 1").fetchall()
+    start, rows = 0, 0
+    for i, (_, n) in enumerate(per_scene):
+        rows += n
+        if rows >= max_rows or i == len(per_scene) - 1:
+            lo, hi = per_scene[start][0], per_scene[i][0]
+            yield (f"{alias}.scene_id BETWEEN {_quote(lo)} AND {_quote(hi)}", rows)
+            start, rows = i + 1, 0
+
+
+def count_texts(store: Store, f: Filters) -> int:
+    """How many texts the filters select before the split filter (the progress total)."""
+    return sum(int(store.scalar(f"SELECT count(*) FROM {q.table} {_where(q.clauses)}") or 0)
+               for q in _queries(store, f))
+
+
+def iter_texts(store: Store, f: Filters, assignment: SplitAssignment,
+               on_scanned: Callable[[int], None] | None = None,
+               batch_rows: int = 20_000,
+               range_rows: int = 100_000) -> Iterator[list[dict[str, Any]]]:
+    """Batches of text rows with ``split`` and ``group`` set and ``params`` decoded, in
+    scene order, read one range of about ``range_rows`` texts at a time."""
+    for q in _queries(store, f):
+        for clause, _ in list(_scene_ranges(store, q, range_rows)):
+            sql = q.sql.replace("{where}", _where((*q.clauses, clause)))
+            for batch in store.iter_batches(sql, batch_rows):
+                rows = batch.to_pylist()
+                kept = [_annotate(row, assignment) for row in rows]
+                kept = [r for r in kept if not f.splits or r["split"] in f.splits]
+                if on_scanned:
+                    on_scanned(len(rows))
+                if kept:
+                    yield kept
+
+
+def _annotate(row: dict[str, Any], assignment: SplitAssignment) -> dict[str, Any]:
+    row["split"] = assignment.split.get(row["scene_id"])
+    row["group"] = assignment.group.get(row["scene_id"])
+    if isinstance(row["params"], str):
+        row["params"] = json.loads(row["params"])
+    return row
+
+
+CAPTION_PROMPTS: dict[str, tuple[str, ...]] = {
+    "concise": ("Describe this SAR image briefly.",
+                "Give a short caption for this SAR image.",
+                "Summarize the content of this SAR image in one sentence."),
+    "detailed": ("Describe this SAR image in detail.",
+                 "Give a detailed description of this SAR image.",
+                 "Describe the targets, their positions and the background of this SAR image."),
+}
+
+
+def prompt_and_answer(row: dict[str, Any]) -> tuple[str, str]:
+    """The (user turn, assistant turn) of a text: a VQA pair's question and answer, or a
+    caption's instruction (one of its kind's prompts, fixed by the caption id) and text."""
+    if row["type"] == "vqa":
+        return row["question"], row["answer"]
+    prompts = CAPTION_PROMPTS.get(row["kind"]) or CAPTION_PROMPTS["detailed"]
+    return prompts[int(make_id(row["id"]), 16) % len(prompts)], row["text"]
+
+
+def image_ref(row: dict[str, Any], image_root: str | None) -> str:
+    """The image path an export writes: relative to ``image_root`` when given, else the
+    stored image path (or the annotation's file name for an annotation-only scene)."""
+    path = row.get("image_path") or row["image"]
+    if image_root and row.get("image_path"):
+        return os.path.relpath(path, image_root).replace(os.sep, "/")
+    return str(path)

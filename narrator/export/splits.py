@@ -1,0 +1,205 @@
+"""Leak-free train/val/test splits: whole scene groups go to one split, never single texts.
+
+Scenes are linked when they share any of these keys, and every connected set of scenes is
+one *group*:
+
+- ``parent``: crops of one parent scene. A file stem that ends in a crop window of four
+  integers (HRSID's ``P0123_4800_5600_4800_5600``) has the parent ``P0123``, as do HRSID's
+  indexed crops (``P0123_11``); a scene may also name its parent in
+  ``meta["parent_scene"]``. Keyed per dataset.
+- ``acq``: one acquisition, the same ``platform`` and ``acquired_at``.
+- ``cell``: one geographic cell, the ``cell_deg`` x ``cell_deg`` lon/lat grid cell holding the
+  scene centre.
+- overlapping footprints: two scenes whose WGS84 footprints share area (not only an edge),
+  which also joins neighbours that fall on either side of a cell border.
+
+A group goes to the split that a hash of (seed, the group's smallest key) falls into, with
+the configured ratios. The assignment is computed at export time from the ``scenes`` table
+and is not stored: it is a pure function of the scenes' metadata, the ratios, the seed and
+the cell size, so the same database and settings always give the same splits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import numpy as np
+import shapely
+
+from narrator.errors import ConfigError
+from narrator.ids import make_id
+from narrator.store import Store
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+#: a crop window of four integers, or HRSID's ``P<4 digits>_<index>`` crops (``P0137_11``)
+_CROPS = (re.compile(r"^(?P<parent>.+?)(?:_\d+){4}$"),
+          re.compile(r"^(?P<parent>P\d{4})(?:_\d+)+$"))
+SCENE_SQL = ("SELECT scene_id, dataset, file_name, platform, acquired_at, center_lon, "
+             "center_lat, footprint_wkb, meta FROM scenes ORDER BY scene_id")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Ratios of (train, val, test), the hash seed and the geographic cell size in degrees."""
+
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+    cell_deg: float = 0.1
+
+    def __post_init__(self) -> None:
+        if len(self.ratios) != 3 or any(not math.isfinite(r) or r < 0 for r in self.ratios) \
+                or sum(self.ratios) <= 0:
+            raise ConfigError(f"split ratios must be three non-negative numbers with a positive "
+                              f"sum (train,val,test), got {self.ratios}")
+        if not math.isfinite(self.cell_deg) or self.cell_deg <= 0:
+            raise ConfigError(f"the geographic cell size must be > 0 degrees, got {self.cell_deg}")
+
+    def split_of(self, group: str) -> str:
+        """The split a group falls into: a uniform hash of (seed, group) against the ratios."""
+        u = int(make_id("split", self.seed, group), 16) / 16 ** 16
+        total, acc = sum(self.ratios), 0.0
+        for name, ratio in zip(SPLITS, self.ratios, strict=True):
+            acc += ratio / total
+            if u < acc and ratio > 0:
+                return name
+        return next(n for n, r in zip(reversed(SPLITS), reversed(self.ratios), strict=True)
+                    if r > 0)
+
+
+def parse_ratios(text: str) -> tuple[float, float, float]:
+    """``"0.8,0.1,0.1"`` -> ``(0.8, 0.1, 0.1)`` (any scale: ``"8,1,1"`` is the same)."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--ratios: expected three numbers like 0.8,0.1,0.1, got {text!r}")\
+            from None
+    if len(values) != 3:
+        raise ConfigError(f"--ratios: expected three numbers (train,val,test), got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def parent_scene(file_name: str | None) -> str | None:
+    """The parent scene of a crop named like HRSID's ``P0123_4800_5600_4800_5600`` or
+    ``P0137_11``."""
+    if not file_name:
+        return None
+    stem = PurePosixPath(file_name).stem
+    for pattern in _CROPS:
+        if m := pattern.match(stem):
+            return m.group("parent")
+    return None
+
+
+def group_keys(scene: dict[str, Any], cell_deg: float) -> list[str]:
+    """The keys that link a scene to others (its own ``scene:`` key always included)."""
+    keys = [f"scene:{scene['scene_id']}"]
+    meta = scene.get("meta") or {}
+    if isinstance(meta, str):
+        meta = json.loads(meta) if meta else {}
+    parent = meta.get("parent_scene") or parent_scene(scene.get("file_name"))
+    if parent:
+        keys.append(f"parent:{scene.get('dataset')}:{parent}")
+    if scene.get("platform") and scene.get("acquired_at"):
+        keys.append(f"acq:{scene['platform']}:{scene['acquired_at']}")
+    lon, lat = scene.get("center_lon"), scene.get("center_lat")
+    if lon is not None and lat is not None and math.isfinite(lon) and math.isfinite(lat):
+        keys.append(f"cell:{cell_deg:g}:{math.floor(lon / cell_deg)}:"
+                    f"{math.floor(lat / cell_deg)}")
+    return keys
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        root = self.parent.setdefault(key, key)
+        while root != self.parent[root]:
+            root = self.parent[root]
+        while key != root:  # path compression
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:  # the smaller key stays the root: the group's name is its smallest key
+            lo, hi = (ra, rb) if ra < rb else (rb, ra)
+            self.parent[hi] = lo
+
+
+@dataclass
+class SplitAssignment:
+    """scene_id -> split and scene_id -> group (the group's smallest key)."""
+
+    split: dict[str, str] = field(default_factory=dict)
+    group: dict[str, str] = field(default_factory=dict)
+
+    def scene_counts(self) -> dict[str, int]:
+        counts = Counter(self.split.values())
+        return {s: counts.get(s, 0) for s in SPLITS}
+
+
+def _link_overlaps(uf: _UnionFind, keys: list[str], footprints: list[bytes]) -> None:
+    """Join scenes whose footprints share area (touching edges do not count)."""
+    if len(footprints) < 2:
+        return
+    geoms = shapely.from_wkb(np.array(footprints, dtype=object), on_invalid="ignore")
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    real = ~shapely.touches(geoms[left], geoms[right])
+    for i, j in zip(left[real], right[real], strict=True):
+        uf.union(keys[i], keys[j])
+
+
+def assign_scenes(scenes: Iterable[dict[str, Any]], config: SplitConfig) -> SplitAssignment:
+    """Group scenes by shared keys and overlapping footprints; give each group one split."""
+    uf = _UnionFind()
+    first: dict[str, str] = {}
+    with_footprint: list[str] = []
+    footprints: list[bytes] = []
+    for scene in scenes:
+        keys = group_keys(scene, config.cell_deg)
+        first[scene["scene_id"]] = keys[0]
+        for key in keys[1:]:
+            uf.union(keys[0], key)
+        if scene.get("footprint_wkb"):
+            with_footprint.append(keys[0])
+            footprints.append(scene["footprint_wkb"])
+    _link_overlaps(uf, with_footprint, footprints)
+    out = SplitAssignment()
+    for scene_id, key in first.items():
+        group = uf.find(key)
+        out.group[scene_id] = group
+        out.split[scene_id] = config.split_of(group)
+    _warn_if_lopsided(out)
+    return out
+
+
+def _warn_if_lopsided(out: SplitAssignment) -> None:
+    sizes = Counter(out.group.values())
+    n = len(out.group)
+    if n >= 10:
+        group, size = sizes.most_common(1)[0]
+        if size > 0.5 * n:
+            log.warning("one scene group (%s) holds %d of %d scenes, so the splits cannot "
+                        "follow the ratios; a smaller --cell-deg may help", group, size, n)
+
+
+def assign_splits(store: Store, config: SplitConfig) -> SplitAssignment:
+    """Splits for every scene in the store (streams the scenes table)."""
+    def rows() -> Iterable[dict[str, Any]]:
+        for batch in store.iter_batches(SCENE_SQL):
+            yield from batch.to_pylist()
+    return assign_scenes(rows(), config)
