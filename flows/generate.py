@@ -46,16 +46,20 @@ def _todo(store: Store, bundles: list[SceneBundle], config_hash: str) -> list[Sc
       log_prints=False)
 def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | None = None,
                   llm: str = "rules", seed: int = 0, style: str = "generic",
-                  shard_size: int = 256) -> dict[str, Any]:
+                  shard_size: int = 256, class_list: bool = False,
+                  vqa_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db``."""
     t0 = time.perf_counter()
     config = load_config(dataset, fmt, images)
     ingested = ingest_task(config)
     timings = {"ingest_s": time.perf_counter() - t0}
-    gen = GenerateConfig(seed=seed, style=style, llm=llm)
+    gen = GenerateConfig(seed=seed, style=style, llm=llm, class_list=class_list,
+                         vqa_options=tuple(sorted((vqa_options or {}).items())))
+    gen.vqa()  # a bad --vqa-option fails here, before any work
     vocabulary = ingested.vocabulary
     config_hash = make_id(gen.config_hash(), vocabulary)
-    params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size}
+    params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size,
+              "class_list": class_list, "vqa_options": dict(gen.vqa_options)}
     run_id = make_id("generate", str(Path(dataset).resolve()), str(Path(db).resolve()), params)
     with Store(db) as store:
         store.start_run(run_id, "generate", str(dataset), params)
@@ -71,6 +75,7 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
             progress.advance("generate", len(result.scene_ids))
         timings["generate_s"] = time.perf_counter() - t1
         summary = store.dataset_summary(config.name)
+        summary["yes_no"] = store.yes_no_counts(config.name)
         summary |= {"format": ingested.format, "processed_now": len(todo),
                     "file_errors": [str(e) for e in ingested.file_errors],
                     "sources": [vars(s) for s in ingested.stats],
