@@ -157,47 +157,88 @@ def _land_join(bundles: list[SceneBundle], sidx: np.ndarray, cx: np.ndarray,
     return on
 
 
-def _pairs(box: np.ndarray, width: int, height: int) -> tuple[dict[str, list], list[bool]]:
-    """Pairwise relations of one scene's boxes, and which boxes overlap another."""
-    n = len(box)
-    x0, y0, x1, y1 = (box[:, k] for k in range(4))
-    ix = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
-    iy = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
-    overlap = (ix > 0) & (iy > 0)
-    np.fill_diagonal(overlap, False)
-    overlaps = overlap.any(axis=1).tolist()
-    if n > MAX_RELATION_OBJECTS:
-        return {}, overlaps
+def _scene_pairs(counts: np.ndarray, sidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (i, j), i != j, of objects of the same scene, for the scenes of at
+    most MAX_RELATION_OBJECTS objects; sorted by i, then j."""
+    starts = np.cumsum(counts) - counts
+    idx = np.flatnonzero(counts[sidx] <= MAX_RELATION_OBJECTS)
+    rep = counts[sidx[idx]]
+    first = np.repeat(idx, rep)
+    second = (np.repeat(starts[sidx[idx]], rep)
+              + np.arange(len(first)) - np.repeat(np.cumsum(rep) - rep, rep))
+    keep = first != second
+    return first[keep], second[keep]
+
+
+def _big_overlaps(box: np.ndarray, overlaps: np.ndarray, start: int) -> None:
+    """Overlaps inside one large scene, through an STRtree instead of all pairs."""
+    geoms = shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3])
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    ix = np.minimum(box[i, 2], box[j, 2]) - np.maximum(box[i, 0], box[j, 0])
+    iy = np.minimum(box[i, 3], box[j, 3]) - np.maximum(box[i, 1], box[j, 1])
+    overlaps[start + i[(i != j) & (ix > 0) & (iy > 0)]] = True
+
+
+def _shard_pairs(box: np.ndarray, sidx: np.ndarray, counts: np.ndarray,
+                 sizes: np.ndarray) -> tuple[list[dict[str, list]], list[bool]]:
+    """Pairwise relations per scene (local indices) and which boxes overlap another, for a
+    whole shard at once."""
+    starts = np.cumsum(counts) - counts
+    first, second = _scene_pairs(counts, sidx)
+    x0, y0, x1, y1 = box.T
+    ov = ((np.minimum(x1[first], x1[second]) - np.maximum(x0[first], x0[second]) > 0)
+          & (np.minimum(y1[first], y1[second]) - np.maximum(y0[first], y0[second]) > 0))
+    overlaps = np.zeros(len(box), dtype=bool)
+    overlaps[first[ov]] = True
+    for k in np.flatnonzero(counts > MAX_RELATION_OBJECTS):
+        _big_overlaps(box[starts[k]:starts[k] + counts[k]], overlaps, int(starts[k]))
+    scene = sidx[first]
+    local = np.column_stack([first - starts[scene], second - starts[scene]])
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    dist = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :])
-    near = np.triu(dist < (width + height) * NEAR_FRACTION, k=1)
-    rel = {"left_of": np.argwhere(x1[:, None] <= x0[None, :]).tolist(),
-           "above": np.argwhere(y1[:, None] <= y0[None, :]).tolist(),
-           "near": np.argwhere(near).tolist()}
-    return rel, overlaps
+    reach = sizes[scene].sum(axis=1) * NEAR_FRACTION
+    masks = {"left_of": x1[first] <= x0[second], "above": y1[first] <= y0[second],
+             "near": (first < second) & (np.hypot(cx[first] - cx[second],
+                                                  cy[first] - cy[second]) < reach)}
+    out: list[dict[str, list]] = [{} if n > MAX_RELATION_OBJECTS else {k: [] for k in masks}
+                                  for n in counts.tolist()]
+    for name, mask in masks.items():
+        pairs = local[mask].tolist()
+        bounds = np.searchsorted(scene[mask], np.arange(len(counts) + 1)).tolist()
+        for k in range(len(counts)):
+            if bounds[k] < bounds[k + 1]:
+                out[k][name] = pairs[bounds[k]:bounds[k + 1]]
+    return out, overlaps.tolist()
 
 
-def _arrangement(cats: list[str], cx: np.ndarray, cy: np.ndarray, width: int,
-                 height: int) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    groups: dict[str, list[int]] = {}
-    for i, c in enumerate(cats):
-        groups.setdefault(c, []).append(i)
-    for cat in sorted(groups):
-        idx = groups[cat]
-        if len(idx) < ARRANGE_MIN:
-            continue
-        px, py = cx[idx] - cx[idx].mean(), cy[idx] - cy[idx].mean()
-        sxx, syy, sxy = float(px @ px), float(py @ py), float(px @ py)
-        half, root = (sxx + syy) / 2, float(np.hypot((sxx - syy) / 2, sxy))
-        lin = float(np.sqrt(max(half - root, 0.0) / (half + root))) if half + root > 1e-9 else 1.0
-        spread = float(np.hypot(px, py).max()) / ((width + height) / 2)
-        label = ("aligned" if lin < ALIGNED_MAX else
-                 "clustered" if spread < CLUSTER_MAX else "scattered")
-        clear = lin <= 0.7 * ALIGNED_MAX or (
-            lin >= 1.3 * ALIGNED_MAX and abs(spread / CLUSTER_MAX - 1) >= 0.1)
-        out[cat] = {"label": label, "clear": bool(clear), "n": len(idx),
-                    "linearity": round(lin, 4), "spread": round(spread, 4)}
+def _shard_arrangement(cats: list[str], sidx: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                       sizes: np.ndarray) -> list[dict[str, dict[str, Any]]]:
+    """Arrangement of every (scene, category) group of >= 3 instances, for a whole shard."""
+    out: list[dict[str, dict[str, Any]]] = [{} for _ in range(len(sizes))]
+    names = sorted(set(cats))
+    if not names:
+        return out
+    code = {c: i for i, c in enumerate(names)}
+    group = sidx * len(names) + np.array([code[c] for c in cats])
+    order = np.argsort(group, kind="stable")
+    uniq, first, cnt = np.unique(group[order], return_index=True, return_counts=True)
+    px, py = cx[order], cy[order]
+    dx = px - np.repeat(np.add.reduceat(px, first) / cnt, cnt)
+    dy = py - np.repeat(np.add.reduceat(py, first) / cnt, cnt)
+    sxx, syy = np.add.reduceat(dx * dx, first), np.add.reduceat(dy * dy, first)
+    sxy = np.add.reduceat(dx * dy, first)
+    half, root = (sxx + syy) / 2, np.hypot((sxx - syy) / 2, sxy)
+    big = half + root > 1e-9
+    lin = np.where(big, np.sqrt(np.maximum(half - root, 0) / np.where(big, half + root, 1)), 1.0)
+    scene = uniq // len(names)
+    spread = np.maximum.reduceat(np.hypot(dx, dy), first) / (sizes[scene].sum(axis=1) / 2)
+    clear = (lin <= 0.7 * ALIGNED_MAX) | ((lin >= 1.3 * ALIGNED_MAX)
+                                         & (np.abs(spread / CLUSTER_MAX - 1) >= 0.1))
+    for g in np.flatnonzero(cnt >= ARRANGE_MIN).tolist():
+        label = ("aligned" if lin[g] < ALIGNED_MAX else
+                 "clustered" if spread[g] < CLUSTER_MAX else "scattered")
+        out[int(scene[g])][names[int(uniq[g] % len(names))]] = {
+            "label": label, "clear": bool(clear[g]), "n": int(cnt[g]),
+            "linearity": round(float(lin[g]), 4), "spread": round(float(spread[g]), 4)}
     return out
 
 
@@ -310,17 +351,18 @@ def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: d
 def shard_facts(bundles: list[SceneBundle], vocabulary: list[str]) -> list[dict[str, Any]]:
     """The SceneFacts documents of a shard of scenes, in the order given."""
     col = _object_columns(bundles)
+    counts = np.array(col["counts"], dtype=np.int64)
+    sizes = np.array([(b.scene.width, b.scene.height) for b in bundles],
+                     dtype=np.float64).reshape(-1, 2)
+    relations, overlaps = _shard_pairs(col["box_np"], col["sidx"], counts, sizes)
+    arrangements = _shard_arrangement([o.category for o in col["objs"]], col["sidx"],
+                                      col["cx_np"], col["cy_np"], sizes)
     out = []
     start = 0
-    for bundle, n in zip(bundles, col["counts"], strict=True):
-        sl = slice(start, start + n)
+    for k, (bundle, n) in enumerate(zip(bundles, col["counts"], strict=True)):
+        objects = [_object_dict(col, i, overlaps[i]) for i in range(start, start + n)]
         start += n
-        scene = bundle.scene
-        relations, overlaps = _pairs(col["box_np"][sl], scene.width, scene.height)
-        objects = [_object_dict(col, sl.start + k, overlaps[k]) for k in range(n)]
-        arrangement = _arrangement([o["category"] for o in objects], col["cx_np"][sl],
-                                   col["cy_np"][sl], scene.width, scene.height)
-        out.append(_scene_dict(bundle, objects, relations, arrangement, vocabulary))
+        out.append(_scene_dict(bundle, objects, relations[k], arrangements[k], vocabulary))
     return out
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 
 import pytest
 from shapely import affinity
@@ -147,3 +149,32 @@ def test_facts_are_json_serialisable_deterministic_and_hashed() -> None:
     empty = scene_facts(_bundle([]), ["ship"])
     assert empty["objects"] == [] and empty["absent"] == ["ship"] and empty["relations"] == {
         "left_of": [], "above": [], "near": []}
+
+
+def test_shard_relations_match_brute_force() -> None:
+    """Shard-wide pairs equal a plain double loop, small scenes and a crowded one alike."""
+    rng = random.Random(4)
+    bundles = []
+    for k, n in enumerate((0, 1, 7, 12, 75)):
+        objs = []
+        for _ in range(n):
+            x, y = rng.uniform(0, 280), rng.uniform(0, 130)
+            objs.append(("ship", x, y, x + rng.uniform(2, 30), y + rng.uniform(2, 20)))
+        bundles.append(_bundle(objs, sid=f"s{k}"))
+    for b, f in zip(bundles, shard_facts(bundles, ["ship"]), strict=True):
+        boxes = [o.box for o in b.objects]
+        n = len(boxes)
+        overlaps = [any(min(a[2], c[2]) > max(a[0], c[0]) and min(a[3], c[3]) > max(a[1], c[1])
+                        for j, c in enumerate(boxes) if j != i) for i, a in enumerate(boxes)]
+        assert [o["overlaps"] for o in f["objects"]] == overlaps
+        if n > 60:
+            assert f["relations"] == {}
+            continue
+        centre = [((a[0] + a[2]) / 2, (a[1] + a[3]) / 2) for a in boxes]
+        assert f["relations"] == {
+            "left_of": [[i, j] for i in range(n) for j in range(n)
+                        if i != j and boxes[i][2] <= boxes[j][0]],
+            "above": [[i, j] for i in range(n) for j in range(n)
+                      if i != j and boxes[i][3] <= boxes[j][1]],
+            "near": [[i, j] for i in range(n) for j in range(i + 1, n)
+                     if math.dist(centre[i], centre[j]) < (300 + 150) / 8]}

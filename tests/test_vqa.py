@@ -155,3 +155,16 @@ def test_bad_options_and_templates_raise_config_error(tmp_path: Path) -> None:
         "    questions: ['Is it raining?']\n    answers: {default: 'No.'}\n")
     with pytest.raises(ConfigError, match="not one of"):
         load_templates(tmp_path)
+
+
+def test_near_duplicates_and_presence_without_negatives(generated: dict) -> None:
+    facts = generated["facts"]
+    options = VQAOptions.from_overrides({"max_per_scene": 60, "quota.dominant_class": 2})
+    rows = _rows(facts, seed=0, options=options)
+    main = Counter(r["scene_id"] for r in rows if r["task"] == "dominant_class")
+    # the main category is asked once per scene, plainly or with candidates, never both
+    assert max(main.values()) == 1
+    assert len(main) == sum(1 for f in facts if f["dominant"])
+    full = {f["scene_id"] for f in facts if not f["absent"] and f["present"]}
+    assert full  # scenes holding every category: no forced negative, so no presence at all
+    assert not [r for r in rows if r["scene_id"] in full and r["task"] == "presence"]

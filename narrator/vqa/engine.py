@@ -45,6 +45,12 @@ def _normalised(question: str) -> str:
     return _NON_WORD.sub(" ", question.lower()).strip()
 
 
+def _intent(fam: Family, params: dict[str, Any]) -> tuple[Any, ...]:
+    """What a question is about: the family's intent and its subject (order-free pair)."""
+    return (fam.intent, frozenset((params.get("category"), params.get("other"))),
+            params.get("land"), params.get("object_id"))
+
+
 def _round_robin(queues: list[list[Any]]) -> Iterator[Any]:
     queues = [list(q) for q in queues if q]
     i = 0
@@ -78,34 +84,34 @@ class VQAEngine:
         self._wording = {f.id: f.wording(style) for f in self.families}
 
     def _candidates(self, ctx: SceneContext) -> dict[str, list[_Chosen]]:
-        """Per task, the groups each family offers, deduplicated and within quotas."""
-        seen: set[tuple[str, str]] = set()
+        """Per task, the groups its families offer: each family's within its quota, then
+        merged round robin within the task's quota, near-duplicates (same intent about the
+        same subject, e.g. the main category asked with and without candidates) left out."""
         by_task: dict[str, list[list[_Chosen]]] = {}
         for fam in self.families:
-            groups = []
-            for group in ANSWER_FUNCTIONS[fam.answer](ctx):
-                keys = [(fam.task, repr(params)) for _, params, _ in group]
-                if any(k in seen for k in keys):
-                    continue
-                seen.update(keys)
-                groups.append((fam, group))
+            groups = list(ANSWER_FUNCTIONS[fam.answer](ctx))
+            if not groups:
+                continue
             ctx.rng.shuffle(groups)
             kept, n = [], 0
-            for chosen in groups:
-                if n + len(chosen[1]) <= fam.quota:
-                    kept.append(chosen)
-                    n += len(chosen[1])
+            for group in groups:
+                if n + len(group) <= fam.quota:
+                    kept.append((fam, group))
+                    n += len(group)
             by_task.setdefault(fam.task, []).append(kept)
         out: dict[str, list[_Chosen]] = {}
         for task, per_family in by_task.items():
             ctx.rng.shuffle(per_family)  # no family of a task always goes first
             quota = self.options.task_quotas.get(task, self.options.max_per_scene)
-            kept, n = [], 0
-            for chosen in _round_robin(per_family):
-                if n + len(chosen[1]) <= quota:
-                    kept.append(chosen)
-                    n += len(chosen[1])
-            out[task] = kept
+            chosen, n, seen = [], 0, set()
+            for fam, group in _round_robin(per_family):
+                keys = [_intent(fam, params) for _, params, _ in group]
+                if n + len(group) > quota or any(k in seen for k in keys):
+                    continue
+                seen.update(keys)
+                chosen.append((fam, group))
+                n += len(group)
+            out[task] = chosen
         return out
 
     def _select(self, ctx: SceneContext) -> list[_Chosen]:
@@ -147,7 +153,7 @@ class VQAEngine:
             for key, params, question, answer in rendered:
                 rows.append({
                     # questions are unique per scene (near-duplicates are dropped above)
-                    "qa_id": make_id(scene_id, fam.template_id, question),
+                    "qa_id": make_id(f"{scene_id}\x1f{fam.template_id}\x1f{question}"),
                     "scene_id": scene_id, "task": fam.task, "question": question,
                     "answer": answer, "params": params | {"answer_key": key},
                     "template_id": fam.template_id, "template_version": fam.version,

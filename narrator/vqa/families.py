@@ -1,6 +1,7 @@
 """Declarative VQA families and styles from ``templates/vqa/*.yaml``, compiled once.
 
-A family names its task, version, answer function, per-scene quota, the styles it serves and,
+A family names its task, version, answer function, per-scene quota, intent (families of one
+intent asking about the same subject are near-duplicates), the styles it serves and,
 per style, its paraphrased questions and its answers keyed by the answer function's key
 (``default`` as the fallback). A style without its own wording uses the generic one.
 A style (``styles:`` in any file) says how boxes are written and the class-list prefix.
@@ -48,6 +49,8 @@ class Family:
     questions: dict[str, tuple[str, ...]]
     answers: dict[str, dict[str, str]]
     source: str
+    #: families of the same intent asking about the same subject are near-duplicates
+    intent: str = ""
 
     @property
     def template_id(self) -> str:
@@ -105,7 +108,7 @@ def _family(fid: str, spec: Any, where: str) -> Family:
     if any(not v for v in qs.values()):
         raise ConfigError(f"{where}: every style needs at least one question")
     return Family(fid, task, version, str(spec.get("answer", fid)), int(spec.get("quota", 99)),
-                  styles, qs, ans, where)
+                  styles, qs, ans, where, str(spec.get("intent", fid)))
 
 
 def _style(name: str, spec: Any, where: str) -> Style:

@@ -64,7 +64,7 @@ class VQAOptions:
                 if task not in TASKS:
                     raise ConfigError(f"vqa option {key}: unknown task {task!r}; tasks are "
                                       + ", ".join(TASKS))
-                quotas[task] = _as_int(key, value)
+                quotas[task] = _number(key, value)
             elif key in names and key != "task_quotas":
                 changes[key] = _coerce(key, value, type(getattr(base, key)))
             else:
@@ -74,32 +74,26 @@ class VQAOptions:
         return replace(base, task_quotas=quotas, **changes)
 
 
-def _as_int(key: str, value: Any) -> int:
+def _number(key: str, value: Any, kind: type = int) -> Any:
+    """``value`` as a non-negative int or float (ConfigError naming the option if not)."""
+    what = "a whole number" if kind is int else "a number"
     try:
-        number = int(value)
+        number = kind(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"vqa option {key}: expected a whole number, got {value!r}") from None
+        raise ConfigError(f"vqa option {key}: expected {what}, got {value!r}") from None
     if number < 0:
         raise ConfigError(f"vqa option {key}: must be >= 0, got {number}")
     return number
 
 
 def _coerce(key: str, value: Any, kind: type) -> Any:
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"vqa option {key}: expected true or false, got {value!r}")
-    if kind is int:
-        return _as_int(key, value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"vqa option {key}: expected a number, got {value!r}") from None
-    if number < 0:
-        raise ConfigError(f"vqa option {key}: must be >= 0, got {number}")
-    return number
+    if kind is not bool:
+        return _number(key, value, int if kind is int else float)
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"vqa option {key}: expected true or false, got {value!r}")
