@@ -23,8 +23,8 @@ def presence(ctx: SceneContext) -> Iterator[Group]:
     present, absent = ctx.facts["present"], ctx.facts["absent"]
     k = min(len(present), len(absent))
     for yes, no in zip(ctx.rng.sample(present, k), ctx.rng.sample(absent, k), strict=True):
-        yield [("yes", {"category": yes}, ctx.noun(yes)),
-               ("no", {"category": no}, ctx.noun(no))]
+        pair = [("yes", {"category": yes}, ctx.noun(yes)), ("no", {"category": no}, ctx.noun(no))]
+        yield pair if ctx.rng.random() < 0.5 else pair[::-1]  # no fixed yes-then-no order
 
 
 def count(ctx: SceneContext) -> Iterator[Group]:
@@ -48,7 +48,8 @@ def count_boxes(ctx: SceneContext) -> Iterator[Group]:
 def dominant(ctx: SceneContext) -> Iterator[Group]:
     cat = ctx.facts["dominant"]
     if cat:
-        yield [("default", {"category": cat}, ctx.noun(cat))]
+        key = "one" if ctx.facts["counts"][cat] == 1 else "default"
+        yield [(key, {"category": cat}, ctx.noun(cat))]
 
 
 def classify(ctx: SceneContext) -> Iterator[Group]:
