@@ -64,17 +64,21 @@ def build_task_runner(kind: str = "thread", address: str | None = None,
       log_prints=False)
 def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | None = None,
                   llm: str = "rules", seed: int = 0, style: str = "generic",
-                  shard_size: int = 256) -> dict[str, Any]:
+                  shard_size: int = 256, class_list: bool = False,
+                  vqa_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db``."""
     t0 = time.perf_counter()
     logger = get_run_logger()
     config = load_config(dataset, fmt, images)
     ingested = ingest_task(config)
     timings = {"ingest_s": time.perf_counter() - t0}
-    gen = GenerateConfig(seed=seed, style=style, llm=llm)
+    gen = GenerateConfig(seed=seed, style=style, llm=llm, class_list=class_list,
+                         vqa_options=tuple(sorted((vqa_options or {}).items())))
+    gen.vqa()  # a bad --vqa-option fails here, before any work
     vocabulary = ingested.vocabulary
     config_hash = make_id(gen.config_hash(), vocabulary)
-    params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size}
+    params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size,
+              "class_list": class_list, "vqa_options": dict(gen.vqa_options)}
     run_id = make_id("generate", str(Path(dataset).resolve()), params)
     with Store(db) as store:
         store.start_run(run_id, "generate", str(dataset), params)
@@ -95,6 +99,7 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
                         len(result.captions))
         timings["generate_s"] = time.perf_counter() - t1
         summary = store.dataset_summary(config.name)
+        summary["yes_no"] = store.yes_no_counts(config.name)
         summary |= {"format": ingested.format, "processed_now": len(todo),
                     "file_errors": [str(e) for e in ingested.file_errors],
                     "sources": [vars(s) for s in ingested.stats],

@@ -160,6 +160,29 @@ def example(out_dir: Path, scenes: int, size: int, seed: int) -> None:
     console.print(f"Wrote {scenes} scenes to {out_dir}")
 
 
+def _balance(yes_no: dict[str, Any]) -> str:
+    """``"1,200 / 1,200 (50.0% yes)"``: the yes/no balance of presence-style answers."""
+    share = yes_no.get("yes_share")
+    pct = f" ({share * 100:.1f}% yes)" if share is not None else ""
+    return f"{yes_no.get('yes', 0):,} / {yes_no.get('no', 0):,}{pct}"
+
+
+def _vqa_overrides(pairs: tuple[str, ...], max_qa: int | None) -> dict[str, Any]:
+    """``--vqa-option KEY=VALUE`` pairs (and ``--max-qa-per-scene``), validated."""
+    from narrator.vqa import VQAOptions
+
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--vqa-option expects KEY=VALUE, got {pair!r}")
+        overrides[key.strip()] = value.strip()
+    if max_qa is not None:
+        overrides["max_per_scene"] = max_qa
+    VQAOptions.from_overrides(overrides)  # ConfigError -> "Error: ..." before any work
+    return overrides
+
+
 def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="narrator generate", show_header=True)
     table.add_column("what")
@@ -171,6 +194,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(label, f"{summary.get(key, 0):,}")
     for task, n in summary.get("tasks", {}).items():
         table.add_row(f"  {task}", f"{n:,}")
+    if summary.get("yes_no"):
+        table.add_row("yes / no answers", _balance(summary["yes_no"]))
     table.add_row("seconds", f"{summary.get('seconds', 0):.1f}")
     return table
 
@@ -195,11 +220,19 @@ def _summary_table(summary: dict[str, Any]) -> Table:
               help="Scheduler address of a running Dask cluster (default: a local cluster).")
 @click.option("--workers", default=2, show_default=True,
               help="Shard tasks run at once (threads, or local Dask workers).")
+@click.option("--class-list", is_flag=True,
+              help='Start every question with SARLANG\'s "The classes are: ..." prefix.')
+@click.option("--max-qa-per-scene", type=int, default=None,
+              help="Most VQA pairs per scene (default 12).")
+@click.option("--vqa-option", "vqa_option", multiple=True, metavar="KEY=VALUE",
+              help="A VQA option, e.g. quota.count=3 or min_rel_area=0.001 (repeatable; "
+                   "see README).")
 @click.pass_context
 @handle_errors
 def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, images: Path | None,
              llm: str, seed: int, style: str, shard_size: int, task_runner: str,
-             dask_address: str | None, workers: int) -> None:
+             dask_address: str | None, workers: int, class_list: bool,
+             max_qa_per_scene: int | None, vqa_option: tuple[str, ...]) -> None:
     """Ingest DATASET and build VQA pairs and captions into the DuckDB file --db.
 
     Reruns skip scenes already done with the same settings, so an interrupted run resumes.
@@ -210,6 +243,7 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         raise click.UsageError("only --llm rules is available in this version")
     if shard_size < 1 or workers < 1:
         raise click.UsageError("--shard-size and --workers must be >= 1")
+    vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
     log_file = db.with_name(db.name + ".log")
     quiet_prefect(ctx.obj["verbose"], log_file)
     t0 = time.perf_counter()
@@ -219,7 +253,8 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
     with progress_bars(console):
         summary = generate_flow.with_options(task_runner=runner)(
             str(dataset), str(db), fmt=fmt, images=str(images) if images else None, llm=llm,
-            seed=seed, style=style, shard_size=shard_size)
+            seed=seed, style=style, shard_size=shard_size, class_list=class_list,
+            vqa_options=vqa_options)
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:

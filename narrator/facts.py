@@ -1,7 +1,38 @@
 """SceneFacts: the deterministic, JSON-serialisable facts of one scene.
 
 The one source of truth that templates verbalise, the LLM enriches and the screener checks.
-Computed from stored records only (never from text), with numpy over all objects of a scene.
+Computed from stored records only (never from text). Everything geometric is computed for a
+whole shard of scenes at once with numpy and shapely 2 vectorised operations; only the final
+assembly of each scene's JSON document is a Python loop.
+
+Definitions (pixel frame of ``narrator.records``; W, H = image width and height):
+
+- centre: middle of the box. ``cell``: 3x3 grid on thirds of the image, ``grid``: its number
+  1-9 row-major from the top left (FUSAR style); a centre on a third line belongs to the cell
+  after it. ``position``: five-way (SARLANG style): ``center`` inside the central third
+  square, otherwise ``top``/``bottom``/``left``/``right`` by the image diagonals.
+  ``pos_margin``: distance of the centre to the nearest of those boundaries, as a fraction of
+  the image side (questions skip targets closer than a threshold).
+- ``size_class``: box area / image area, SARChat's thresholds (>= 0.4 very large, >= 0.25
+  large, >= 0.1 medium, >= 0.03 small, else very small).
+- ``shape``: box width / height > 1.2 wide, < 1/1.2 tall, else square. ``elongation``: long /
+  short side of the minimum rotated rectangle of the polygon (of the box without one).
+- ``orientation``: long-axis angle of that rectangle in degrees [0, 180), from the image x axis
+  turning towards +y (down), so 45 runs from top left to bottom right; ``Object.angle`` (same
+  convention) is used when there is no polygon. ``direction``: its 45-degree bin (horizontal,
+  diagonal_down, vertical, diagonal_up), only for elongation >= 1.5.
+- metres (when the scene's GSD is known): ``size_m`` (box), ``length_m``/``width_m`` (rotated
+  rectangle), ``area_m2`` (polygon area, else box area).
+- ``border``: the box comes within 1 px of the image edge or was clipped; ``overlaps``: its box
+  shares a positive area with another box; ``on``: the land-cover region holding the centre,
+  when the centre is at least 2 px inside it (a spatial join of centres and regions).
+- relations (index pairs into ``objects``): ``left_of`` [i, j] when box i ends left of box j's
+  start, ``above`` likewise in y, ``near`` when centres are closer than (W + H) / 8; left out
+  for scenes of more than 60 objects.
+- ``arrangement`` per category with >= 3 instances: ``aligned`` when the minor/major singular
+  value ratio of the centred centres is < 0.1, else ``clustered`` when every centre lies
+  within (W + H) / 8 of their mean, else ``scattered``; ``clear`` is False within 30% (ratio)
+  or 10% (radius) of those thresholds.
 """
 
 from __future__ import annotations
@@ -10,11 +41,12 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import shapely
 
 from narrator.ids import make_id
 from narrator.records import SceneBundle
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 
 #: 3x3 cells by object centre on thirds of the image, row-major from the top left
 GRID_NAMES = (
@@ -22,9 +54,22 @@ GRID_NAMES = (
     ("left", "center", "right"),
     ("bottom left", "bottom", "bottom right"),
 )
+_CELLS = [c for row in GRID_NAMES for c in row]
 #: relative size classes: (minimum box-area / image-area, name), SARChat's thresholds
 SIZE_CLASSES = ((0.4, "very large"), (0.25, "large"), (0.1, "medium"), (0.03, "small"),
                 (0.0, "very small"))
+SHAPE_RATIO = 1.2
+ELONGATED = 1.5
+DIRECTIONS = ("horizontal", "diagonal_down", "vertical", "diagonal_up")
+NEAR_FRACTION = 1 / 8
+ALIGNED_MAX = 0.1
+CLUSTER_MAX = 0.25  # of (W + H) / 2, i.e. a radius of (W + H) / 8
+ARRANGE_MIN = 3
+BORDER_PX = 1.0
+ON_MARGIN_PX = 2.0
+MAX_RELATION_OBJECTS = 60
+GEO_KEYS = ("platform", "band", "polarization", "mode", "incidence_angle", "orbit_direction",
+            "acquired_at", "gsd_m", "center_lon", "center_lat", "crs")
 
 
 def _size_class(rel_area: float) -> str:
@@ -34,50 +79,256 @@ def _size_class(rel_area: float) -> str:
     return SIZE_CLASSES[-1][1]
 
 
-def object_facts(bundle: SceneBundle) -> list[dict[str, Any]]:
-    """Per-object facts: centre, 3x3 cell, nine-grid number, size class, size in metres."""
-    scene = bundle.scene
-    objs = bundle.objects
-    if not objs:
-        return []
-    boxes = np.array([o.box for o in objs], dtype=np.float64)
-    cx = (boxes[:, 0] + boxes[:, 2]) / 2
-    cy = (boxes[:, 1] + boxes[:, 3]) / 2
-    col = np.minimum((cx * 3 / scene.width).astype(int), 2)
-    row = np.minimum((cy * 3 / scene.height).astype(int), 2)
-    w = boxes[:, 2] - boxes[:, 0]
-    h = boxes[:, 3] - boxes[:, 1]
-    rel_area = w * h / (scene.width * scene.height)
-    gsd = scene.gsd_m
-    out = []
-    for i, o in enumerate(objs):
-        fact: dict[str, Any] = {
-            "object_id": o.object_id,
-            "category": o.category,
-            "box": [round(float(v), 2) for v in boxes[i]],
-            "center": [round(float(cx[i]), 2), round(float(cy[i]), 2)],
-            "cell": GRID_NAMES[row[i]][col[i]],
-            "grid": int(row[i] * 3 + col[i] + 1),
-            "size_class": _size_class(float(rel_area[i])),
-            "rel_area": round(float(rel_area[i]), 6),
-        }
-        if o.fine_type:
-            fact["fine_type"] = o.fine_type
-        if gsd:
-            fact["size_m"] = [round(float(w[i] * gsd), 1), round(float(h[i] * gsd), 1)]
-        out.append(fact)
+def _positions(cx: np.ndarray, cy: np.ndarray, width: np.ndarray,
+               height: np.ndarray) -> dict[str, np.ndarray]:
+    """3x3 cell index, grid number, five-way position and the margin to their boundaries."""
+    col = np.minimum((cx * 3 / width).astype(int), 2)
+    row = np.minimum((cy * 3 / height).astype(int), 2)
+    u, v = cx / width, cy / height
+    grid_margin = np.minimum.reduce([np.abs(u - 1 / 3), np.abs(u - 2 / 3),
+                                     np.abs(v - 1 / 3), np.abs(v - 2 / 3)])
+    a, b = np.abs(2 * u - 1), np.abs(2 * v - 1)
+    inner = np.maximum(a, b) < 1 / 3
+    vertical = b >= a
+    five = np.where(inner, 4, np.where(vertical, np.where(v < 0.5, 0, 1),
+                                       np.where(u < 0.5, 2, 3)))
+    five_margin = np.where(inner, 1 / 3 - np.maximum(a, b),
+                           np.minimum(np.maximum(a, b) - 1 / 3, np.abs(a - b))) / 2
+    return {"cell": row * 3 + col, "five": five,
+            "margin": np.minimum(grid_margin, five_margin)}
+
+
+def _rotated(polys: np.ndarray, w: np.ndarray, h: np.ndarray,
+             angles: np.ndarray) -> dict[str, np.ndarray]:
+    """Length, width and orientation from the minimum rotated rectangle of each polygon."""
+    n = len(w)
+    length, width = np.maximum(w, h), np.minimum(w, h)
+    orient = np.where(np.isnan(angles), np.nan, np.mod(angles, 180.0))
+    has_poly = ~shapely.is_missing(polys)
+    area = w * h
+    if has_poly.any():
+        area = np.where(has_poly, shapely.area(polys), area)
+        rects = shapely.oriented_envelope(polys)
+        ok = np.zeros(n, dtype=bool)
+        ok[has_poly] = shapely.get_num_coordinates(rects[has_poly]) == 5
+        if ok.any():
+            c = shapely.get_coordinates(rects[ok]).reshape(-1, 5, 2)
+            e1, e2 = c[:, 1] - c[:, 0], c[:, 2] - c[:, 1]
+            l1, l2 = np.hypot(e1[:, 0], e1[:, 1]), np.hypot(e2[:, 0], e2[:, 1])
+            vec = np.where((l1 >= l2)[:, None], e1, e2)
+            length[ok], width[ok] = np.maximum(l1, l2), np.minimum(l1, l2)
+            orient[ok] = np.mod(np.degrees(np.arctan2(vec[:, 1], vec[:, 0])), 180.0)
+    elong = np.where(width > 0, length / np.where(width > 0, width, 1), np.inf)
+    bins = (np.mod(np.nan_to_num(orient) + 22.5, 180.0) // 45).astype(int)
+    directed = ~np.isnan(orient) & (elong >= ELONGATED)
+    return {"length": length, "width": width, "area": area, "orientation": orient,
+            "has_poly": has_poly,
+            "elongation": elong, "direction": np.where(directed, bins, -1)}
+
+
+def _offset(geoms: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """Shift each geometry by its own x offset (vectorised over all coordinates)."""
+    shift = np.repeat(dx, shapely.get_num_coordinates(geoms))
+    return shapely.transform(geoms, lambda c: c + np.column_stack([shift, np.zeros_like(shift)]))
+
+
+def _land_join(bundles: list[SceneBundle], sidx: np.ndarray, cx: np.ndarray,
+               cy: np.ndarray) -> list[str | None]:
+    """Spatial join of object centres with the land-cover regions of their own scene.
+
+    All scenes share the pixel frame, so each scene's geometries are shifted along x by its
+    index times a stride before one STRtree query over the whole shard.
+    """
+    on: list[str | None] = [None] * len(cx)
+    regions = [(i, r) for i, b in enumerate(bundles) for r in b.regions if r.geom_wkb]
+    if not regions or not len(cx):
+        return on
+    stride = max(b.scene.width for b in bundles) + 16.0
+    reg_scene = np.array([i for i, _ in regions], dtype=float)
+    geoms = _offset(shapely.from_wkb([r.geom_wkb for _, r in regions]), reg_scene * stride)
+    points = shapely.points(cx + sidx * stride, cy)
+    pi, ri = shapely.STRtree(geoms).query(points, predicate="within")
+    if not len(pi):
+        return on
+    inside = shapely.distance(points[pi], shapely.boundary(geoms[ri])) >= ON_MARGIN_PX
+    for p, r, ok in zip(pi.tolist(), ri.tolist(), inside.tolist(), strict=True):
+        if ok and on[p] is None:
+            on[p] = regions[r][1].category
+    return on
+
+
+def _scene_pairs(counts: np.ndarray, sidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (i, j), i != j, of objects of the same scene, for the scenes of at
+    most MAX_RELATION_OBJECTS objects; sorted by i, then j."""
+    starts = np.cumsum(counts) - counts
+    idx = np.flatnonzero(counts[sidx] <= MAX_RELATION_OBJECTS)
+    rep = counts[sidx[idx]]
+    first = np.repeat(idx, rep)
+    second = (np.repeat(starts[sidx[idx]], rep)
+              + np.arange(len(first)) - np.repeat(np.cumsum(rep) - rep, rep))
+    keep = first != second
+    return first[keep], second[keep]
+
+
+def _big_overlaps(box: np.ndarray, overlaps: np.ndarray, start: int) -> None:
+    """Overlaps inside one large scene, through an STRtree instead of all pairs."""
+    geoms = shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3])
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    ix = np.minimum(box[i, 2], box[j, 2]) - np.maximum(box[i, 0], box[j, 0])
+    iy = np.minimum(box[i, 3], box[j, 3]) - np.maximum(box[i, 1], box[j, 1])
+    overlaps[start + i[(i != j) & (ix > 0) & (iy > 0)]] = True
+
+
+def _shard_pairs(box: np.ndarray, sidx: np.ndarray, counts: np.ndarray,
+                 sizes: np.ndarray) -> tuple[list[dict[str, list]], list[bool]]:
+    """Pairwise relations per scene (local indices) and which boxes overlap another, for a
+    whole shard at once."""
+    starts = np.cumsum(counts) - counts
+    first, second = _scene_pairs(counts, sidx)
+    x0, y0, x1, y1 = box.T
+    ov = ((np.minimum(x1[first], x1[second]) - np.maximum(x0[first], x0[second]) > 0)
+          & (np.minimum(y1[first], y1[second]) - np.maximum(y0[first], y0[second]) > 0))
+    overlaps = np.zeros(len(box), dtype=bool)
+    overlaps[first[ov]] = True
+    for k in np.flatnonzero(counts > MAX_RELATION_OBJECTS):
+        _big_overlaps(box[starts[k]:starts[k] + counts[k]], overlaps, int(starts[k]))
+    scene = sidx[first]
+    local = np.column_stack([first - starts[scene], second - starts[scene]])
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    reach = sizes[scene].sum(axis=1) * NEAR_FRACTION
+    masks = {"left_of": x1[first] <= x0[second], "above": y1[first] <= y0[second],
+             "near": (first < second) & (np.hypot(cx[first] - cx[second],
+                                                  cy[first] - cy[second]) < reach)}
+    out: list[dict[str, list]] = [{} if n > MAX_RELATION_OBJECTS else {k: [] for k in masks}
+                                  for n in counts.tolist()]
+    for name, mask in masks.items():
+        pairs = local[mask].tolist()
+        bounds = np.searchsorted(scene[mask], np.arange(len(counts) + 1)).tolist()
+        for k in range(len(counts)):
+            if bounds[k] < bounds[k + 1]:
+                out[k][name] = pairs[bounds[k]:bounds[k + 1]]
+    return out, overlaps.tolist()
+
+
+def _shard_arrangement(cats: list[str], sidx: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                       sizes: np.ndarray) -> list[dict[str, dict[str, Any]]]:
+    """Arrangement of every (scene, category) group of >= 3 instances, for a whole shard."""
+    out: list[dict[str, dict[str, Any]]] = [{} for _ in range(len(sizes))]
+    names = sorted(set(cats))
+    if not names:
+        return out
+    code = {c: i for i, c in enumerate(names)}
+    group = sidx * len(names) + np.array([code[c] for c in cats])
+    order = np.argsort(group, kind="stable")
+    uniq, first, cnt = np.unique(group[order], return_index=True, return_counts=True)
+    px, py = cx[order], cy[order]
+    dx = px - np.repeat(np.add.reduceat(px, first) / cnt, cnt)
+    dy = py - np.repeat(np.add.reduceat(py, first) / cnt, cnt)
+    sxx, syy = np.add.reduceat(dx * dx, first), np.add.reduceat(dy * dy, first)
+    sxy = np.add.reduceat(dx * dy, first)
+    half, root = (sxx + syy) / 2, np.hypot((sxx - syy) / 2, sxy)
+    big = half + root > 1e-9
+    lin = np.where(big, np.sqrt(np.maximum(half - root, 0) / np.where(big, half + root, 1)), 1.0)
+    scene = uniq // len(names)
+    spread = np.maximum.reduceat(np.hypot(dx, dy), first) / (sizes[scene].sum(axis=1) / 2)
+    clear = (lin <= 0.7 * ALIGNED_MAX) | ((lin >= 1.3 * ALIGNED_MAX)
+                                         & (np.abs(spread / CLUSTER_MAX - 1) >= 0.1))
+    for g in np.flatnonzero(cnt >= ARRANGE_MIN).tolist():
+        label = ("aligned" if lin[g] < ALIGNED_MAX else
+                 "clustered" if spread[g] < CLUSTER_MAX else "scattered")
+        out[int(scene[g])][names[int(uniq[g] % len(names))]] = {
+            "label": label, "clear": bool(clear[g]), "n": int(cnt[g]),
+            "linearity": round(float(lin[g]), 4), "spread": round(float(spread[g]), 4)}
     return out
 
 
-def scene_facts(bundle: SceneBundle, vocabulary: list[str]) -> dict[str, Any]:
-    """The SceneFacts document of one scene; ``vocabulary`` is the dataset's category list."""
+def _object_columns(bundles: list[SceneBundle]) -> dict[str, Any]:
+    """Every per-object fact of a shard as columns (numpy, then Python lists)."""
+    objs = [o for b in bundles for o in b.objects]
+    counts = [len(b.objects) for b in bundles]
+    sidx = np.repeat(np.arange(len(bundles)), counts)
+    box = np.array([(o.x0, o.y0, o.x1, o.y1) for o in objs], dtype=np.float64).reshape(-1, 4)
+    width = np.array([b.scene.width for b in bundles], dtype=np.float64)[sidx]
+    height = np.array([b.scene.height for b in bundles], dtype=np.float64)[sidx]
+    gsd = np.array([b.scene.gsd_m or np.nan for b in bundles], dtype=np.float64)[sidx]
+    w, h = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+    cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+    pos = _positions(cx, cy, width, height)
+    rot = _rotated(shapely.from_wkb([o.poly_wkb for o in objs]), w, h,
+                   np.array([np.nan if o.angle is None else o.angle for o in objs], dtype=float))
+    rel_area = w * h / (width * height)
+    aspect = w / h
+    border = ((box[:, 0] < BORDER_PX) | (box[:, 1] < BORDER_PX)
+              | (box[:, 2] > width - BORDER_PX) | (box[:, 3] > height - BORDER_PX)
+              | np.array([bool(o.attrs.get("clipped")) for o in objs], dtype=bool))
+    shape = np.where(aspect > SHAPE_RATIO, 0, np.where(aspect < 1 / SHAPE_RATIO, 2, 1))
+    has_gsd = ~np.isnan(gsd)
+
+    def r(a: np.ndarray, k: int) -> list[Any]:
+        return np.round(a, k).tolist()
+
+    return {
+        "objs": objs, "counts": counts, "sidx": sidx, "box_np": box, "cx_np": cx, "cy_np": cy,
+        "box": r(box, 2), "center": r(np.column_stack([cx, cy]), 2),
+        "cell": pos["cell"].tolist(), "five": pos["five"].tolist(),
+        "pos_margin": r(pos["margin"], 4), "rel_area": r(rel_area, 6),
+        "aspect": r(aspect, 4), "shape": shape.tolist(),
+        "elongation": r(np.minimum(rot["elongation"], 1e6), 4),
+        "orientation": [None if np.isnan(a) else a for a in r(rot["orientation"], 2)],
+        "direction": rot["direction"].tolist(), "border": border.tolist(),
+        "length_px": r(rot["length"], 2), "width_px": r(rot["width"], 2),
+        "area_px": r(rot["area"], 2), "has_gsd": has_gsd.tolist(),
+        "polygon": rot["has_poly"].tolist(),
+        "size_m": r(np.column_stack([w * gsd, h * gsd]), 1),
+        "length_m": r(rot["length"] * gsd, 2), "width_m": r(rot["width"] * gsd, 2),
+        "area_m2": r(rot["area"] * gsd * gsd, 2),
+        "on": _land_join(bundles, sidx, cx, cy),
+    }
+
+
+_FIVE = ("top", "bottom", "left", "right", "center")
+_SHAPES = ("wide", "square", "tall")
+
+
+def _object_dict(col: dict[str, Any], i: int, overlaps: bool) -> dict[str, Any]:
+    o = col["objs"][i]
+    gsd = col["has_gsd"][i]
+    direction = col["direction"][i]
+    return {
+        "object_id": o.object_id, "category": o.category, "box": col["box"][i],
+        "center": col["center"][i], "cell": _CELLS[col["cell"][i]], "grid": col["cell"][i] + 1,
+        "position": _FIVE[col["five"][i]], "pos_margin": col["pos_margin"][i],
+        "size_class": _size_class(col["rel_area"][i]), "rel_area": col["rel_area"][i],
+        "shape": _SHAPES[col["shape"][i]], "aspect": col["aspect"][i],
+        "elongation": col["elongation"][i], "orientation": col["orientation"][i],
+        "direction": DIRECTIONS[direction] if direction >= 0 else None,
+        "length_px": col["length_px"][i], "width_px": col["width_px"][i],
+        "area_px": col["area_px"][i], "polygon": col["polygon"][i],
+        "size_m": col["size_m"][i] if gsd else None,
+        "length_m": col["length_m"][i] if gsd else None,
+        "width_m": col["width_m"][i] if gsd else None,
+        "area_m2": col["area_m2"][i] if gsd else None,
+        "on": col["on"][i], "border": col["border"][i], "overlaps": overlaps,
+        "fine_type": o.fine_type,
+    }
+
+
+def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: dict[str, list],
+                arrangement: dict[str, Any], vocabulary: list[str]) -> dict[str, Any]:
     scene = bundle.scene
-    objects = object_facts(bundle)
     counts = Counter(o["category"] for o in objects)
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    land = sorted(((r.category, round(r.fraction, 4)) for r in bundle.regions),
+    land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions),
                   key=lambda kv: (-kv[1], kv[0]))
-    facts: dict[str, Any] = {
+    in_region: dict[str, dict[str, int]] = {}
+    for o in objects:
+        if o["on"]:
+            per = in_region.setdefault(o["category"], {})
+            per[o["on"]] = per.get(o["on"], 0) + 1
+    geo = {k: getattr(scene, k) for k in GEO_KEYS if getattr(scene, k) is not None}
+    if "gsd_m" in geo:
+        geo["gsd_m"] = round(geo["gsd_m"], 3)
+    return {
         "version": FACTS_VERSION,
         "scene_id": scene.scene_id,
         "size": [scene.width, scene.height],
@@ -88,19 +339,41 @@ def scene_facts(bundle: SceneBundle, vocabulary: list[str]) -> dict[str, Any]:
                                                   or ordered[0][1] > ordered[1][1]) else None,
         "present": sorted(counts),
         "absent": sorted(set(vocabulary) - set(counts)),
+        "relations": relations,
+        "arrangement": arrangement,
         "land_cover": dict(land),
         "dominant_land_cover": land[0][0] if land else None,
-        "geo": {
-            k: getattr(scene, k)
-            for k in ("platform", "band", "polarization", "mode", "incidence_angle",
-                      "orbit_direction", "acquired_at", "gsd_m", "center_lon", "center_lat",
-                      "crs")
-            if getattr(scene, k) is not None
-        },
+        "in_region": {k: dict(sorted(v.items())) for k, v in sorted(in_region.items())},
+        "geo": geo,
     }
-    if "gsd_m" in facts["geo"]:
-        facts["geo"]["gsd_m"] = round(facts["geo"]["gsd_m"], 3)
-    return facts
+
+
+def shard_facts(bundles: list[SceneBundle], vocabulary: list[str]) -> list[dict[str, Any]]:
+    """The SceneFacts documents of a shard of scenes, in the order given."""
+    col = _object_columns(bundles)
+    counts = np.array(col["counts"], dtype=np.int64)
+    sizes = np.array([(b.scene.width, b.scene.height) for b in bundles],
+                     dtype=np.float64).reshape(-1, 2)
+    relations, overlaps = _shard_pairs(col["box_np"], col["sidx"], counts, sizes)
+    arrangements = _shard_arrangement([o.category for o in col["objs"]], col["sidx"],
+                                      col["cx_np"], col["cy_np"], sizes)
+    out = []
+    start = 0
+    for k, (bundle, n) in enumerate(zip(bundles, col["counts"], strict=True)):
+        objects = [_object_dict(col, i, overlaps[i]) for i in range(start, start + n)]
+        start += n
+        out.append(_scene_dict(bundle, objects, relations[k], arrangements[k], vocabulary))
+    return out
+
+
+def scene_facts(bundle: SceneBundle, vocabulary: list[str]) -> dict[str, Any]:
+    """The SceneFacts document of one scene; ``vocabulary`` is the dataset's category list."""
+    return shard_facts([bundle], vocabulary)[0]
+
+
+def object_facts(bundle: SceneBundle) -> list[dict[str, Any]]:
+    """Per-object facts of one scene (see the module docstring for each field)."""
+    return scene_facts(bundle, [])["objects"]
 
 
 def facts_hash(facts: dict[str, Any]) -> str:

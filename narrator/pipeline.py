@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from narrator.caption import RuleCaptioner
-from narrator.facts import FACTS_VERSION, facts_hash, scene_facts
+from narrator.facts import FACTS_VERSION, facts_hash, shard_facts
 from narrator.ids import make_id
 from narrator.records import SceneBundle
 from narrator.resources import data_dir
-from narrator.vqa import VQAEngine, load_families
+from narrator.vqa import VQAEngine, VQAOptions, load_families
 
 PIPELINE_VERSION = 1
 
@@ -27,10 +27,18 @@ class GenerateConfig:
     style: str = "generic"
     llm: str = "rules"
     families: tuple[str, ...] = ()
+    #: SARLANG's "The classes are: ..." prefix on every question
+    class_list: bool = False
+    #: VQAOptions overrides as (name, value) pairs, e.g. (("max_per_scene", 8),)
+    vqa_options: tuple[tuple[str, Any], ...] = ()
 
     def config_hash(self) -> str:
         return make_id(PIPELINE_VERSION, FACTS_VERSION, self.seed, self.style, self.llm,
-                       self.families, templates_hash())
+                       self.families, templates_hash(), self.class_list, self.vqa_options)
+
+    def vqa(self) -> VQAOptions:
+        """The VQA options these settings give (validated: ConfigError on a bad override)."""
+        return VQAOptions.from_overrides(dict(self.vqa_options) | {"class_list": self.class_list})
 
 
 @dataclass
@@ -61,12 +69,11 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
     families = load_families()
     if config.families:
         families = {k: v for k, v in families.items() if k in config.families}
-    engine = VQAEngine(families, seed=config.seed, style=config.style)
+    engine = VQAEngine(families, seed=config.seed, style=config.style, options=config.vqa())
     captioner = RuleCaptioner()
     result = ShardResult([b.scene.scene_id for b in bundles],
                          {b.scene.scene_id: b.content_hash for b in bundles})
-    for bundle in bundles:
-        facts = scene_facts(bundle, vocabulary)
+    for facts in shard_facts(bundles, vocabulary):
         result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
                              "facts_hash": facts_hash(facts), "facts": facts})
         result.vqa.extend(engine.rows(facts))

@@ -344,6 +344,17 @@ class Store:
         out["tasks"] = {t: int(n) for t, n in tasks}
         return out
 
+    def yes_no_counts(self, dataset: str) -> dict[str, Any]:
+        """How many of a dataset's VQA answers are yes and no (``params.answer_key``)."""
+        rows = self.con.execute(
+            "SELECT json_extract_string(params, '$.answer_key') AS k, count(*) FROM vqa "
+            "WHERE scene_id IN (SELECT scene_id FROM scenes WHERE dataset = ?) "
+            "AND json_extract_string(params, '$.answer_key') IN ('yes', 'no') GROUP BY k",
+            [dataset]).fetchall()
+        counts = {"yes": 0, "no": 0} | {k: int(n) for k, n in rows}
+        total = counts["yes"] + counts["no"]
+        return counts | {"yes_share": round(counts["yes"] / total, 4) if total else None}
+
     def migrations(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 from narrator.caption import RuleCaptioner
-from narrator.facts import scene_facts
+from narrator.facts import scene_facts, shard_facts
 from narrator.ids import make_id
 from narrator.ingest import load_config, read_dataset
 from narrator.records import Object, Region, Scene, SceneBundle
 from narrator.vqa import VQAEngine
-
-CELLS = [["top left", "top", "top right"], ["left", "center", "right"],
-         ["bottom left", "bottom", "bottom right"]]
+from tests.vqa_checker import Checker, load_raw
 
 
 def _scene(objects: list[tuple[str, float, float, float, float]]) -> SceneBundle:
@@ -42,41 +39,21 @@ def test_positions_sizes_and_counts() -> None:
 
 
 def test_vqa_answers_match_raw_annotations(example_dir: Path) -> None:
-    """Recompute every answer from the COCO files, not from SceneFacts."""
-    raw: dict[str, dict] = {}
-    for split in ("train", "val"):
-        coco = json.loads((example_dir / "annotations" / f"{split}.json").read_text())
-        names = {c["id"]: c["name"] for c in coco["categories"]}
-        for img in coco["images"]:
-            anns = [a for a in coco["annotations"] if a["image_id"] == img["id"]]
-            raw[img["file_name"]] = {"size": (img["width"], img["height"]),
-                                     "anns": [(names[a["category_id"]], a["bbox"]) for a in anns]}
+    """Every answer of every style, recomputed by tests/vqa_checker.py from the COCO files,
+    the land-cover masks and the GeoTIFFs' transforms (not from SceneFacts)."""
     result = read_dataset(load_config(example_dir))
-    engine = VQAEngine(seed=1)
-    answers = Counter()
-    n_checked = 0
-    for bundle in result.bundles:
-        truth = raw[bundle.scene.file_name]
-        counts = Counter(c for c, _ in truth["anns"])
-        for row in engine.rows(scene_facts(bundle, result.vocabulary)):
-            cat = row["params"]["category"]
-            if row["task"] == "presence":
-                expected = "Yes." if counts[cat] else "No."
-                answers[row["answer"]] += 1
-            elif row["task"] == "count":
-                expected = str(counts[cat])
-            else:
-                assert row["task"] == "position" and counts[cat] == 1
-                (x, y, w, h), = [b for c, b in truth["anns"] if c == cat]
-                width, height = truth["size"]
-                cell = CELLS[min(int((y + h / 2) * 3 / height), 2)][
-                    min(int((x + w / 2) * 3 / width), 2)]
-                assert cell in row["answer"]
-                continue
-            assert row["answer"] == expected, row
-            n_checked += 1
-    assert n_checked > 30
-    assert answers["Yes."] == answers["No."]  # forced negatives balance presence
+    facts = shard_facts(result.bundles, result.vocabulary)
+    checker = Checker(load_raw(example_dir),
+                      {b.scene.scene_id: b.scene.file_name for b in result.bundles})
+    answers: Counter[str] = Counter()
+    n_rows = 0
+    for style in ("generic", "sarlang", "sarchat"):
+        rows = VQAEngine(seed=1, style=style).rows_many(facts)
+        assert checker.check(rows) == []
+        answers.update(r["params"]["answer_key"] for r in rows)
+        n_rows += len(rows)
+    assert n_rows > 200
+    assert answers["yes"] == answers["no"] > 0  # forced negatives balance presence
 
 
 def test_vqa_is_deterministic_and_seeded(example_dir: Path) -> None:
@@ -87,7 +64,8 @@ def test_vqa_is_deterministic_and_seeded(example_dir: Path) -> None:
     c = [r for f in facts for r in VQAEngine(seed=6).rows(f)]
     assert a == b
     assert [r["question"] for r in a] != [r["question"] for r in c]
-    assert all(r["template_id"].endswith(".v1") for r in a)
+    assert all(r["template_id"] == f"{r['template_id'].split('.v')[0]}.v{r['template_version']}"
+               for r in a)
 
 
 def test_rule_captions_state_only_facts() -> None:

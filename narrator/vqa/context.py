@@ -1,0 +1,126 @@
+"""Per-scene context for answer functions: nouns, box formatting and the eligible targets.
+
+Box coordinates are written as integers: each pixel coordinate is first rounded to 0.01 px
+(as SceneFacts stores it), then ``pixel`` coords are ``floor(x + 0.5)`` and ``percent`` coords
+(SARChat, MiniGPT-v2 style, 0-100) are ``floor(100 * x / W + 0.5)`` (``H`` for y). ``{w}`` and
+``{h}`` (SARLANG's ``[x, y, w, h]``) are differences of those integers.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from functools import cached_property
+from typing import Any
+
+from narrator.text import Vocabulary, cell_phrase, join_list, number_word
+from narrator.vqa.families import Style
+from narrator.vqa.options import VQAOptions
+
+#: (answer key, params, slots): one question; a group is asked together (yes/no pairs)
+Item = tuple[str, dict[str, Any], dict[str, Any]]
+Group = list[Item]
+
+_CELL_ORDER = ("top left", "top", "top right", "left", "center", "right", "bottom left",
+               "bottom", "bottom right")
+
+
+def sig3(value: float) -> str:
+    """A positive number to three significant figures, without exponent: 1234 -> '1230'."""
+    if value <= 0:
+        return "0"
+    digits = 2 - math.floor(math.log10(value))
+    rounded = round(value, digits)
+    return str(int(rounded)) if digits <= 0 else f"{rounded:.{digits}f}"
+
+
+def half_up(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+class SceneContext:
+    """Everything an answer function needs about one scene, computed lazily and once."""
+
+    def __init__(self, facts: dict[str, Any], rng: random.Random, vocab: Vocabulary,
+                 style: Style, options: VQAOptions) -> None:
+        self.facts = facts
+        self.rng = rng
+        self.vocab = vocab
+        self.style = style
+        self.options = options
+        self.width, self.height = facts["size"]
+
+    # -- words -------------------------------------------------------------------------------
+    def noun(self, category: str, prefix: str = "") -> dict[str, str]:
+        n = self.vocab[category]
+        if prefix:
+            return {f"{prefix}singular": n.singular, f"{prefix}plural": n.plural,
+                    f"{prefix}name": category}
+        return {"singular": n.singular, "plural": n.plural, "a": n.article, "name": category}
+
+    def counted(self, category: str, n: int) -> str:
+        noun = self.vocab[category]
+        return f"{number_word(n)} {noun.singular if n == 1 else noun.plural}"
+
+    def objects_phrase(self) -> str:
+        counts = sorted(self.facts["counts"].items(), key=lambda kv: (-kv[1], kv[0]))
+        return join_list([self.counted(c, n) for c, n in counts])
+
+    @staticmethod
+    def where(cell: str) -> str:
+        return cell_phrase(cell)
+
+    @staticmethod
+    def cells_phrase(cells: list[str]) -> str:
+        ordered = sorted(set(cells), key=_CELL_ORDER.index)
+        return join_list([f"the {c}" for c in ordered]) + " of the image"
+
+    # -- boxes -------------------------------------------------------------------------------
+    def box(self, box: list[float]) -> str:
+        x0, y0, x1, y1 = box
+        if self.style.coords == "percent":
+            q = (half_up(100 * x0 / self.width), half_up(100 * y0 / self.height),
+                 half_up(100 * x1 / self.width), half_up(100 * y1 / self.height))
+        else:
+            q = (half_up(x0), half_up(y0), half_up(x1), half_up(y1))
+        return self.style.box.format(x0=q[0], y0=q[1], x1=q[2], y1=q[3], w=q[2] - q[0],
+                                     h=q[3] - q[1])
+
+    def boxes(self, objects: list[dict[str, Any]]) -> str:
+        return "".join(self.box(o["box"]) for o in objects)
+
+    # -- targets -----------------------------------------------------------------------------
+    @cached_property
+    def by_category(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for o in self.facts["objects"]:
+            out.setdefault(o["category"], []).append(o)
+        return out
+
+    def eligible(self, o: dict[str, Any]) -> bool:
+        """Passes the target filters (border, overlap, tiny, extreme aspect)."""
+        opt = self.options
+        if o["overlaps"] or (o["border"] and not opt.allow_border):
+            return False
+        x0, y0, x1, y1 = o["box"]
+        short, long = sorted((x1 - x0, y1 - y0))
+        return (o["rel_area"] >= opt.min_rel_area and short >= opt.min_side_px
+                and long <= opt.max_aspect * short)
+
+    @cached_property
+    def targets(self) -> list[dict[str, Any]]:
+        """Objects that pass the filters (any category)."""
+        return [o for o in self.facts["objects"] if self.eligible(o)]
+
+    @cached_property
+    def unique(self) -> dict[str, dict[str, Any]]:
+        """Category -> its only instance, when that instance passes the filters."""
+        return {c: objs[0] for c, objs in sorted(self.by_category.items())
+                if len(objs) == 1 and self.eligible(objs[0])}
+
+    def clear_position(self, o: dict[str, Any]) -> bool:
+        return o["pos_margin"] >= self.options.position_margin
+
+    def pick(self, items: list[Any], k: int) -> list[Any]:
+        """Up to ``k`` of ``items`` at random (all when fewer)."""
+        return self.rng.sample(items, k) if len(items) > k else list(items)
