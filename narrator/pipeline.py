@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from narrator.caption import RuleCaptioner
-from narrator.facts import FACTS_VERSION, facts_hash, shard_facts
-from narrator.ids import make_id
+from narrator.facts import FACTS_VERSION, shard_facts
+from narrator.ids import canonical_json, make_id, text_hash
 from narrator.records import SceneBundle
 from narrator.resources import data_dir
 from narrator.vqa import VQAEngine, VQAOptions, load_families
@@ -74,8 +74,11 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
     result = ShardResult([b.scene.scene_id for b in bundles],
                          {b.scene.scene_id: b.content_hash for b in bundles})
     for facts in shard_facts(bundles, vocabulary):
+        text = canonical_json(facts)  # serialised here, in the worker, once
         result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
-                             "facts_hash": facts_hash(facts), "facts": facts})
+                             "facts_hash": text_hash(text), "facts": text})
         result.vqa.extend(engine.rows(facts))
         result.captions.extend(captioner.rows(facts))
+    for row in result.vqa:
+        row["params"] = canonical_json(row["params"])
     return result

@@ -12,7 +12,8 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,15 @@ def _encode(value: Any, column: str) -> Any:
     return value
 
 
+def record_columns(records: Sequence[Any]) -> dict[str, list[Any]]:
+    """Columns of a list of dataclass records (private ``_`` fields left out)."""
+    names = [f.name for f in fields(records[0]) if not f.name.startswith("_")]
+    data = {n: list(map(attrgetter(n), records)) for n in names}
+    if isinstance(records[0], Quarantine):
+        data["quarantine_id"] = [q.quarantine_id for q in records]
+    return data
+
+
 def apply_migrations(con: duckdb.DuckDBPyConnection, upto: int | None = None) -> list[str]:
     """Apply the migrations this database lacks (the first ``upto`` of them if given)."""
     con.execute(
@@ -223,25 +233,33 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert or replace ``rows`` (dicts keyed by column name) in one statement."""
+    def upsert(self, table: str, rows: Sequence[dict[str, Any]] | Sequence[Any],
+               replace: bool = True) -> int:
+        """Insert or replace ``rows`` in one statement; returns the number of distinct keys.
+
+        ``rows`` are dicts keyed by column name, or records (dataclasses) whose fields are
+        columns; records are read column by column, which is much faster for big batches.
+        Duplicate keys inside one batch: the last one wins.
+        """
         if not rows:
             return 0
-        cols = [c for c in self.columns(_ident(table)) if c in rows[0]]
-        key = cols[0] if cols else ""
-        data: dict[str, list[Any]] = {c: [] for c in cols}
-        seen: dict[Any, int] = {}
-        for row in rows:  # last write wins for duplicate keys inside one batch
-            k = row.get(key)
-            if k in seen:
-                for c in cols:
-                    data[c][seen[k]] = _encode(row.get(c), c)
-                continue
-            seen[k] = len(data[key])
-            for c in cols:
-                data[c].append(_encode(row.get(c), c))
-        self._insert_arrow(table, pa.table(data), replace=True)
-        return len(seen)
+        table_cols = self.columns(_ident(table))
+        if isinstance(rows[0], dict):
+            cols = [c for c in table_cols if c in rows[0]]
+            data = {c: [row.get(c) for row in rows] for c in cols}
+        else:
+            data = record_columns(rows)
+            cols = [c for c in table_cols if c in data]
+        for c in cols:
+            if c in JSON_COLUMNS:
+                data[c] = [_encode(v, c) for v in data[c]]
+        keys = data[cols[0]]
+        if len(set(keys)) != len(keys):
+            last = {k: i for i, k in enumerate(keys)}
+            keep = sorted(last.values())
+            data = {c: [data[c][i] for i in keep] for c in cols}
+        self._insert_arrow(table, pa.table({c: data[c] for c in cols}), replace=replace)
+        return len(data[cols[0]])
 
     def _insert_arrow(self, table: str, arrow: pa.Table, replace: bool) -> None:
         name = f"_incoming_{table}"
@@ -269,7 +287,7 @@ class Store:
         """Make ``rows`` the whole content of ``table`` for these scenes."""
         with self.transaction():
             self.delete_scenes(table, scene_ids)
-            self.upsert(table, rows)
+            self.upsert(table, rows, replace=False)  # ids embed the scene id: no conflicts
 
     # -- pipeline writes ---------------------------------------------------------------------
     def write_ingest(self, dataset: str, bundles: Sequence[SceneBundle],
@@ -277,11 +295,9 @@ class Store:
         """Scenes with their objects and regions, and this dataset's ingest quarantine."""
         scene_ids = [b.scene.scene_id for b in bundles]
         with self.transaction():
-            self.upsert("scenes", [to_row(b.scene) for b in bundles])
-            self.replace_for_scenes("objects", scene_ids,
-                                    [to_row(o) for b in bundles for o in b.objects])
-            self.replace_for_scenes("regions", scene_ids,
-                                    [to_row(r) for b in bundles for r in b.regions])
+            self.upsert("scenes", [b.scene for b in bundles])
+            self.replace_for_scenes("objects", scene_ids, [o for b in bundles for o in b.objects])
+            self.replace_for_scenes("regions", scene_ids, [r for b in bundles for r in b.regions])
             self.con.execute("DELETE FROM quarantine WHERE stage = 'ingest' AND dataset = ?",
                              [dataset])
             self.upsert("quarantine", [to_row(q) | {"dataset": dataset} for q in quarantine])
