@@ -14,7 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from narrator import progress
 from narrator.errors import ConfigError
@@ -45,11 +45,14 @@ def _todo(store: Store, bundles: list[SceneBundle], config_hash: str) -> list[Sc
 
 def build_task_runner(kind: str = "thread", address: str | None = None,
                       workers: int = 2) -> TaskRunner:
-    """``thread`` (default) or ``dask`` (prefect-dask; a local cluster unless ``address``)."""
+    """``thread`` (default), ``process`` (a local process pool: CPU-bound template work on
+    every core) or ``dask`` (prefect-dask; a local cluster unless ``address``)."""
     if kind == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "process":
+        return ProcessPoolTaskRunner(max_workers=workers)
     if kind != "dask":
-        raise ConfigError(f"unknown task runner {kind!r}; use thread or dask")
+        raise ConfigError(f"unknown task runner {kind!r}; use thread, process or dask")
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError:

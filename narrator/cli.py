@@ -214,8 +214,9 @@ def _summary_table(summary: dict[str, Any]) -> Table:
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
 @click.option("--shard-size", default=256, show_default=True, help="Scenes per shard task.")
 @click.option("--task-runner", default="thread", show_default=True,
-              type=click.Choice(["thread", "dask"]),
-              help="Where shards run: a thread pool, or Dask (extra 'dask').")
+              type=click.Choice(["thread", "process", "dask"]),
+              help="Where shards run: a thread pool, a local process pool (uses every core "
+                   "for template work), or Dask (extra 'dask').")
 @click.option("--dask-address", default=None,
               help="Scheduler address of a running Dask cluster (default: a local cluster).")
 @click.option("--workers", default=2, show_default=True,

@@ -196,6 +196,7 @@ class Store:
         if not read_only:
             apply_migrations(self.con)
         self._in_tx = False
+        self._columns: dict[str, list[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -226,6 +227,12 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------
     def columns(self, table: str) -> list[str]:
+        """The table's columns (cached: the schema only changes by migration, at open)."""
+        if table not in self._columns:
+            self._columns[table] = self._read_columns(table)
+        return self._columns[table]
+
+    def _read_columns(self, table: str) -> list[str]:
         rows = self.con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
             "ORDER BY ordinal_position",
