@@ -25,6 +25,7 @@ from rich.table import Table
 from narrator import __version__
 from narrator import progress as progress_hooks
 from narrator.errors import NarratorError
+from narrator.llm.spec import parse_llm_spec
 
 EXIT_OK, EXIT_QUARANTINE, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -32,7 +33,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 STAGE_LABELS = {"ingest": "Reading annotations", "generate": "Facts, VQA and captions",
-                "export": "Exporting", "example": "Writing scenes"}
+                "export": "Exporting", "example": "Writing scenes", "llm": "LLM calls"}
 
 
 class RichReporter:
@@ -53,6 +54,12 @@ class RichReporter:
         if stage not in self.tasks:
             self.start(stage, None)
         self.progress.advance(self.tasks[stage], n)
+
+    def status(self, stage: str, text: str) -> None:
+        """A live note beside a stage's bar (LLM tokens and cost)."""
+        if stage in self.tasks:
+            label = STAGE_LABELS.get(stage, stage)
+            self.progress.update(self.tasks[stage], description=f"{label} · {text}")
 
     def finish(self) -> None:
         for task_id in self.tasks.values():
@@ -172,8 +179,23 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(label, f"{summary.get(key, 0):,}")
     for task, n in summary.get("tasks", {}).items():
         table.add_row(f"  {task}", f"{n:,}")
+    for label, value in llm_summary_rows(summary.get("llm")):
+        table.add_row(label, value)
     table.add_row("seconds", f"{summary.get('seconds', 0):.1f}")
     return table
+
+
+def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Summary-table rows for a run's LLM statistics (narrator.llm.stats.LLMStats.summary)."""
+    if not llm:
+        return []
+    cost = llm.get("cost_usd")
+    return [("LLM calls", f"{llm['calls']:,}"), ("  from cache", f"{llm['cached']:,}"),
+            ("  failed", f"{llm['failed'] + llm['errors']:,}"),
+            ("  HTTP requests", f"{llm['http_requests']:,}"),
+            ("  tokens (prompt + completion)",
+             f"{llm['prompt_tokens']:,} + {llm['completion_tokens']:,}"),
+            ("  cost (USD)", f"{cost:,.4f}" if cost is not None else "n/a (no price)")]
 
 
 @cli.command()
@@ -184,7 +206,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 @click.option("--images", default=None, type=click.Path(path_type=Path),
               help="Folder of the images, if not where the dataset config says.")
 @click.option("--llm", default="rules", show_default=True,
-              help="Text generator: rules (no LLM).")
+              help="Text generator: rules (no LLM); openai:MODEL and vllm:MODEL are parsed "
+                   "but not used for captions yet.")
 @click.option("--seed", default=0, show_default=True, help="Seed for template choices.")
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
@@ -199,8 +222,9 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
 
     Example: narrator generate example_data --db narrator.duckdb
     """
-    if llm != "rules":
-        raise click.UsageError("only --llm rules is available in this version")
+    if parse_llm_spec(llm).kind != "rules":  # a malformed spec is a ConfigError
+        raise click.UsageError("LLM captions are not available in this version: use --llm "
+                               "rules (test an endpoint with `narrator llm-check`)")
     if shard_size < 1:
         raise click.UsageError("--shard-size must be >= 1")
     log_file = db.with_name(db.name + ".log")
@@ -284,6 +308,38 @@ def export(db: Path, fmt: str, out: Path) -> None:
         n = export_jsonl(store, out, on_rows=lambda k: reporter.advance("export", k),
                          on_total=lambda t: reporter.start("export", t))
     console.print(f"Wrote {n:,} records to {out}")
+
+
+@cli.command("llm-check")
+@click.option("--llm", "spec", required=True,
+              help="openai:MODEL (endpoint from OPENAI_BASE_URL) or vllm:MODEL.")
+@click.option("--image", default=None, type=click.Path(exists=True, dir_okay=False,
+                                                       path_type=Path),
+              help="A SAR image to send as a quicklook (checks image input of a VLM).")
+@handle_errors
+def llm_check(spec: str, image: Path | None) -> None:
+    """Send one JSON-schema request to an LLM and show the reply, tokens and latency.
+
+    Checks the endpoint, key, model name, structured output and (with --image) image input
+    before a long run. Exit status 2 if the call fails.
+
+    Example: narrator llm-check --llm openai:Qwen/Qwen2.5-VL-7B-Instruct --image scene.tif
+    """
+    from narrator.llm.check import check_llm
+
+    result, stats = check_llm(spec, image)
+    table = Table(title=f"narrator llm-check ({spec})", show_header=False)
+    for label, value in (("status", result.status), ("reply", result.text or ""),
+                         ("error", result.error or ""), ("finish reason",
+                                                          str(result.finish_reason)),
+                         ("latency (s)", f"{result.latency_s:.2f}"),
+                         ("HTTP attempts", str(result.http_attempts))):
+        table.add_row(label, value)
+    for label, value in llm_summary_rows(stats)[4:]:
+        table.add_row(label.strip(), value)
+    console.print(table)
+    if not result.ok:
+        sys.exit(EXIT_FATAL)
 
 
 def main() -> None:
