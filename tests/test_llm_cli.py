@@ -52,3 +52,33 @@ def test_llm_check_failure_and_bad_specs(monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
         result = runner.invoke(cli, ["llm-check", "--llm", "openai:narrator-test"])
     assert result.exit_code == 2 and "finish_reason=length" in result.output
+
+
+def test_progress_bar_shows_tokens_and_cost() -> None:
+    import io
+
+    from rich.console import Console
+
+    from narrator.cli import progress_bars
+    from narrator.llm import LLM, LLMRequest, LLMSettings, RulesBackend
+    from narrator.llm.base import completion
+    from narrator.llm.types import Reply
+
+    class Priced(RulesBackend):
+        records = True
+
+        def __init__(self) -> None:
+            super().__init__(None)
+            self.name = "openai:gpt-x"
+
+        async def complete(self, body: dict[str, Any]) -> Reply:
+            return Reply(completion("a caption", "stop", "gpt-x", 1000, 500))
+
+    out = io.StringIO()
+    settings = LLMSettings(prices={"gpt-*": (1.0, 2.0)})
+    with progress_bars(Console(file=out, width=200, force_terminal=False)):
+        llm = LLM(Priced(), settings)
+        llm.generate([LLMRequest([{"role": "user", "content": f"q{i}"}]) for i in range(4)])
+    text = out.getvalue()
+    assert "LLM calls · 6,000 tok · $0.0080 · 0 cached" in text and "4/4" in text
+    assert llm.stats.summary()["cost_usd"] == 0.008

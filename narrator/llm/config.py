@@ -24,27 +24,34 @@ class LLMSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NARRATOR_LLM_", extra="ignore")
 
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default: "
-                                 "OPENAI_BASE_URL, else https://api.openai.com/v1")
-    max_concurrency: int = Field(64, ge=1, description="requests in flight at most")
-    timeout_s: float = Field(120.0, gt=0, description="per-request timeout")
-    max_attempts: int = Field(6, ge=1, description="tries per request on 5xx, timeouts and "
-                              "connection errors")
-    max_rate_limited: int = Field(20, ge=1, description="429 answers a request may wait out")
-    backoff_base_s: float = Field(0.5, ge=0, description="first back-off step")
-    backoff_max_s: float = Field(30.0, ge=0, description="longest back-off step")
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint; default: OPENAI_BASE_URL, "
+        "else https://api.openai.com/v1")
+    max_concurrency: int = Field(default=64, ge=1, description="requests in flight at most")
+    timeout_s: float = Field(default=120.0, gt=0, description="per-request timeout")
+    max_attempts: int = Field(
+        default=6, ge=1, description="tries per request on 5xx, timeouts, connection errors")
+    max_rate_limited: int = Field(
+        default=20, ge=1, description="429 answers one request may wait out")
+    backoff_base_s: float = Field(default=0.5, ge=0, description="first back-off step")
+    backoff_max_s: float = Field(default=30.0, ge=0, description="longest back-off step")
     http_transport: Literal["auto", "aiohttp", "httpx"] = Field(
-        "auto", description="HTTP layer of the openai client; auto: aiohttp when installed")
-    feedback_rounds: int = Field(2, ge=0, description="resends of an invalid JSON reply")
+        default="auto", description="HTTP layer of the openai client; auto: aiohttp if "
+        "installed")
+    feedback_rounds: int = Field(
+        default=2, ge=0, description="resends of an invalid JSON reply with its error")
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="model name or glob -> USD per 1M prompt and "
         "completion tokens, e.g. {\"gpt-4o-mini*\": [0.15, 0.6]}")
-    images: bool = Field(False, description="send a SAR quicklook PNG with each prompt")
-    quicklook_size: int = Field(512, ge=32, le=4096, description="longest quicklook side")
-    vllm_engine: dict[str, Any] = Field(default_factory=dict,
-                                        description="keyword arguments for vllm.LLM(...)")
-    vllm_max_batch: int = Field(256, ge=1, description="requests per vllm.LLM.chat batch")
-    vllm_batch_window_s: float = Field(0.02, ge=0, description="wait to fill a batch")
+    images: bool = Field(default=False, description="send a SAR quicklook with each prompt")
+    quicklook_size: int = Field(
+        default=512, ge=32, le=4096, description="longest side of a quicklook")
+    vllm_engine: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments for vllm.LLM(...)")
+    vllm_max_batch: int = Field(
+        default=256, ge=1, description="requests per vllm.LLM.chat batch")
+    vllm_batch_window_s: float = Field(
+        default=0.02, ge=0, description="how long to gather a vLLM batch")
 
     def endpoint(self) -> str | None:
         return self.base_url or os.environ.get("OPENAI_BASE_URL") or None

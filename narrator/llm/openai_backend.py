@@ -135,7 +135,8 @@ class OpenAIBackend:
             # body=...)``): the same auth, timeouts and error classes as
             # ``chat.completions.create``, without re-validating the body we built against
             # the typed parameters (that walk cost more CPU than the rest of a call).
-            response = await client.post("/chat/completions", cast_to=_RESPONSE, body=body)
+            response: Any = await client.post("/chat/completions", cast_to=_RESPONSE,
+                                              body=body)
             raw = json.loads(response.content)
         except openai.RateLimitError as exc:
             self.limiter.on_overload()

@@ -25,7 +25,7 @@ from narrator.llm.journal import JournalWriter
 from narrator.llm.stats import LLMStats
 from narrator.llm.structured import completion_parts, feedback_messages, interpret
 from narrator.llm.structured import response_format
-from narrator.llm.types import LLMRequest, LLMResult, Reply, redact_images
+from narrator.llm.types import LLMRequest, LLMResult, Reply, Status, redact_images
 
 log = logging.getLogger(__name__)
 OnResult = Callable[[int, LLMResult], None]
@@ -147,6 +147,7 @@ class LLM:
     async def _send(self, request: LLMRequest, key: str) -> tuple[LLMResult, dict[str, Any]]:
         body = self.body(request)
         t0 = time.perf_counter()
+        status: Status
         attempts = rounds = prompt_tokens = completion_tokens = 0
         while True:
             rounds += 1
