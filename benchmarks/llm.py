@@ -49,8 +49,7 @@ def start_server(latency: float, capacity: int) -> tuple[subprocess.Popen[str], 
     proc = subprocess.Popen(
         [sys.executable, "-m", "narrator.llm.testserver", "--latency", str(latency),
          "--capacity", str(capacity)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
+    line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("listening on "):
         proc.kill()
         raise SystemExit(f"the test server did not start: {line!r}")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from narrator import progress
-from narrator.llm.base import Backend
+from narrator.llm.base import Backend, event_loop_factory
 from narrator.llm.cache import CallCache
 from narrator.llm.config import LLMSettings
 from narrator.llm.journal import JournalWriter
@@ -58,12 +58,16 @@ class LLM:
             finally:
                 await self.backend.aclose()
 
+        def run_loop() -> list[LLMResult]:
+            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+                return runner.run(run())
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(run())
+            return run_loop()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, run()).result()
+            return pool.submit(run_loop).result()
 
     async def agenerate(self, requests: Sequence[LLMRequest],
                         on_result: OnResult | None = None) -> list[LLMResult]:

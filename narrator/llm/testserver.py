@@ -110,7 +110,7 @@ class OpenAITestServer:
         self.max_in_flight = self.in_flight = 0
         self._seen: Counter[str] = Counter()
         self._faulted: Counter[str] = Counter()
-        self._sem: asyncio.Semaphore | None = None
+        self._sem = asyncio.Semaphore(self.config.capacity)  # binds to a loop on first use
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -123,7 +123,6 @@ class OpenAITestServer:
 
     async def serve(self) -> None:
         """Bind and serve until cancelled (``port`` is set once bound)."""
-        self._sem = asyncio.Semaphore(self.config.capacity)
         self._server = await asyncio.start_server(self._connection, self.host, self.port,
                                                   backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -132,15 +131,14 @@ class OpenAITestServer:
 
     def start(self) -> OpenAITestServer:
         ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
 
         def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            task = self._loop.create_task(self.serve())
-            self._loop.call_soon(lambda: self._wait_bound(ready))
+            asyncio.set_event_loop(loop)
+            task = loop.create_task(self.serve())
+            loop.call_soon(lambda: self._wait_bound(ready))
             try:
-                self._loop.run_until_complete(task)
+                loop.run_until_complete(task)
             except asyncio.CancelledError:
                 pass
 
@@ -254,7 +252,6 @@ class OpenAITestServer:
         if fault == "hang":
             await asyncio.sleep(self.config.hang_s)
             return None
-        assert self._sem is not None
         if self.config.overload == "reject" and self.in_flight >= self.config.capacity:
             return self._too_many("server at capacity")
         async with self._sem:
@@ -385,8 +382,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"listening on {server.base_url}", flush=True)
         await task
 
+    from narrator.llm.base import event_loop_factory
+
     try:
-        asyncio.run(run())
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(run())
     except KeyboardInterrupt:
         sys.exit(0)
 
