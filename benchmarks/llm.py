@@ -71,11 +71,17 @@ def requests(n: int) -> list[LLMRequest]:
 
 
 def timed(llm: LLM, reqs: list[LLMRequest]) -> dict[str, float]:
+    """Wall and CPU time of one run; ``steady_rps``: the rate between the 25th and 75th
+    percentile completions (without the ramp-up and the tail)."""
+    done: list[float] = []
     cpu0, t0 = time.process_time(), time.perf_counter()
-    results = llm.generate(reqs)
+    results = llm.generate(reqs, on_result=lambda _i, _r: done.append(time.perf_counter()))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    q1, q3 = len(done) // 4, 3 * len(done) // 4
+    steady = (q3 - q1) / (done[q3] - done[q1]) if done[q3] > done[q1] else float("nan")
     ok = sum(r.ok for r in results)
-    return {"wall_s": wall, "cpu_s": cpu, "ok": ok, "results": len(results)}
+    return {"wall_s": wall, "cpu_s": cpu, "ok": ok, "results": len(results),
+            "steady_rps": steady, "first_s": done[0] - t0 if done else float("nan")}
 
 
 def run(n: int, latency: float, capacity: int, concurrency: int, repeats: int,
@@ -85,7 +91,7 @@ def run(n: int, latency: float, capacity: int, concurrency: int, repeats: int,
     os.environ.setdefault("OPENAI_API_KEY", "EMPTY")
     settings = LLMSettings(max_concurrency=concurrency, timeout_s=30, http_transport=transport)
     reqs = requests(n)
-    rates, cpu_ms, server_ms, hit_us = [], [], [], []
+    rates, cpu_ms, server_ms, hit_us, steady, first = [], [], [], [], [], []
     try:  # warm-up: first imports (aiohttp, ...) and connections, not timed
         LLM(OpenAIBackend("narrator-test", settings), settings).generate(
             [LLMRequest([{"role": "user", "content": f"warm-up {i}"}]) for i in range(capacity)])
@@ -102,6 +108,8 @@ def run(n: int, latency: float, capacity: int, concurrency: int, repeats: int,
                 if fresh["ok"] != n or sent != n:
                     raise SystemExit(f"run {rep}: {fresh['ok']} ok, {sent} sent, expected {n}")
                 rates.append(n / fresh["wall_s"])
+                steady.append(fresh["steady_rps"])
+                first.append(fresh["first_s"])
                 cpu_ms.append(fresh["cpu_s"] / n * 1000)
                 server_ms.append((s1["cpu_s"] - s0["cpu_s"]) / n * 1000)
                 again = LLM(OpenAIBackend("narrator-test", settings), settings,
@@ -121,6 +129,8 @@ def run(n: int, latency: float, capacity: int, concurrency: int, repeats: int,
         "http_transport": transport, "ideal_rps": ideal,
         "rps_median": round(rate, 1), "rps_runs": [round(r, 1) for r in rates],
         "ratio_to_ideal": round(rate / ideal, 4),
+        "steady_rps_median": round(statistics.median(steady), 1),
+        "first_reply_s_median": round(statistics.median(first), 3),
         "narrator_cpu_ms_per_request_median": round(statistics.median(cpu_ms), 3),
         "narrator_cpu_ms_per_request_runs": [round(c, 3) for c in cpu_ms],
         "server_cpu_ms_per_request_median": round(statistics.median(server_ms), 3),

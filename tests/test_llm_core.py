@@ -331,3 +331,14 @@ def test_llm_layer_does_not_import_prefect_and_cli_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_make_llm_for_a_shard_task(tmp_path: Path) -> None:
+    from narrator.llm import make_llm
+
+    journal = tmp_path / "j" / "s.jsonl"
+    with make_llm("rules", journal=journal, responder=lambda b: "text") as llm:
+        assert llm.journal is None and llm.generate([_req()])[0].text == "text"
+    with make_llm("openai:m", journal=journal) as llm:
+        assert llm.journal is not None and llm.backend.name == "openai:m"
+    assert llm.journal._file.closed and journal.exists()

@@ -31,7 +31,8 @@ def make_llm(spec: str, settings: LLMSettings | None = None, *,
              snapshot: str | Path | None = None, journal: str | Path | None = None,
              responder: Responder | None = None, stage: str = "llm") -> LLM:
     """An LLM for one shard task: cache = the flow's snapshot + this shard's journal (so a
-    retried task finds its own finished calls), journal = where its calls are appended."""
+    retried task finds its own finished calls), journal = where its calls are appended.
+    Use it as a context manager (``with make_llm(...) as llm``) to close the journal."""
     settings = settings or LLMSettings()
     backend = make_backend(spec, settings, responder)
     cache = CallCache(snapshot, [journal] if journal else [])

@@ -49,6 +49,17 @@ class LLM:
         self.stats = LLMStats(backend.name, self.settings.prices)
 
     # -- public -------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the journal (every line is already on disk)."""
+        if self.journal is not None:
+            self.journal.close()
+
+    def __enter__(self) -> LLM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def generate(self, requests: Sequence[LLMRequest],
                  on_result: OnResult | None = None) -> list[LLMResult]:
         """Blocking :meth:`agenerate` (runs its own event loop, in a thread if one is running)."""
