@@ -25,7 +25,6 @@ from rich.table import Table
 from narrator import __version__
 from narrator import progress as progress_hooks
 from narrator.errors import NarratorError
-from narrator.llm.spec import parse_llm_spec
 
 EXIT_OK, EXIT_QUARANTINE, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -33,7 +32,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 STAGE_LABELS = {"ingest": "Reading annotations", "generate": "Facts, VQA and captions",
-                "export": "Exporting", "example": "Writing scenes", "llm": "LLM calls"}
+                "export": "Exporting", "example": "Writing scenes"}
 
 
 class RichReporter:
@@ -179,8 +178,6 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(label, f"{summary.get(key, 0):,}")
     for task, n in summary.get("tasks", {}).items():
         table.add_row(f"  {task}", f"{n:,}")
-    for label, value in llm_summary_rows(summary.get("llm")):
-        table.add_row(label, value)
     table.add_row("seconds", f"{summary.get('seconds', 0):.1f}")
     return table
 
@@ -206,8 +203,7 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 @click.option("--images", default=None, type=click.Path(path_type=Path),
               help="Folder of the images, if not where the dataset config says.")
 @click.option("--llm", default="rules", show_default=True,
-              help="Text generator: rules (no LLM); openai:MODEL and vllm:MODEL are parsed "
-                   "but not used for captions yet.")
+              help="Text generator: rules (no LLM).")
 @click.option("--seed", default=0, show_default=True, help="Seed for template choices.")
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
@@ -222,9 +218,8 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
 
     Example: narrator generate example_data --db narrator.duckdb
     """
-    if parse_llm_spec(llm).kind != "rules":  # a malformed spec is a ConfigError
-        raise click.UsageError("LLM captions are not available in this version: use --llm "
-                               "rules (test an endpoint with `narrator llm-check`)")
+    if llm != "rules":
+        raise click.UsageError("only --llm rules is available in this version")
     if shard_size < 1:
         raise click.UsageError("--shard-size must be >= 1")
     log_file = db.with_name(db.name + ".log")
@@ -308,6 +303,9 @@ def export(db: Path, fmt: str, out: Path) -> None:
         n = export_jsonl(store, out, on_rows=lambda k: reporter.advance("export", k),
                          on_total=lambda t: reporter.start("export", t))
     console.print(f"Wrote {n:,} records to {out}")
+
+
+STAGE_LABELS["llm"] = "LLM calls"
 
 
 @cli.command("llm-check")

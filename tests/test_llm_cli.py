@@ -46,7 +46,7 @@ def test_llm_check_failure_and_bad_specs(monkeypatch: pytest.MonkeyPatch) -> Non
     runner = CliRunner()
     result = runner.invoke(cli, ["llm-check", "--llm", "rules"])
     assert result.exit_code == 2 and "nothing to check" in result.output
-    result = runner.invoke(cli, ["generate", "somewhere", "--db", "x.duckdb", "--llm", "gpt-4o"])
+    result = runner.invoke(cli, ["llm-check", "--llm", "gpt-4o"])
     assert result.exit_code == 2 and "Error:" in result.output and "openai:MODEL" in result.output
     with OpenAITestServer(ServerConfig(latency_s=0.0, faults={"length": 1.0})) as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
