@@ -55,6 +55,12 @@ class RichReporter:
             self.start(stage, None)
         self.progress.advance(self.tasks[stage], n)
 
+    def status(self, stage: str, text: str) -> None:
+        """A live note beside a stage's bar (LLM tokens and cost)."""
+        if stage in self.tasks:
+            label = STAGE_LABELS.get(stage, stage)
+            self.progress.update(self.tasks[stage], description=f"{label} · {text}")
+
     def finish(self) -> None:
         for task_id in self.tasks.values():
             task = self.progress.tasks[task_id]
@@ -198,6 +204,19 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row("yes / no answers", _balance(summary["yes_no"]))
     table.add_row("seconds", f"{summary.get('seconds', 0):.1f}")
     return table
+
+
+def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Summary-table rows for a run's LLM statistics (narrator.llm.stats.LLMStats.summary)."""
+    if not llm:
+        return []
+    cost = llm.get("cost_usd")
+    return [("LLM calls", f"{llm['calls']:,}"), ("  from cache", f"{llm['cached']:,}"),
+            ("  failed", f"{llm['failed'] + llm['errors']:,}"),
+            ("  HTTP requests", f"{llm['http_requests']:,}"),
+            ("  tokens (prompt + completion)",
+             f"{llm['prompt_tokens']:,} + {llm['completion_tokens']:,}"),
+            ("  cost (USD)", f"{cost:,.4f}" if cost is not None else "n/a (no price)")]
 
 
 @cli.command()
@@ -502,6 +521,41 @@ def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int |
     dep_id = deploy_generate(name, params, cron, interval, pool)
     console.print(f"Created deployment narrator-generate/{name} ({dep_id}) in pool {pool!r}.")
     console.print(f"Start a worker to run it: prefect worker start --pool {pool}")
+
+
+STAGE_LABELS["llm"] = "LLM calls"
+
+
+@cli.command("llm-check")
+@click.option("--llm", "spec", required=True,
+              help="openai:MODEL (endpoint from OPENAI_BASE_URL) or vllm:MODEL.")
+@click.option("--image", default=None, type=click.Path(exists=True, dir_okay=False,
+                                                       path_type=Path),
+              help="A SAR image to send as a quicklook (checks image input of a VLM).")
+@handle_errors
+def llm_check(spec: str, image: Path | None) -> None:
+    """Send one JSON-schema request to an LLM and show the reply, tokens and latency.
+
+    Checks the endpoint, key, model name, structured output and (with --image) image input
+    before a long run. Exit status 2 if the call fails.
+
+    Example: narrator llm-check --llm openai:Qwen/Qwen2.5-VL-7B-Instruct --image scene.tif
+    """
+    from narrator.llm.check import check_llm
+
+    result, stats = check_llm(spec, image)
+    table = Table(title=f"narrator llm-check ({spec})", show_header=False)
+    for label, value in (("status", result.status), ("reply", result.text or ""),
+                         ("error", result.error or ""), ("finish reason",
+                                                          str(result.finish_reason)),
+                         ("latency (s)", f"{result.latency_s:.2f}"),
+                         ("HTTP attempts", str(result.http_attempts))):
+        table.add_row(label, value)
+    for label, value in llm_summary_rows(stats)[4:]:
+        table.add_row(label.strip(), value)
+    console.print(table)
+    if not result.ok:
+        sys.exit(EXIT_FATAL)
 
 
 def main() -> None:

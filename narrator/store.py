@@ -322,6 +322,85 @@ class Store:
                  "config_hash": config_hash, "committed_at": now} for s in ids
             ])
 
+    # -- LLM calls (folded from the shard journals of narrator.llm.journal) ----------------
+    def upsert_llm_calls(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert or replace ``llm_calls`` rows. A finished call (succeeded or failed) is never
+        replaced by an ``error`` row for the same key, whatever order rows arrive in."""
+        best: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            prev = best.get(row["call_key"])
+            if prev is None or not (prev["status"] != "error" and row["status"] == "error"):
+                best[row["call_key"]] = row
+        if not best:
+            return 0
+        cols = self.columns("llm_calls")
+        data = {c: [_encode(r.get(c), c) for r in best.values()] for c in cols}
+        data["created_at"] = [datetime.fromisoformat(v) if isinstance(v, str) else v
+                              for v in data["created_at"]]
+        self.con.register("_incoming_llm_calls", pa.table(data))
+        try:
+            self.con.execute(
+                "INSERT OR REPLACE INTO llm_calls BY NAME SELECT i.* FROM _incoming_llm_calls i "
+                "LEFT JOIN llm_calls c ON c.call_key = i.call_key "
+                "WHERE i.status <> 'error' OR c.call_key IS NULL OR c.status = 'error'")
+        finally:
+            self.con.unregister("_incoming_llm_calls")
+        return len(best)
+
+    def fold_llm_journals(self, paths: Iterable[str | Path], delete: bool = True) -> int:
+        """Fold shard journals into ``llm_calls``, one transaction per journal, deleting each
+        after its commit. Folding twice is harmless (upserts), so a crash anywhere between
+        a shard's commit and its journal's deletion loses nothing."""
+        from narrator.llm.journal import read_journal
+
+        if self._in_tx:
+            raise StoreError("fold_llm_journals must run outside a transaction: it deletes "
+                             "each journal after its own commit")
+        total = 0
+        for path in (Path(p) for p in paths):
+            if not path.exists():
+                continue
+            with self.transaction():
+                total += self.upsert_llm_calls(list(read_journal(path)))
+            if delete:
+                path.unlink()
+        return total
+
+    def export_llm_cache(self, path: str | Path) -> int:
+        """Write the read-only snapshot of finished calls that shard tasks look up (an Arrow
+        IPC file sorted by key; see narrator.llm.cache). Returns the number of calls."""
+        from narrator.llm.cache import SNAPSHOT_COLUMNS
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        reader = self.con.sql(
+            f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM llm_calls "
+            "WHERE status IN ('succeeded', 'failed') ORDER BY call_key").to_arrow_reader(50_000)
+        n = 0
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch)
+                n += batch.num_rows
+        tmp.replace(path)
+        return n
+
+    def prepare_llm_cache(self) -> Path:
+        """Before shard tasks start: fold the journals a crash left beside this database,
+        then write the snapshot. Returns the snapshot's path (for the shard tasks)."""
+        from narrator.llm.journal import leftover_journals, snapshot_path
+
+        folded = self.fold_llm_journals(leftover_journals(self.path))
+        if folded:
+            log.info("replayed %d LLM calls from journals of an interrupted run", folded)
+        snapshot = snapshot_path(self.path)
+        self.export_llm_cache(snapshot)
+        return snapshot
+
+    def llm_call_counts(self) -> dict[str, int]:
+        rows = self.con.execute("SELECT status, count(*) FROM llm_calls GROUP BY status")
+        return {status: int(n) for status, n in rows.fetchall()}
+
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, command: str, dataset: str, params: dict[str, Any]) -> None:
         prev = self.scalar("SELECT invocations FROM runs WHERE run_id = ?", [run_id])
