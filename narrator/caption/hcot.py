@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from narrator.caption.rules import RuleCaptioner
 from narrator.caption.schemas import CAPTION_PAIR, HCOT
 from narrator.ids import make_id
-from narrator.prompts import render
+from narrator.llm.prompts import load_prompt
 from narrator.screen.checks import Violation, screen_text
 from narrator.screen.claims import Claim
 
@@ -141,10 +141,10 @@ class HCoTCaptioner:
                  sample_index: int, temperature: float, **context: Any) -> Any:
         from narrator.llm.types import LLMRequest
 
-        prompt = render(prompt_name, **context)
+        prompt = load_prompt(prompt_name)
         params = {"temperature": temperature, "max_tokens": self.config.max_tokens,
                   "seed": self.config.seed}
-        return LLMRequest(messages=prompt.messages(self.image_urls.get(scene_id)),
+        return LLMRequest(messages=prompt.messages(self.image_urls.get(scene_id), **context),
                           schema=schema, schema_name=prompt_name, params=params,
                           sample_index=sample_index, prompt_id=prompt.id,
                           prompt_hash=prompt.hash, tag=scene_id)
