@@ -202,6 +202,10 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(f"  {task}", f"{n:,}")
     if summary.get("yes_no"):
         table.add_row("yes / no answers", _balance(summary["yes_no"]))
+    for how, n in sorted(summary.get("caption_outcomes", {}).items()):
+        table.add_row(f"  scenes captioned: {how}", f"{n:,}")
+    for label, value in llm_summary_rows(summary.get("llm")):
+        table.add_row(label, value)
     table.add_row("seconds", f"{summary.get('seconds', 0):.1f}")
     return table
 
@@ -227,7 +231,14 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 @click.option("--images", default=None, type=click.Path(path_type=Path),
               help="Folder of the images, if not where the dataset config says.")
 @click.option("--llm", default="rules", show_default=True,
-              help="Text generator: rules (no LLM).")
+              help="Caption writer: rules (no LLM), openai:MODEL (any OpenAI-compatible "
+                   "server: OPENAI_BASE_URL, OPENAI_API_KEY) or vllm:MODEL (in-process).")
+@click.option("--samples", default=3, show_default=True,
+              help="LLM caption candidates per scene (self-consistency).")
+@click.option("--rounds", default=2, show_default=True,
+              help="Proofreading rounds for a scene without a clean candidate.")
+@click.option("--no-fallback", is_flag=True,
+              help="Reject a scene no LLM caption passes, instead of using its rule caption.")
 @click.option("--seed", default=0, show_default=True, help="Seed for template choices.")
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
@@ -252,15 +263,19 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, images: Path | None,
              llm: str, seed: int, style: str, shard_size: int, task_runner: str,
              dask_address: str | None, workers: int, class_list: bool,
-             max_qa_per_scene: int | None, vqa_option: tuple[str, ...]) -> None:
+             max_qa_per_scene: int | None, vqa_option: tuple[str, ...], samples: int,
+             rounds: int, no_fallback: bool) -> None:
     """Ingest DATASET and build VQA pairs and captions into the DuckDB file --db.
 
     Reruns skip scenes already done with the same settings, so an interrupted run resumes.
 
     Example: narrator generate example_data --db narrator.duckdb
     """
-    if llm != "rules":
-        raise click.UsageError("only --llm rules is available in this version")
+    from narrator.llm import parse_llm_spec
+
+    parse_llm_spec(llm)  # a bad spec fails here, before Prefect starts
+    if samples < 1 or rounds < 0:
+        raise click.UsageError("--samples must be >= 1 and --rounds >= 0")
     if shard_size < 1 or workers < 1:
         raise click.UsageError("--shard-size and --workers must be >= 1")
     vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
@@ -274,7 +289,7 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         summary = generate_flow.with_options(task_runner=runner)(
             str(dataset), str(db), fmt=fmt, images=str(images) if images else None, llm=llm,
             seed=seed, style=style, shard_size=shard_size, class_list=class_list,
-            vqa_options=vqa_options)
+            vqa_options=vqa_options, samples=samples, rounds=rounds, fallback=not no_fallback)
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:

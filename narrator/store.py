@@ -317,6 +317,7 @@ class Store:
             self.replace_for_scenes("facts", ids, result.facts)
             self.replace_for_scenes("vqa", ids, result.vqa)
             self.replace_for_scenes("captions", ids, result.captions)
+            self.replace_for_scenes("candidates", ids, result.candidates)
             self.upsert("processed", [
                 {"scene_id": s, "content_hash": result.content_hashes[s],
                  "config_hash": config_hash, "committed_at": now} for s in ids

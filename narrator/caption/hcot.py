@@ -82,9 +82,8 @@ def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[C
         violations += verdict.violations
     extra = [str(v) for v in (output.get("fields") or {}).values()]
     target = output.get("target")
-    if target:
-        extra.append(f"{target['count']} {target['category']} {target['location']} "
-                     f"{target['distribution']}")
+    if target:  # its count is checked as a number below, its words as text
+        extra += [str(target[k]) for k in ("category", "location", "size", "distribution")]
     for text in extra:
         verdict = screen_text(text, facts)
         violations += [v for v in verdict.violations if v.type != "missing_salient"]

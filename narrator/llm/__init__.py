@@ -19,7 +19,7 @@ _EXPORTS = {
     "CallCache": "cache", "LLMSettings": "config", "LLMSpec": "spec",
     "parse_llm_spec": "spec", "JournalWriter": "journal", "journal_path": "journal",
     "snapshot_path": "journal", "make_backend": "factory", "make_llm": "factory",
-    "LLMRequest": "types", "LLMResult": "types",
+    "LLMRequest": "types", "LLMResult": "types", "quicklook_data_url": "quicklook",
 }
 __all__ = sorted(_EXPORTS)
 
