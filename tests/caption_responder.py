@@ -12,7 +12,7 @@ import random
 import threading
 from typing import Any
 
-from narrator.text import join_list, number_word
+from narrator.text import cell_phrase, join_list, number_word
 
 ERRORS = ("wrong_count", "absent_category", "wrong_position", "colour_word")
 CELLS = ("top left", "top", "top right", "left", "center", "right", "bottom left", "bottom",
@@ -20,14 +20,6 @@ CELLS = ("top left", "top", "top right", "left", "center", "right", "bottom left
 PLURAL = {"ship": "ships", "aircraft": "aircraft", "tank": "storage tanks", "bridge": "bridges",
           "harbor": "harbors", "car": "cars"}
 SINGULAR = {"tank": "storage tank"}
-
-
-def _where(cell: str) -> str:
-    if cell == "center":
-        return "in the center of the image"
-    if cell in ("left", "right"):
-        return f"on the {cell} side of the image"
-    return f"at the {cell} of the image"
 
 
 def _noun(cat: str, n: int) -> str:
@@ -64,10 +56,10 @@ class CaptionResponder:
         for cat, _ in ordered:
             cells = sorted({o["cell"] for o in facts["objects"] if o["category"] == cat},
                            key=CELLS.index)
-            phrase = join_list([_where(c).replace(" of the image", "") for c in cells])
+            phrase = join_list([cell_phrase(c).replace(" of the image", "") for c in cells])
             parts.append(f"The {PLURAL.get(cat, cat + 's')} lie {phrase} of the image."
                          if len(cells) > 1 else
-                         f"The {_noun(cat, counts[cat])} lie {_where(cells[0])}.")
+                         f"The {_noun(cat, counts[cat])} lie {cell_phrase(cells[0])}.")
         parts.append("Metal structures give strong, bright returns amid the speckle.")
         return {"concise": concise, "detailed": " ".join(parts)}
 
