@@ -19,6 +19,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 
 from narrator import progress
 from narrator.caption.hcot import CaptionLoopConfig
+from narrator.caption.rewrite import load_rewrites
 from narrator.errors import ConfigError
 from narrator.ids import make_id
 from narrator.ingest import DatasetConfig, IngestResult, load_config, read_dataset
@@ -43,17 +44,19 @@ def ingest_task(config: DatasetConfig) -> IngestResult:
 @task(name="process-shard", cache_policy=NO_CACHE)
 def shard_task(shard: Shard, vocabulary: list[str], config: GenerateConfig,
                llm: LLMContext | None = None) -> ShardResult:
-    return process_shard(shard.bundles, vocabulary, config, llm)
+    return process_shard(shard.bundles, vocabulary, config, llm, shard.rewrites)
 
 
 def _run_shards(store: Store, shards: list[list[SceneBundle]], vocabulary: list[str],
-                gen: GenerateConfig, config_hash: str,
-                llm: LLMContext | None) -> dict[str, Any]:
+                gen: GenerateConfig, config_hash: str, llm: LLMContext | None,
+                rewrites: dict[str, str]) -> dict[str, Any]:
     """Submit every shard; commit each one as it finishes, then fold its LLM journal."""
     logger = get_run_logger()
     # only LLM shards retry: their journal makes a retry resend nothing that finished
     task_fn = shard_task.with_options(retries=2, retry_delay_seconds=5) if llm else shard_task
-    futures = [task_fn.submit(Shard(shard), vocabulary, gen, llm) for shard in shards]
+    futures = [task_fn.submit(Shard(shard, {b.scene.scene_id: rewrites[b.scene.scene_id]
+                                            for b in shard if b.scene.scene_id in rewrites}),
+                              vocabulary, gen, llm) for shard in shards]
     llm_totals: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     for i, future in enumerate(as_completed(futures), 1):
@@ -106,7 +109,8 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
                   llm: str = "rules", seed: int = 0, style: str = "generic",
                   shard_size: int = 256, class_list: bool = False,
                   vqa_options: dict[str, Any] | None = None, samples: int = 3,
-                  rounds: int = 2, fallback: bool = True) -> dict[str, Any]:
+                  rounds: int = 2, fallback: bool = True,
+                  rewrite: str | None = None) -> dict[str, Any]:
     """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db``."""
     t0 = time.perf_counter()
     logger = get_run_logger()
@@ -119,11 +123,14 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
                                                     fallback=fallback, seed=seed))
     gen.vqa()  # a bad --vqa-option fails here, before any work
     vocabulary = ingested.vocabulary
-    config_hash = make_id(gen.config_hash(), vocabulary)
+    rewrites, rewrite_problems = load_rewrites(rewrite, ingested.bundles) if rewrite \
+        else ({}, [])
+    ingested.quarantine.extend(rewrite_problems)
+    config_hash = make_id(gen.config_hash(), vocabulary, rewrites)
     params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size,
               "class_list": class_list, "vqa_options": dict(gen.vqa_options),
-              **({"samples": samples, "rounds": rounds, "fallback": fallback}
-                 if llm != "rules" else {})}
+              **({"samples": samples, "rounds": rounds, "fallback": fallback,
+                  "rewrite": rewrite} if llm != "rules" else {})}
     run_id = make_id("generate", str(Path(dataset).resolve()), params)
     with Store(db) as store:
         store.start_run(run_id, "generate", str(dataset), params)
@@ -136,7 +143,7 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
         llm_ctx = LLMContext(str(db), str(store.prepare_llm_cache())) if llm != "rules" \
             else None
         progress.start("generate", len(todo))
-        outcome = _run_shards(store, shards, vocabulary, gen, config_hash, llm_ctx)
+        outcome = _run_shards(store, shards, vocabulary, gen, config_hash, llm_ctx, rewrites)
         timings["generate_s"] = time.perf_counter() - t1
         summary = store.dataset_summary(config.name)
         summary["yes_no"] = store.yes_no_counts(config.name)

@@ -239,6 +239,9 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
               help="Proofreading rounds for a scene without a clean candidate.")
 @click.option("--no-fallback", is_flag=True,
               help="Reject a scene no LLM caption passes, instead of using its rule caption.")
+@click.option("--rewrite", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help='Rewrite mode: JSON Lines of {"scene_id" or "image", "text"} (e.g. optical '
+                   "captions) that the LLM rewrites into SAR terms.")
 @click.option("--seed", default=0, show_default=True, help="Seed for template choices.")
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
@@ -264,7 +267,7 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
              llm: str, seed: int, style: str, shard_size: int, task_runner: str,
              dask_address: str | None, workers: int, class_list: bool,
              max_qa_per_scene: int | None, vqa_option: tuple[str, ...], samples: int,
-             rounds: int, no_fallback: bool) -> None:
+             rounds: int, no_fallback: bool, rewrite: Path | None) -> None:
     """Ingest DATASET and build VQA pairs and captions into the DuckDB file --db.
 
     Reruns skip scenes already done with the same settings, so an interrupted run resumes.
@@ -276,6 +279,8 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
     parse_llm_spec(llm)  # a bad spec fails here, before Prefect starts
     if samples < 1 or rounds < 0:
         raise click.UsageError("--samples must be >= 1 and --rounds >= 0")
+    if rewrite and llm == "rules":
+        raise click.UsageError("--rewrite needs an LLM (--llm openai:MODEL or vllm:MODEL)")
     if shard_size < 1 or workers < 1:
         raise click.UsageError("--shard-size and --workers must be >= 1")
     vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
@@ -289,7 +294,8 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         summary = generate_flow.with_options(task_runner=runner)(
             str(dataset), str(db), fmt=fmt, images=str(images) if images else None, llm=llm,
             seed=seed, style=style, shard_size=shard_size, class_list=class_list,
-            vqa_options=vqa_options, samples=samples, rounds=rounds, fallback=not no_fallback)
+            vqa_options=vqa_options, samples=samples, rounds=rounds, fallback=not no_fallback,
+            rewrite=str(rewrite) if rewrite else None)
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:

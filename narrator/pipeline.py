@@ -65,10 +65,11 @@ class Shard:
     """A shard's scenes in a wrapper Prefect does not walk into: it inspects task inputs that
     are lists or dataclasses object by object, which costs seconds per big shard."""
 
-    __slots__ = ("bundles",)
+    __slots__ = ("bundles", "rewrites")
 
-    def __init__(self, bundles: list[SceneBundle]) -> None:
+    def __init__(self, bundles: list[SceneBundle], rewrites: dict[str, str] | None = None) -> None:
         self.bundles = bundles
+        self.rewrites = rewrites or {}
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def plan_shards(bundles: list[SceneBundle], shard_size: int) -> list[list[SceneB
 
 
 def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
-                  config: GenerateConfig, llm: LLMContext | None = None) -> ShardResult:
+                  config: GenerateConfig, llm: LLMContext | None = None,
+                  rewrites: dict[str, str] | None = None) -> ShardResult:
     """Facts, VQA and captions for a shard of scenes: rule captions, or with ``config.llm``
     HCoT captions through the screening and proofreading loop."""
     families = load_families()
@@ -117,14 +119,16 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
         if config.llm == "rules":
             result.captions.extend(captioner.rows(facts))
     if config.llm != "rules":
-        _llm_captions(result, all_facts, bundles, config, llm or LLMContext(db=":memory:"))
+        _llm_captions(result, all_facts, bundles, config, llm or LLMContext(db=":memory:"),
+                      rewrites or {})
     for row in result.vqa:
         row["params"] = canonical_json(row["params"])
     return result
 
 
 def _llm_captions(result: ShardResult, all_facts: list[dict[str, Any]],
-                  bundles: list[SceneBundle], config: GenerateConfig, ctx: LLMContext) -> None:
+                  bundles: list[SceneBundle], config: GenerateConfig, ctx: LLMContext,
+                  rewrites: dict[str, str]) -> None:
     """HCoT captions for the shard; every LLM call goes to this shard's journal."""
     from narrator.llm import LLMSettings, journal_path, make_llm, quicklook_data_url
 
@@ -138,7 +142,7 @@ def _llm_captions(result: ShardResult, all_facts: list[dict[str, Any]],
                   for b in bundles if b.scene.image_path}
     with make_llm(config.llm, settings, snapshot=ctx.snapshot, journal=journal,
                   stage="llm") as llm:
-        out = HCoTCaptioner(llm, config.captions, images).caption(all_facts)
+        out = HCoTCaptioner(llm, config.captions, images, rewrites).caption(all_facts)
         result.llm = llm.stats.summary()
     result.captions.extend(out.captions)
     result.candidates.extend(out.candidates)

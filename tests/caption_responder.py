@@ -32,7 +32,8 @@ class CaptionResponder:
     def __init__(self, error_rate: float = 0.3, fix_rate: float = 0.8, seed: int = 0) -> None:
         self.error_rate, self.fix_rate, self.seed = error_rate, fix_rate, seed
         self.truth: dict[str, list[str]] = {}
-        self.calls: dict[str, int] = {"hcot": 0, "proofread": 0}
+        self.calls: dict[str, int] = {"hcot": 0, "proofread": 0, "rewrite": 0}
+        self.optical_seen: list[str] = []
         self._lock = threading.Lock()
 
     # -- writing ---------------------------------------------------------------------------
@@ -105,7 +106,10 @@ class CaptionResponder:
             self.calls[name] = self.calls.get(name, 0) + 1
         texts = self._clean(facts, rng)
         errors: list[str] = []
-        if name == "hcot" and rng.random() < self.error_rate:
+        if name == "rewrite":
+            with self._lock:
+                self.optical_seen.append(user[user.index("OPTICAL CAPTION:"):].splitlines()[1])
+        if name in ("hcot", "rewrite") and rng.random() < self.error_rate:
             texts, kind = self._inject(texts, facts, rng)
             errors = [kind] if kind != "none" else []
         if name == "proofread" and rng.random() >= self.fix_rate:
@@ -115,7 +119,7 @@ class CaptionResponder:
                      "detailed": lines[2].removeprefix("detailed: ")}
             errors = ["unfixed"]
         self._register(texts, errors)
-        if name == "proofread":
+        if name in ("proofread", "rewrite"):
             return texts
         return {"l1_imaging": "sensor facts", "l2_land_use": "land cover facts",
                 "l3_scattering": "bright metal returns, speckle", "l4_instances": "counts",

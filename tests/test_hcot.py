@@ -107,3 +107,32 @@ def test_every_round_is_in_the_audit_trail(prefect_harness, dataset: Path, tmp_p
     # per scene: 2 samples (round 0), 1 proofread (round 1), 1 strict regeneration (round 2)
     assert {(r["round"], r["n"]) for r in rounds} == {(0, 2), (1, 1), (2, 1)}
     assert len(rejected) == 4 and all(r["params"]["reasons"] for r in rejected)
+
+
+def test_rewrite_mode_rewrites_given_captions(prefect_harness, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.generate import generate_flow
+
+    data = write_example(tmp_path / "d", n_scenes=5, size=128, seed=4)
+    coco = json.loads((data / "annotations" / "train.json").read_text())
+    names = [i["file_name"] for i in coco["images"]][:3]
+    optical = tmp_path / "optical.jsonl"
+    optical.write_text("\n".join(json.dumps({"image": n, "text": f"A sunny scene {i} in colour."})
+                                 for i, n in enumerate(names)) + "\n{bad line\n")
+    responder = CaptionResponder(error_rate=0.0, seed=3)
+    db = tmp_path / "n.duckdb"
+    with OpenAITestServer(ServerConfig(latency_s=0.0), responder) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        summary = generate_flow(str(data), str(db), llm="openai:narrator-test", samples=2,
+                                rewrite=str(optical))
+    assert sorted(set(responder.optical_seen)) == [f"A sunny scene {i} in colour."
+                                                   for i in range(3)]
+    assert responder.calls["rewrite"] == 3 * 2 and responder.calls["hcot"] == 2 * 2
+    with Store(db, read_only=True) as store:
+        templates = Counter(r["template_id"] for r in store.query(
+            "SELECT template_id FROM captions WHERE kind = 'concise'"))
+        bad = store.query("SELECT record, error FROM quarantine WHERE stage = 'rewrite'")
+    assert templates == {"rewrite": 3, "hcot": 2}
+    assert bad and bad[0]["record"] == "line 4"
+    assert summary["quarantined"] == 1

@@ -129,10 +129,14 @@ class HCoTCaptioner:
     """Runs the generate -> screen -> vote -> proofread -> regenerate -> fallback loop."""
 
     def __init__(self, llm: LLMLike, config: CaptionLoopConfig | None = None,
-                 image_urls: dict[str, str] | None = None) -> None:
+                 image_urls: dict[str, str] | None = None,
+                 rewrites: dict[str, str] | None = None) -> None:
         self.llm = llm
         self.config = config or CaptionLoopConfig()
         self.image_urls = image_urls or {}
+        #: rewrite mode: scene id -> an existing caption (e.g. of the co-registered optical
+        #: image) that the LLM rewrites into SAR terms instead of writing from scratch
+        self.rewrites = rewrites or {}
         self.rules = RuleCaptioner()
 
     # -- requests -------------------------------------------------------------------------
@@ -147,6 +151,13 @@ class HCoTCaptioner:
                           schema=schema, schema_name=prompt_name, params=params,
                           sample_index=sample_index, prompt_id=prompt.id,
                           prompt_hash=prompt.hash, tag=scene_id)
+
+    def _first_request(self, sid: str, facts: dict[str, Any], sample: int) -> Any:
+        if sid in self.rewrites:
+            return self._request("rewrite", CAPTION_PAIR, sid, sample, self.config.temperature,
+                                 facts=prompt_facts(facts), caption=self.rewrites[sid])
+        return self._request("hcot", HCOT, sid, sample, self.config.temperature,
+                             facts=prompt_facts(facts), strict=False)
 
     def _run(self, requests: list[Any], round_: int, facts: dict[str, dict[str, Any]],
              previous: dict[str, Candidate] | None = None) -> list[Candidate]:
@@ -166,8 +177,7 @@ class HCoTCaptioner:
     def caption(self, scenes: list[dict[str, Any]]) -> ShardCaptions:
         cfg, result = self.config, ShardCaptions()
         facts = {f["scene_id"]: f for f in scenes}
-        requests = [self._request("hcot", HCOT, sid, i, cfg.temperature,
-                                  facts=prompt_facts(f), strict=False)
+        requests = [self._first_request(sid, f, i)
                     for sid, f in facts.items() for i in range(cfg.samples)]
         by_scene: dict[str, list[Candidate]] = {sid: [] for sid in facts}
         for cand in self._run(requests, 0, facts):
@@ -232,7 +242,9 @@ class HCoTCaptioner:
         if chosen is not None:
             cand, how = chosen
             result.stats[how] += 1
-            result.captions.extend(self._caption_rows(sid, cand.output or {}, f"llm:{how}"))
+            template = "rewrite" if sid in self.rewrites and how != "regenerated" else "hcot"
+            result.captions.extend(self._caption_rows(sid, cand.output or {}, f"llm:{how}",
+                                                      template))
             return
         reasons = sorted({v.type for c in cands for v in c.violations}
                          | ({"llm_failed"} if any(c.error for c in cands) else set()))
@@ -250,7 +262,8 @@ class HCoTCaptioner:
             "params": {"reasons": reasons}})
 
     @staticmethod
-    def _caption_rows(sid: str, output: dict[str, Any], generator: str) -> list[dict[str, Any]]:
+    def _caption_rows(sid: str, output: dict[str, Any], generator: str,
+                      template: str) -> list[dict[str, Any]]:
         texts = {"concise": output.get("concise"), "detailed": output.get("detailed")}
         if output.get("fields"):
             texts["fusar_fields"] = json.dumps(output["fields"], ensure_ascii=False)
@@ -258,5 +271,5 @@ class HCoTCaptioner:
             texts["target"] = json.dumps(output["target"], ensure_ascii=False)
         return [{"caption_id": make_id(sid, kind, "llm"), "scene_id": sid, "kind": kind,
                  "text": text, "status": "accepted", "generator": generator,
-                 "template_id": "hcot", "params": {}}
+                 "template_id": template, "params": {}}
                 for kind, text in texts.items() if text]
