@@ -245,6 +245,7 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         raise click.UsageError("--shard-size and --workers must be >= 1")
     vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
     log_file = db.with_name(db.name + ".log")
+    ctx.call_on_close(_hold_db(db))
     quiet_prefect(ctx.obj["verbose"], log_file)
     t0 = time.perf_counter()
     from flows.generate import build_task_runner, generate_flow  # Prefect is imported here
@@ -265,6 +266,18 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         console.print(f"{summary['quarantined']} records quarantined: see the quarantine "
                       f"table in {db}")
         sys.exit(EXIT_QUARANTINE)
+
+
+def _hold_db(db: Path) -> Callable[[], None]:
+    """Open ``db`` and keep it open (DuckDB's file lock) until the returned close is called.
+
+    A database in use by another narrator fails here with one ``Error:`` line, before Prefect
+    starts and before the ``<db>.log`` of the run that holds it is touched; the flow's own
+    connection in this process shares the open database.
+    """
+    from narrator.store import Store
+
+    return Store(db).close
 
 
 @cli.command()
@@ -289,6 +302,7 @@ def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None,
     from narrator.store import Store
 
     config = load_config(dataset, fmt, images, class_map)
+    Store(db).close()  # a database in use by another process fails now, not after reading
     with progress_bars(console) as reporter:
         reporter.start("ingest", None)
         result = read_dataset(config, on_source=lambda _s, n: reporter.advance("ingest", n))
