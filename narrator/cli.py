@@ -55,6 +55,12 @@ class RichReporter:
             self.start(stage, None)
         self.progress.advance(self.tasks[stage], n)
 
+    def status(self, stage: str, text: str) -> None:
+        """A live note beside a stage's bar (LLM tokens and cost)."""
+        if stage in self.tasks:
+            label = STAGE_LABELS.get(stage, stage)
+            self.progress.update(self.tasks[stage], description=f"{label} · {text}")
+
     def finish(self) -> None:
         for task_id in self.tasks.values():
             task = self.progress.tasks[task_id]
@@ -196,8 +202,25 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(f"  {task}", f"{n:,}")
     if summary.get("yes_no"):
         table.add_row("yes / no answers", _balance(summary["yes_no"]))
+    for how, n in sorted(summary.get("caption_outcomes", {}).items()):
+        table.add_row(f"  scenes captioned: {how}", f"{n:,}")
+    for label, value in llm_summary_rows(summary.get("llm")):
+        table.add_row(label, value)
     table.add_row("seconds", f"{summary.get('seconds', 0):.1f}")
     return table
+
+
+def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Summary-table rows for a run's LLM statistics (narrator.llm.stats.LLMStats.summary)."""
+    if not llm:
+        return []
+    cost = llm.get("cost_usd")
+    return [("LLM calls", f"{llm['calls']:,}"), ("  from cache", f"{llm['cached']:,}"),
+            ("  failed", f"{llm['failed'] + llm['errors']:,}"),
+            ("  HTTP requests", f"{llm['http_requests']:,}"),
+            ("  tokens (prompt + completion)",
+             f"{llm['prompt_tokens']:,} + {llm['completion_tokens']:,}"),
+            ("  cost (USD)", f"{cost:,.4f}" if cost is not None else "n/a (no price)")]
 
 
 @cli.command()
@@ -208,14 +231,25 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 @click.option("--images", default=None, type=click.Path(path_type=Path),
               help="Folder of the images, if not where the dataset config says.")
 @click.option("--llm", default="rules", show_default=True,
-              help="Text generator: rules (no LLM).")
+              help="Caption writer: rules (no LLM), openai:MODEL (any OpenAI-compatible "
+                   "server: OPENAI_BASE_URL, OPENAI_API_KEY) or vllm:MODEL (in-process).")
+@click.option("--samples", default=3, show_default=True,
+              help="LLM caption candidates per scene (self-consistency).")
+@click.option("--rounds", default=2, show_default=True,
+              help="Proofreading rounds for a scene without a clean candidate.")
+@click.option("--no-fallback", is_flag=True,
+              help="Reject a scene no LLM caption passes, instead of using its rule caption.")
+@click.option("--rewrite", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help='Rewrite mode: JSON Lines of {"scene_id" or "image", "text"} (e.g. optical '
+                   "captions) that the LLM rewrites into SAR terms.")
 @click.option("--seed", default=0, show_default=True, help="Seed for template choices.")
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
 @click.option("--shard-size", default=256, show_default=True, help="Scenes per shard task.")
 @click.option("--task-runner", default="thread", show_default=True,
-              type=click.Choice(["thread", "dask"]),
-              help="Where shards run: a thread pool, or Dask (extra 'dask').")
+              type=click.Choice(["thread", "process", "dask"]),
+              help="Where shards run: a thread pool, a local process pool (uses every core "
+                   "for template work), or Dask (extra 'dask').")
 @click.option("--dask-address", default=None,
               help="Scheduler address of a running Dask cluster (default: a local cluster).")
 @click.option("--workers", default=2, show_default=True,
@@ -232,15 +266,21 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, images: Path | None,
              llm: str, seed: int, style: str, shard_size: int, task_runner: str,
              dask_address: str | None, workers: int, class_list: bool,
-             max_qa_per_scene: int | None, vqa_option: tuple[str, ...]) -> None:
+             max_qa_per_scene: int | None, vqa_option: tuple[str, ...], samples: int,
+             rounds: int, no_fallback: bool, rewrite: Path | None) -> None:
     """Ingest DATASET and build VQA pairs and captions into the DuckDB file --db.
 
     Reruns skip scenes already done with the same settings, so an interrupted run resumes.
 
     Example: narrator generate example_data --db narrator.duckdb
     """
-    if llm != "rules":
-        raise click.UsageError("only --llm rules is available in this version")
+    from narrator.llm import parse_llm_spec
+
+    parse_llm_spec(llm)  # a bad spec fails here, before Prefect starts
+    if samples < 1 or rounds < 0:
+        raise click.UsageError("--samples must be >= 1 and --rounds >= 0")
+    if rewrite and llm == "rules":
+        raise click.UsageError("--rewrite needs an LLM (--llm openai:MODEL or vllm:MODEL)")
     if shard_size < 1 or workers < 1:
         raise click.UsageError("--shard-size and --workers must be >= 1")
     vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
@@ -255,7 +295,8 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         summary = generate_flow.with_options(task_runner=runner)(
             str(dataset), str(db), fmt=fmt, images=str(images) if images else None, llm=llm,
             seed=seed, style=style, shard_size=shard_size, class_list=class_list,
-            vqa_options=vqa_options)
+            vqa_options=vqa_options, samples=samples, rounds=rounds, fallback=not no_fallback,
+            rewrite=str(rewrite) if rewrite else None)
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:
@@ -515,6 +556,41 @@ def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int |
     dep_id = deploy_generate(name, params, cron, interval, pool)
     console.print(f"Created deployment narrator-generate/{name} ({dep_id}) in pool {pool!r}.")
     console.print(f"Start a worker to run it: prefect worker start --pool {pool}")
+
+
+STAGE_LABELS["llm"] = "LLM calls"
+
+
+@cli.command("llm-check")
+@click.option("--llm", "spec", required=True,
+              help="openai:MODEL (endpoint from OPENAI_BASE_URL) or vllm:MODEL.")
+@click.option("--image", default=None, type=click.Path(exists=True, dir_okay=False,
+                                                       path_type=Path),
+              help="A SAR image to send as a quicklook (checks image input of a VLM).")
+@handle_errors
+def llm_check(spec: str, image: Path | None) -> None:
+    """Send one JSON-schema request to an LLM and show the reply, tokens and latency.
+
+    Checks the endpoint, key, model name, structured output and (with --image) image input
+    before a long run. Exit status 2 if the call fails.
+
+    Example: narrator llm-check --llm openai:Qwen/Qwen2.5-VL-7B-Instruct --image scene.tif
+    """
+    from narrator.llm.check import check_llm
+
+    result, stats = check_llm(spec, image)
+    table = Table(title=f"narrator llm-check ({spec})", show_header=False)
+    for label, value in (("status", result.status), ("reply", result.text or ""),
+                         ("error", result.error or ""), ("finish reason",
+                                                          str(result.finish_reason)),
+                         ("latency (s)", f"{result.latency_s:.2f}"),
+                         ("HTTP attempts", str(result.http_attempts))):
+        table.add_row(label, value)
+    for label, value in llm_summary_rows(stats)[4:]:
+        table.add_row(label.strip(), value)
+    console.print(table)
+    if not result.ok:
+        sys.exit(EXIT_FATAL)
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from narrator.ids import make_id
+from narrator.ids import canonical_json, text_hash
 from narrator.records import SceneBundle
 
 FACTS_VERSION = 2
@@ -377,4 +377,5 @@ def object_facts(bundle: SceneBundle) -> list[dict[str, Any]]:
 
 
 def facts_hash(facts: dict[str, Any]) -> str:
-    return make_id(facts)
+    """The hash stored with a facts document (of its canonical JSON text)."""
+    return text_hash(canonical_json(facts))

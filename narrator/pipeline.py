@@ -7,11 +7,13 @@ or on a Dask worker; only the flow writes what a shard returns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from narrator.caption import RuleCaptioner
-from narrator.facts import FACTS_VERSION, facts_hash, shard_facts
-from narrator.ids import make_id
+from narrator.caption.hcot import CaptionLoopConfig, HCoTCaptioner
+from narrator.facts import FACTS_VERSION, shard_facts
+from narrator.ids import canonical_json, make_id, text_hash
 from narrator.records import SceneBundle
 from narrator.resources import data_dir
 from narrator.vqa import VQAEngine, VQAOptions, load_families
@@ -31,10 +33,14 @@ class GenerateConfig:
     class_list: bool = False
     #: VQAOptions overrides as (name, value) pairs, e.g. (("max_per_scene", 8),)
     vqa_options: tuple[tuple[str, Any], ...] = ()
+    #: the caption loop (used when ``llm`` is not ``rules``)
+    captions: CaptionLoopConfig = field(default_factory=CaptionLoopConfig)
 
     def config_hash(self) -> str:
+        loop = self.captions if self.llm != "rules" else None
         return make_id(PIPELINE_VERSION, FACTS_VERSION, self.seed, self.style, self.llm,
-                       self.families, templates_hash(), self.class_list, self.vqa_options)
+                       self.families, templates_hash(), self.class_list, self.vqa_options,
+                       repr(loop), prompts_hash() if loop else None)
 
     def vqa(self) -> VQAOptions:
         """The VQA options these settings give (validated: ConfigError on a bad override)."""
@@ -48,6 +54,35 @@ class ShardResult:
     facts: list[dict[str, Any]] = field(default_factory=list)
     vqa: list[dict[str, Any]] = field(default_factory=list)
     captions: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    #: LLM statistics of this shard, and the journal its calls were appended to
+    llm: dict[str, Any] | None = None
+    journal: str | None = None
+    caption_outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class Shard:
+    """A shard's scenes in a wrapper Prefect does not walk into: it inspects task inputs that
+    are lists or dataclasses object by object, which costs seconds per big shard."""
+
+    __slots__ = ("bundles", "rewrites")
+
+    def __init__(self, bundles: list[SceneBundle], rewrites: dict[str, str] | None = None) -> None:
+        self.bundles = bundles
+        self.rewrites = rewrites or {}
+
+
+@dataclass(frozen=True)
+class LLMContext:
+    """Where a shard task finds the LLM cache and writes its journal (paths: picklable)."""
+
+    db: str
+    snapshot: str | None = None
+
+
+def prompts_hash() -> str:
+    root = data_dir("prompts")
+    return make_id([(p.name, p.read_bytes().hex()) for p in sorted(root.glob("*.j2"))])
 
 
 def templates_hash() -> str:
@@ -64,8 +99,10 @@ def plan_shards(bundles: list[SceneBundle], shard_size: int) -> list[list[SceneB
 
 
 def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
-                  config: GenerateConfig) -> ShardResult:
-    """Facts, VQA and rule captions for a shard of scenes."""
+                  config: GenerateConfig, llm: LLMContext | None = None,
+                  rewrites: dict[str, str] | None = None) -> ShardResult:
+    """Facts, VQA and captions for a shard of scenes: rule captions, or with ``config.llm``
+    HCoT captions through the screening and proofreading loop."""
     families = load_families()
     if config.families:
         families = {k: v for k, v in families.items() if k in config.families}
@@ -73,9 +110,41 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
     captioner = RuleCaptioner()
     result = ShardResult([b.scene.scene_id for b in bundles],
                          {b.scene.scene_id: b.content_hash for b in bundles})
-    for facts in shard_facts(bundles, vocabulary):
+    all_facts = shard_facts(bundles, vocabulary)
+    for facts in all_facts:
+        text = canonical_json(facts)  # serialised here, in the worker, once
         result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
-                             "facts_hash": facts_hash(facts), "facts": facts})
+                             "facts_hash": text_hash(text), "facts": text})
         result.vqa.extend(engine.rows(facts))
-        result.captions.extend(captioner.rows(facts))
+        if config.llm == "rules":
+            result.captions.extend(captioner.rows(facts))
+    if config.llm != "rules":
+        _llm_captions(result, all_facts, bundles, config, llm or LLMContext(db=":memory:"),
+                      rewrites or {})
+    for row in result.vqa:
+        row["params"] = canonical_json(row["params"])
     return result
+
+
+def _llm_captions(result: ShardResult, all_facts: list[dict[str, Any]],
+                  bundles: list[SceneBundle], config: GenerateConfig, ctx: LLMContext,
+                  rewrites: dict[str, str]) -> None:
+    """HCoT captions for the shard; every LLM call goes to this shard's journal."""
+    from narrator.llm import LLMSettings, journal_path, make_llm, quicklook_data_url
+
+    settings = LLMSettings()
+    journal = None if ctx.db == ":memory:" else journal_path(ctx.db, make_id(result.scene_ids))
+    images: dict[str, str] = {}
+    if settings.images:
+        qdir = Path(ctx.db).with_name(Path(ctx.db).name + ".llm") / "quicklooks"
+        images = {b.scene.scene_id: quicklook_data_url(b.scene.image_path,
+                                                       settings.quicklook_size, cache_dir=qdir)
+                  for b in bundles if b.scene.image_path}
+    with make_llm(config.llm, settings, snapshot=ctx.snapshot, journal=journal,
+                  stage="llm") as llm:
+        out = HCoTCaptioner(llm, config.captions, images, rewrites).caption(all_facts)
+        result.llm = llm.stats.summary()
+    result.captions.extend(out.captions)
+    result.candidates.extend(out.candidates)
+    result.caption_outcomes = dict(out.stats)
+    result.journal = str(journal) if journal else None

@@ -35,3 +35,13 @@ def start(stage: str, total: int | None) -> None:
 
 def advance(stage: str, n: int = 1) -> None:
     _current.advance(stage, n)
+
+
+def status(stage: str, text: str) -> None:
+    """A short live note beside a stage's bar (e.g. tokens and cost of LLM calls).
+
+    Reporters without a ``status`` method ignore it.
+    """
+    hook = getattr(_current, "status", None)
+    if hook is not None:
+        hook(stage, text)

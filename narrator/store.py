@@ -12,7 +12,8 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,15 @@ def _encode(value: Any, column: str) -> Any:
     return value
 
 
+def record_columns(records: Sequence[Any]) -> dict[str, list[Any]]:
+    """Columns of a list of dataclass records (private ``_`` fields left out)."""
+    names = [f.name for f in fields(records[0]) if not f.name.startswith("_")]
+    data = {n: list(map(attrgetter(n), records)) for n in names}
+    if isinstance(records[0], Quarantine):
+        data["quarantine_id"] = [q.quarantine_id for q in records]
+    return data
+
+
 def apply_migrations(con: duckdb.DuckDBPyConnection, upto: int | None = None) -> list[str]:
     """Apply the migrations this database lacks (the first ``upto`` of them if given)."""
     con.execute(
@@ -186,6 +196,7 @@ class Store:
         if not read_only:
             apply_migrations(self.con)
         self._in_tx = False
+        self._columns: dict[str, list[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -216,6 +227,12 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------
     def columns(self, table: str) -> list[str]:
+        """The table's columns (cached: the schema only changes by migration, at open)."""
+        if table not in self._columns:
+            self._columns[table] = self._read_columns(table)
+        return self._columns[table]
+
+    def _read_columns(self, table: str) -> list[str]:
         rows = self.con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
             "ORDER BY ordinal_position",
@@ -223,25 +240,33 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert or replace ``rows`` (dicts keyed by column name) in one statement."""
+    def upsert(self, table: str, rows: Sequence[dict[str, Any]] | Sequence[Any],
+               replace: bool = True) -> int:
+        """Insert or replace ``rows`` in one statement; returns the number of distinct keys.
+
+        ``rows`` are dicts keyed by column name, or records (dataclasses) whose fields are
+        columns; records are read column by column, which is much faster for big batches.
+        Duplicate keys inside one batch: the last one wins.
+        """
         if not rows:
             return 0
-        cols = [c for c in self.columns(_ident(table)) if c in rows[0]]
-        key = cols[0] if cols else ""
-        data: dict[str, list[Any]] = {c: [] for c in cols}
-        seen: dict[Any, int] = {}
-        for row in rows:  # last write wins for duplicate keys inside one batch
-            k = row.get(key)
-            if k in seen:
-                for c in cols:
-                    data[c][seen[k]] = _encode(row.get(c), c)
-                continue
-            seen[k] = len(data[key])
-            for c in cols:
-                data[c].append(_encode(row.get(c), c))
-        self._insert_arrow(table, pa.table(data), replace=True)
-        return len(seen)
+        table_cols = self.columns(_ident(table))
+        if isinstance(rows[0], dict):
+            cols = [c for c in table_cols if c in rows[0]]
+            data = {c: [row.get(c) for row in rows] for c in cols}
+        else:
+            data = record_columns(rows)
+            cols = [c for c in table_cols if c in data]
+        for c in cols:
+            if c in JSON_COLUMNS:
+                data[c] = [_encode(v, c) for v in data[c]]
+        keys = data[cols[0]]
+        if len(set(keys)) != len(keys):
+            last = {k: i for i, k in enumerate(keys)}
+            keep = sorted(last.values())
+            data = {c: [data[c][i] for i in keep] for c in cols}
+        self._insert_arrow(table, pa.table({c: data[c] for c in cols}), replace=replace)
+        return len(data[cols[0]])
 
     def _insert_arrow(self, table: str, arrow: pa.Table, replace: bool) -> None:
         name = f"_incoming_{table}"
@@ -269,7 +294,7 @@ class Store:
         """Make ``rows`` the whole content of ``table`` for these scenes."""
         with self.transaction():
             self.delete_scenes(table, scene_ids)
-            self.upsert(table, rows)
+            self.upsert(table, rows, replace=False)  # ids embed the scene id: no conflicts
 
     # -- pipeline writes ---------------------------------------------------------------------
     def write_ingest(self, dataset: str, bundles: Sequence[SceneBundle],
@@ -277,11 +302,9 @@ class Store:
         """Scenes with their objects and regions, and this dataset's ingest quarantine."""
         scene_ids = [b.scene.scene_id for b in bundles]
         with self.transaction():
-            self.upsert("scenes", [to_row(b.scene) for b in bundles])
-            self.replace_for_scenes("objects", scene_ids,
-                                    [to_row(o) for b in bundles for o in b.objects])
-            self.replace_for_scenes("regions", scene_ids,
-                                    [to_row(r) for b in bundles for r in b.regions])
+            self.upsert("scenes", [b.scene for b in bundles])
+            self.replace_for_scenes("objects", scene_ids, [o for b in bundles for o in b.objects])
+            self.replace_for_scenes("regions", scene_ids, [r for b in bundles for r in b.regions])
             self.con.execute("DELETE FROM quarantine WHERE stage = 'ingest' AND dataset = ?",
                              [dataset])
             self.upsert("quarantine", [to_row(q) | {"dataset": dataset} for q in quarantine])
@@ -294,10 +317,90 @@ class Store:
             self.replace_for_scenes("facts", ids, result.facts)
             self.replace_for_scenes("vqa", ids, result.vqa)
             self.replace_for_scenes("captions", ids, result.captions)
+            self.replace_for_scenes("candidates", ids, result.candidates)
             self.upsert("processed", [
                 {"scene_id": s, "content_hash": result.content_hashes[s],
                  "config_hash": config_hash, "committed_at": now} for s in ids
             ])
+
+    # -- LLM calls (folded from the shard journals of narrator.llm.journal) ----------------
+    def upsert_llm_calls(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert or replace ``llm_calls`` rows. A finished call (succeeded or failed) is never
+        replaced by an ``error`` row for the same key, whatever order rows arrive in."""
+        best: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            prev = best.get(row["call_key"])
+            if prev is None or not (prev["status"] != "error" and row["status"] == "error"):
+                best[row["call_key"]] = row
+        if not best:
+            return 0
+        cols = self.columns("llm_calls")
+        data = {c: [_encode(r.get(c), c) for r in best.values()] for c in cols}
+        data["created_at"] = [datetime.fromisoformat(v) if isinstance(v, str) else v
+                              for v in data["created_at"]]
+        self.con.register("_incoming_llm_calls", pa.table(data))
+        try:
+            self.con.execute(
+                "INSERT OR REPLACE INTO llm_calls BY NAME SELECT i.* FROM _incoming_llm_calls i "
+                "LEFT JOIN llm_calls c ON c.call_key = i.call_key "
+                "WHERE i.status <> 'error' OR c.call_key IS NULL OR c.status = 'error'")
+        finally:
+            self.con.unregister("_incoming_llm_calls")
+        return len(best)
+
+    def fold_llm_journals(self, paths: Iterable[str | Path], delete: bool = True) -> int:
+        """Fold shard journals into ``llm_calls``, one transaction per journal, deleting each
+        after its commit. Folding twice is harmless (upserts), so a crash anywhere between
+        a shard's commit and its journal's deletion loses nothing."""
+        from narrator.llm.journal import read_journal
+
+        if self._in_tx:
+            raise StoreError("fold_llm_journals must run outside a transaction: it deletes "
+                             "each journal after its own commit")
+        total = 0
+        for path in (Path(p) for p in paths):
+            if not path.exists():
+                continue
+            with self.transaction():
+                total += self.upsert_llm_calls(list(read_journal(path)))
+            if delete:
+                path.unlink()
+        return total
+
+    def export_llm_cache(self, path: str | Path) -> int:
+        """Write the read-only snapshot of finished calls that shard tasks look up (an Arrow
+        IPC file sorted by key; see narrator.llm.cache). Returns the number of calls."""
+        from narrator.llm.cache import SNAPSHOT_COLUMNS
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        reader = self.con.sql(
+            f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM llm_calls "
+            "WHERE status IN ('succeeded', 'failed') ORDER BY call_key").to_arrow_reader(50_000)
+        n = 0
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch)
+                n += batch.num_rows
+        tmp.replace(path)
+        return n
+
+    def prepare_llm_cache(self) -> Path:
+        """Before shard tasks start: fold the journals a crash left beside this database,
+        then write the snapshot. Returns the snapshot's path (for the shard tasks)."""
+        from narrator.llm.journal import leftover_journals, snapshot_path
+
+        folded = self.fold_llm_journals(leftover_journals(self.path))
+        if folded:
+            log.info("replayed %d LLM calls from journals of an interrupted run", folded)
+        snapshot = snapshot_path(self.path)
+        self.export_llm_cache(snapshot)
+        return snapshot
+
+    def llm_call_counts(self) -> dict[str, int]:
+        rows = self.con.execute("SELECT status, count(*) FROM llm_calls GROUP BY status")
+        return {status: int(n) for status, n in rows.fetchall()}
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, command: str, dataset: str, params: dict[str, Any]) -> None:

@@ -14,15 +14,17 @@ TABLES = ("scenes", "objects", "regions", "facts", "vqa", "captions", "candidate
           "llm_calls", "quarantine", "processed", "runs")
 
 
-def snapshot(db: Path, tables: tuple[str, ...] = TABLES) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (sorted, volatile columns dropped)."""
+def snapshot(db: Path, tables: tuple[str, ...] = TABLES,
+             ignore: frozenset[str] = frozenset()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (sorted, volatile columns and ``ignore`` dropped)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         out = {}
         for table in tables:
             cols = [r[0] for r in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position", [table]).fetchall() if r[0] not in VOLATILE]
+                "ORDER BY ordinal_position", [table]).fetchall()
+                if r[0] not in VOLATILE | ignore]
             rows = con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
             out[table] = sorted(rows, key=repr)
         return out

@@ -124,3 +124,47 @@ def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) 
                            timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert snapshot(db) == snapshot(clean_db)
+
+
+def test_sigkill_with_a_slow_llm_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    """The same with LLM captions: the test server answers slowly, the run is killed while
+    calls are in flight, and the rerun repeats at most the calls that were in flight."""
+    from narrator.example import write_example
+    from narrator.llm.testserver import OpenAITestServer, ServerConfig
+    from tests.caption_responder import CaptionResponder
+
+    dataset = write_example(tmp_path / "data", n_scenes=24, size=128, seed=12)
+    in_flight = 4
+    base = ["--llm", "openai:narrator-test", "--samples", "2", "--shard-size", "2"]
+    with OpenAITestServer(ServerConfig(latency_s=0.15, capacity=in_flight),
+                          CaptionResponder(error_rate=0.3, seed=4)) as server:
+        env = os.environ | {"NO_COLOR": "1", "OPENAI_BASE_URL": server.base_url,
+                            "OPENAI_API_KEY": "test-key",
+                            "NARRATOR_LLM_MAX_CONCURRENCY": str(in_flight)}
+        clean_db = tmp_path / "clean.duckdb"
+        subprocess.run(_generate_cmd(dataset, clean_db)[:-2] + base, check=True,
+                       capture_output=True, env=env, timeout=600)
+        uninterrupted = server.stats()["chat_requests"]
+        server.reset_stats()
+
+        db = tmp_path / "killed.duckdb"
+        log = db.with_name(db.name + ".log")
+        proc = subprocess.Popen(_generate_cmd(dataset, db)[:-2] + base,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if log.exists() and log.read_text(errors="replace").count("committed shard") >= 3:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert log.read_text(errors="replace").count("committed shard") < 12
+        rerun = subprocess.run(_generate_cmd(dataset, db)[:-2] + base, capture_output=True,
+                               text=True, env=env, timeout=600)
+        assert rerun.returncode == 0, rerun.stderr
+        sent = server.stats()["chat_requests"]
+    # raw responses carry the server's id and timestamp: compare everything else
+    assert snapshot(db, ignore=frozenset({"response"})) == snapshot(
+        clean_db, ignore=frozenset({"response"}))
+    assert uninterrupted <= sent <= uninterrupted + in_flight * 2  # two shard threads

@@ -106,7 +106,7 @@ def _db_with_facts(tmp_path: Path) -> tuple[Path, list[dict]]:
     with Store(db) as store:
         store.write_ingest("d", result.bundles, [])
         store.commit_shard(shard, "cfg")
-    return db, [f["facts"] for f in shard.facts]
+    return db, [json.loads(f["facts"]) for f in shard.facts]
 
 
 def test_screen_command_writes_a_verdict_per_line(tmp_path: Path) -> None:

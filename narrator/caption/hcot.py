@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from narrator.caption.rules import RuleCaptioner
 from narrator.caption.schemas import CAPTION_PAIR, HCOT
 from narrator.ids import make_id
-from narrator.prompts import render
+from narrator.llm.prompts import load_prompt
 from narrator.screen.checks import Violation, screen_text
 from narrator.screen.claims import Claim
 
@@ -82,9 +82,8 @@ def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[C
         violations += verdict.violations
     extra = [str(v) for v in (output.get("fields") or {}).values()]
     target = output.get("target")
-    if target:
-        extra.append(f"{target['count']} {target['category']} {target['location']} "
-                     f"{target['distribution']}")
+    if target:  # its count is checked as a number below, its words as text
+        extra += [str(target[k]) for k in ("category", "location", "size", "distribution")]
     for text in extra:
         verdict = screen_text(text, facts)
         violations += [v for v in verdict.violations if v.type != "missing_salient"]
@@ -130,10 +129,14 @@ class HCoTCaptioner:
     """Runs the generate -> screen -> vote -> proofread -> regenerate -> fallback loop."""
 
     def __init__(self, llm: LLMLike, config: CaptionLoopConfig | None = None,
-                 image_urls: dict[str, str] | None = None) -> None:
+                 image_urls: dict[str, str] | None = None,
+                 rewrites: dict[str, str] | None = None) -> None:
         self.llm = llm
         self.config = config or CaptionLoopConfig()
         self.image_urls = image_urls or {}
+        #: rewrite mode: scene id -> an existing caption (e.g. of the co-registered optical
+        #: image) that the LLM rewrites into SAR terms instead of writing from scratch
+        self.rewrites = rewrites or {}
         self.rules = RuleCaptioner()
 
     # -- requests -------------------------------------------------------------------------
@@ -141,13 +144,20 @@ class HCoTCaptioner:
                  sample_index: int, temperature: float, **context: Any) -> Any:
         from narrator.llm.types import LLMRequest
 
-        prompt = render(prompt_name, **context)
+        prompt = load_prompt(prompt_name)
         params = {"temperature": temperature, "max_tokens": self.config.max_tokens,
                   "seed": self.config.seed}
-        return LLMRequest(messages=prompt.messages(self.image_urls.get(scene_id)),
+        return LLMRequest(messages=prompt.messages(self.image_urls.get(scene_id), **context),
                           schema=schema, schema_name=prompt_name, params=params,
                           sample_index=sample_index, prompt_id=prompt.id,
                           prompt_hash=prompt.hash, tag=scene_id)
+
+    def _first_request(self, sid: str, facts: dict[str, Any], sample: int) -> Any:
+        if sid in self.rewrites:
+            return self._request("rewrite", CAPTION_PAIR, sid, sample, self.config.temperature,
+                                 facts=prompt_facts(facts), caption=self.rewrites[sid])
+        return self._request("hcot", HCOT, sid, sample, self.config.temperature,
+                             facts=prompt_facts(facts), strict=False)
 
     def _run(self, requests: list[Any], round_: int, facts: dict[str, dict[str, Any]],
              previous: dict[str, Candidate] | None = None) -> list[Candidate]:
@@ -167,8 +177,7 @@ class HCoTCaptioner:
     def caption(self, scenes: list[dict[str, Any]]) -> ShardCaptions:
         cfg, result = self.config, ShardCaptions()
         facts = {f["scene_id"]: f for f in scenes}
-        requests = [self._request("hcot", HCOT, sid, i, cfg.temperature,
-                                  facts=prompt_facts(f), strict=False)
+        requests = [self._first_request(sid, f, i)
                     for sid, f in facts.items() for i in range(cfg.samples)]
         by_scene: dict[str, list[Candidate]] = {sid: [] for sid in facts}
         for cand in self._run(requests, 0, facts):
@@ -233,7 +242,9 @@ class HCoTCaptioner:
         if chosen is not None:
             cand, how = chosen
             result.stats[how] += 1
-            result.captions.extend(self._caption_rows(sid, cand.output or {}, f"llm:{how}"))
+            template = "rewrite" if sid in self.rewrites and how != "regenerated" else "hcot"
+            result.captions.extend(self._caption_rows(sid, cand.output or {}, f"llm:{how}",
+                                                      template))
             return
         reasons = sorted({v.type for c in cands for v in c.violations}
                          | ({"llm_failed"} if any(c.error for c in cands) else set()))
@@ -251,7 +262,8 @@ class HCoTCaptioner:
             "params": {"reasons": reasons}})
 
     @staticmethod
-    def _caption_rows(sid: str, output: dict[str, Any], generator: str) -> list[dict[str, Any]]:
+    def _caption_rows(sid: str, output: dict[str, Any], generator: str,
+                      template: str) -> list[dict[str, Any]]:
         texts = {"concise": output.get("concise"), "detailed": output.get("detailed")}
         if output.get("fields"):
             texts["fusar_fields"] = json.dumps(output["fields"], ensure_ascii=False)
@@ -259,5 +271,5 @@ class HCoTCaptioner:
             texts["target"] = json.dumps(output["target"], ensure_ascii=False)
         return [{"caption_id": make_id(sid, kind, "llm"), "scene_id": sid, "kind": kind,
                  "text": text, "status": "accepted", "generator": generator,
-                 "template_id": "hcot", "params": {}}
+                 "template_id": template, "params": {}}
                 for kind, text in texts.items() if text]

@@ -1,0 +1,117 @@
+"""Structured output: the request field that asks for JSON, and checking what came back.
+
+Every call that expects JSON sends the OpenAI ``response_format`` of type ``json_schema``
+(vLLM, SGLang, llama.cpp, Ollama and OpenAI all honour it; vLLM's old ``guided_json`` field is
+ignored since v0.12) and every reply is re-validated here with jsonschema, because servers
+differ in how strictly they enforce a schema. :func:`interpret` works on the raw completion,
+so it runs again on every cache read: changing how replies are parsed needs no new calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from narrator.errors import ConfigError
+from narrator.ids import canonical_json
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?\s*```\s*$", re.S)
+#: finish reasons that mean the text is not a whole answer
+BAD_FINISH = {"length": "the reply was cut at max_tokens (finish_reason=length)",
+              "content_filter": "the reply was withheld by a content filter "
+                                "(finish_reason=content_filter)"}
+
+
+def response_format(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """The OpenAI ``response_format`` asking for JSON that matches ``schema``."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        raise ConfigError(f"schema name {name!r} must be 1-64 letters, digits, '_' or '-'")
+    return {"type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_text: str) -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_text)
+    cls = jsonschema.validators.validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ConfigError(f"invalid JSON Schema for an LLM reply: {exc.message}") from None
+    return cls(schema)
+
+
+def validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    """A cached validator for ``schema`` (raises ConfigError if the schema itself is bad)."""
+    return _validator(canonical_json(schema))
+
+
+def parse_json_reply(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """``(value, None)`` when ``text`` is JSON valid under ``schema``, else ``(None, error)``.
+
+    A reply wrapped in a Markdown code fence is accepted (some servers add one).
+    """
+    fenced = _FENCE.match(text)
+    body = fenced.group(1) if fenced else text
+    try:
+        value = json.loads(body)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    error = jsonschema.exceptions.best_match(validator(schema).iter_errors(value))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return None, f"does not match the schema at {where}: {error.message}"
+    return value, None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a raw completion means: usable or not, and whether feedback may fix it."""
+
+    ok: bool
+    text: str | None
+    parsed: Any
+    error: str | None
+    finish_reason: str | None
+    fixable: bool = False  # a JSON or schema error: worth one more round with the error
+
+
+def completion_parts(raw: dict[str, Any]) -> tuple[str | None, str | None, int, int]:
+    """``(text, finish_reason, prompt_tokens, completion_tokens)`` of an OpenAI completion."""
+    choice = (raw.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    usage = raw.get("usage") or {}
+    return (message.get("content"), choice.get("finish_reason"),
+            int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+
+
+def interpret(raw: dict[str, Any], schema: dict[str, Any] | None) -> Outcome:
+    """Judge a raw completion: finish reason first, then JSON and schema if one was asked."""
+    text, finish, _, _ = completion_parts(raw)
+    if finish in BAD_FINISH:
+        return Outcome(False, text, None, BAD_FINISH[finish], finish)
+    if text is None:
+        refusal = ((raw.get("choices") or [{}])[0].get("message") or {}).get("refusal")
+        reason = f"the model refused: {refusal}" if refusal else "the reply has no text"
+        return Outcome(False, None, None, reason, finish)
+    if schema is None:
+        return Outcome(True, text, None, None, finish)
+    parsed, error = parse_json_reply(text, schema)
+    if error is not None:
+        return Outcome(False, text, None, f"the reply is {error}", finish, fixable=True)
+    return Outcome(True, text, parsed, None, finish)
+
+
+def feedback_messages(reply_text: str, error: str) -> list[dict[str, Any]]:
+    """The two messages appended to a conversation to ask for a corrected reply."""
+    return [
+        {"role": "assistant", "content": reply_text},
+        {"role": "user", "content": (
+            f"Your previous reply was rejected: {error}. Reply again with only a JSON value "
+            "that matches the required schema, with no other text.")},
+    ]
