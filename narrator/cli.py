@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -101,8 +102,15 @@ def quiet_prefect(verbose: bool, log_file: Path) -> None:
     os.close(fd)
 
 
+def print_error(message: object, prefix: str = "[bold red]Error:[/]") -> None:
+    """One ``Error: ...`` line; the message (paths, names, values) is printed verbatim, never
+    read as rich markup (``[x]``) or emoji codes (``:m:``)."""
+    err_console.print(f"{prefix} {escape(str(message))}", highlight=False, soft_wrap=True,
+                      emoji=False)
+
+
 def fail(message: str, code: int = EXIT_FATAL) -> None:
-    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     sys.exit(code)
 
 
@@ -300,7 +308,7 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:
-        err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+        print_error(message)
     if summary["file_errors"]:
         sys.exit(EXIT_FATAL)
     if summary["quarantined"]:
@@ -351,7 +359,7 @@ def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None,
         store.write_ingest(config.name, result.bundles, result.quarantine)
     _print_ingest(result, config.root)
     for exc in result.file_errors:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(exc)
     if result.file_errors:
         sys.exit(EXIT_FATAL)
     if result.quarantine:
@@ -376,11 +384,10 @@ def _print_ingest(result: Any, root: Path, shown: int = 5) -> None:
         table.add_row(*row, *([str(s.dropped)] if dropped else []))
     console.print(table)
     for warning in result.warnings:
-        err_console.print(f"Warning: {warning}", highlight=False, soft_wrap=True)
+        print_error(warning, "Warning:")
     records = [q for q in result.quarantine if q.record != "whole file"]
     for q in records[:shown]:
-        err_console.print(f"Quarantined: {q.source}: {q.record}: {q.error}", highlight=False,
-                          soft_wrap=True, markup=False)
+        print_error(f"{q.source}: {q.record}: {q.error}", "Quarantined:")
     if len(records) > shown:
         err_console.print(f"... and {len(records) - shown} more quarantined records "
                           "(see the quarantine table)", highlight=False)

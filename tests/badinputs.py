@@ -116,16 +116,16 @@ def _ok_coco(root: Path, rng: np.random.Generator) -> tuple[list[dict], list[dic
 
 def coco_case(root: Path, rng: np.random.Generator, images: list[Any] = (),  # type: ignore
               anns: list[Any] = (), raw: str | None = None,  # type: ignore
-              yaml_extra: str = "") -> None:
+              yaml_extra: str = "", broken: str = "broken.json") -> None:
     """``annotations.json`` with the valid scenes plus ``images`` and ``anns`` (or ``raw``
-    text appended as a second file ``broken.json``)."""
+    text as a second file, ``broken``)."""
     ok_images, ok_anns = _ok_coco(root, rng)
     write_json(root / "annotations.json", {"images": ok_images + list(images),
                                            "annotations": ok_anns + list(anns),
                                            "categories": CATS})
-    files = ["annotations.json"] + (["broken.json"] if raw is not None else [])
+    files = ["annotations.json"] + ([broken] if raw is not None else [])
     if raw is not None:
-        (root / "broken.json").write_bytes(raw.encode("latin-1"))
+        (root / broken).write_bytes(raw.encode("latin-1"))
     (root / "narrator.yaml").write_text(
         f"name: {root.name}\nimages: images\nannotations: {json.dumps(files)}\n{yaml_extra}")
 
@@ -341,6 +341,9 @@ CASES: tuple[Case, ...] = (
         (_q("annotations.json", "image file not found", "image id=3"),)),
     Case("truncated_coco", lambda r, g: coco_case(r, g, raw=_TRUNCATED[:40]),
          (_err("broken.json", "not valid JSON"),)),
+    Case("markup_and_emoji_codes_in_file_names", lambda r, g: coco_case(
+        r, g, raw=_TRUNCATED[:40], broken="broken [bold] :m: [v2].json"),
+        (_err("broken [bold] :m: [v2].json", "not valid JSON"),)),
     Case("coco_not_utf8", lambda r, g: coco_case(r, g, raw=_TRUNCATED.replace("ok_1", "ok_é")),
          (_err("broken.json", "not UTF-8"),)),
     Case("coco_top_level_list", lambda r, g: coco_case(r, g, raw="[1, 2, 3]"),

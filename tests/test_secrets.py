@@ -1,8 +1,9 @@
-"""An API key in the environment never reaches anything narrator writes: the DuckDB file, the
-``<db>.log``, exports, the report, the terminal, Prefect's database or flow run parameters.
+"""An API key in the environment never reaches anything narrator writes: the DuckDB file (its
+``llm_calls`` requests and responses included), the ``<db>.log``, the LLM journals and cache
+snapshot, exports, the report, the terminal, Prefect's database or flow run parameters.
 
-There is no LLM generator in this version (``--llm rules`` only), so no run talks to an LLM
-server here; the key is still set, as a user with OPENAI_API_KEY exported would have it.
+The generate run writes HCoT captions through the local OpenAI-compatible test server, which
+answers only requests that carry the key: the key was used, and still appears nowhere.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from narrator.llm.testserver import OpenAITestServer, ServerConfig
+from tests.caption_responder import CaptionResponder
 from tests.conftest import run_cli
 
 
@@ -34,12 +37,17 @@ def test_the_search_finds_a_planted_key(tmp_path: Path) -> None:
 def test_no_key_in_anything_written(example_dir: Path, tmp_path: Path) -> None:
     key = f"sk-narrator-secret-{uuid.uuid4().hex}"
     prefect_home = tmp_path / "prefect-home"
-    env = {"OPENAI_API_KEY": key, "NARRATOR_API_KEY": key, "PREFECT_HOME": str(prefect_home),
-           "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    env = {"OPENAI_API_KEY": key, "PREFECT_HOME": str(prefect_home)}
     out = tmp_path / "out"
     db = out / "n.duckdb"
-    results = [run_cli("generate", str(example_dir), "--db", str(db), env=env)]
-    assert results[0].returncode == 0, results[0].stderr
+    with OpenAITestServer(ServerConfig(latency_s=0.0, api_key=key),
+                          CaptionResponder(seed=3)) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        results = [run_cli("generate", str(example_dir), "--db", str(db), "--llm",
+                           "openai:narrator-test", env=env)]
+        assert results[0].returncode == 0, results[0].stdout + results[0].stderr
+        assert server.stats()["status"].get("200", 0) > 0
+        assert "401" not in server.stats()["status"]
     results += [
         run_cli("export", "--db", str(db), "--format", "jsonl", "--out", str(out / "t.jsonl"),
                 env=env),
@@ -54,6 +62,7 @@ def test_no_key_in_anything_written(example_dir: Path, tmp_path: Path) -> None:
     for expected in ("n.duckdb", "n.duckdb.log", "t.jsonl", "pq/train.parquet",
                      "report/index.html"):
         assert expected in written, written
+    assert any(name.startswith("n.duckdb.llm/") for name in written), written
     prefect_db = prefect_home / "prefect.db"
     assert prefect_db.is_file()
     assert files_containing(key.encode(), [out, prefect_home]) == []
@@ -67,9 +76,11 @@ def test_no_key_in_anything_written(example_dir: Path, tmp_path: Path) -> None:
     con = duckdb.connect(str(db), read_only=True)
     try:
         runs = con.execute("SELECT params, summary FROM runs").fetchall()
+        calls = con.execute("SELECT request, response FROM llm_calls").fetchall()
     finally:
         con.close()
     assert runs and all(key not in str(row) for row in runs)
+    assert calls and all(key not in str(row) for row in calls)
 
 
 def test_no_key_in_prefect_flow_run_parameters(prefect_harness, example_dir: Path,
