@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.snapshots import snapshot
 from tests.test_orchestration import _annotation_only_dataset
 
-N_SCENES, SHARD = 600, 5
+N_SCENES, SHARD = 800, 5
 
 
 def _narrator(*args: str) -> list[str]:
