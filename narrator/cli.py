@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -101,8 +102,15 @@ def quiet_prefect(verbose: bool, log_file: Path) -> None:
     os.close(fd)
 
 
+def print_error(message: object, prefix: str = "[bold red]Error:[/]") -> None:
+    """One ``Error: ...`` line; the message (paths, names, values) is printed verbatim, never
+    read as rich markup (``[x]``) or emoji codes (``:m:``)."""
+    err_console.print(f"{prefix} {escape(str(message))}", highlight=False, soft_wrap=True,
+                      emoji=False)
+
+
 def fail(message: str, code: int = EXIT_FATAL) -> None:
-    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     sys.exit(code)
 
 
@@ -285,6 +293,7 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         raise click.UsageError("--shard-size and --workers must be >= 1")
     vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
     log_file = db.with_name(db.name + ".log")
+    ctx.call_on_close(_hold_db(db))
     quiet_prefect(ctx.obj["verbose"], log_file)
     t0 = time.perf_counter()
     from flows.generate import build_task_runner, generate_flow  # Prefect is imported here
@@ -299,13 +308,25 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:
-        err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+        print_error(message)
     if summary["file_errors"]:
         sys.exit(EXIT_FATAL)
     if summary["quarantined"]:
         console.print(f"{summary['quarantined']} records quarantined: see the quarantine "
                       f"table in {db}")
         sys.exit(EXIT_QUARANTINE)
+
+
+def _hold_db(db: Path) -> Callable[[], None]:
+    """Open ``db`` and keep it open (DuckDB's file lock) until the returned close is called.
+
+    A database in use by another narrator fails here with one ``Error:`` line, before Prefect
+    starts and before the ``<db>.log`` of the run that holds it is touched; the flow's own
+    connection in this process shares the open database.
+    """
+    from narrator.store import Store
+
+    return Store(db).close
 
 
 @cli.command()
@@ -330,6 +351,7 @@ def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None,
     from narrator.store import Store
 
     config = load_config(dataset, fmt, images, class_map)
+    Store(db).close()  # a database in use by another process fails now, not after reading
     with progress_bars(console) as reporter:
         reporter.start("ingest", None)
         result = read_dataset(config, on_source=lambda _s, n: reporter.advance("ingest", n))
@@ -337,7 +359,7 @@ def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None,
         store.write_ingest(config.name, result.bundles, result.quarantine)
     _print_ingest(result, config.root)
     for exc in result.file_errors:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(exc)
     if result.file_errors:
         sys.exit(EXIT_FATAL)
     if result.quarantine:
@@ -362,11 +384,10 @@ def _print_ingest(result: Any, root: Path, shown: int = 5) -> None:
         table.add_row(*row, *([str(s.dropped)] if dropped else []))
     console.print(table)
     for warning in result.warnings:
-        err_console.print(f"Warning: {warning}", highlight=False, soft_wrap=True)
+        print_error(warning, "Warning:")
     records = [q for q in result.quarantine if q.record != "whole file"]
     for q in records[:shown]:
-        err_console.print(f"Quarantined: {q.source}: {q.record}: {q.error}", highlight=False,
-                          soft_wrap=True, markup=False)
+        print_error(f"{q.source}: {q.record}: {q.error}", "Quarantined:")
     if len(records) > shown:
         err_console.print(f"... and {len(records) - shown} more quarantined records "
                           "(see the quarantine table)", highlight=False)

@@ -7,6 +7,21 @@ traceback. Per-record problems do not raise: they become quarantine rows and the
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print and store: file-name bytes that are not UTF-8 (which Python
+    keeps as surrogate escapes) are shown as ``\\xNN``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 class NarratorError(Exception):
     """Base class of every error narrator reports to a user."""
 
@@ -15,8 +30,8 @@ class InputError(NarratorError):
     """A dataset file cannot be read at all (missing, truncated, not the declared format)."""
 
     def __init__(self, path: object, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
+        self.path = printable(str(path))
+        self.reason = printable(reason)
         super().__init__(f"{self.path}: {reason}")
 
 

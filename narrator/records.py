@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from narrator.errors import printable
 from narrator.ids import make_id
 
 
@@ -83,6 +84,10 @@ class Quarantine:
     error: str
     record: str = ""
     scene_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.source, self.record, self.error = (printable(str(t)) for t in
+                                                (self.source, self.record, self.error))
 
     @property
     def quarantine_id(self) -> str:

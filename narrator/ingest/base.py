@@ -210,11 +210,17 @@ class Reader(ABC):
 
     def add_objects(self, bundle: SceneBundle, candidates: Iterable[Candidate | Quarantine],
                     source: Path) -> Iterator[Quarantine]:
-        """Validate each parsed annotation into ``bundle``; yield the rejected ones."""
+        """Validate each parsed annotation into ``bundle``; yield the rejected ones (an exact
+        duplicate of an earlier annotation, which would be counted twice, among them)."""
+        seen = {o.object_id for o in bundle.objects}
         for c in candidates:
             obj = c if isinstance(c, Quarantine) else make_object(self.classify, source,
                                                                   bundle.scene, c)
+            if isinstance(obj, Object) and obj.object_id in seen:
+                obj = Quarantine("ingest", str(source), "duplicate annotation: same id, class "
+                                 "and box as an earlier one", c.record, bundle.scene.scene_id)
             if isinstance(obj, Object):
+                seen.add(obj.object_id)
                 bundle.objects.append(obj)
             else:
                 obj.scene_id = obj.scene_id or bundle.scene.scene_id

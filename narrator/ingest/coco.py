@@ -74,8 +74,11 @@ class CocoReader(Reader):
     @classmethod
     def detect(cls, config: DatasetConfig) -> bool:
         for path in cls._candidates(config):
-            with path.open("rb") as fh:
-                head = fh.read(4096)
+            try:
+                with path.open("rb") as fh:
+                    head = fh.read(4096)
+            except OSError:
+                continue  # reported when the file is read
             if b'"images"' in head or b'"annotations"' in head or b'"categories"' in head:
                 return True
         return False
@@ -104,18 +107,16 @@ class CocoReader(Reader):
             raise InputError(source, "'annotations' must be a list")
         for ann in anns:
             if isinstance(ann, dict):
-                by_image[ann.get("image_id")].append(ann)
+                by_image[_key(ann.get("image_id"))].append(ann)
             else:
                 yield Quarantine("ingest", str(source), f"not an object: {ann!r}"[:200])
         builder = self.scene_builder(source)
         seen_ids: set[Any] = set()
         for image in data["images"]:
             record = f"image id={image.get('id')!r}" if isinstance(image, dict) else repr(image)
-            if not isinstance(image, dict) or "file_name" not in image:
-                yield Quarantine("ingest", str(source), "image entry without file_name", record)
-                continue
-            if image.get("id") in seen_ids:
-                yield Quarantine("ingest", str(source), "duplicate image id", record)
+            problem = _image_problem(image, seen_ids)
+            if problem:
+                yield Quarantine("ingest", str(source), problem, record)
                 continue
             seen_ids.add(image.get("id"))
             scene = builder.build(str(image["file_name"]), image.get("width"),
@@ -154,7 +155,7 @@ class CocoReader(Reader):
         def reject(reason: str) -> Quarantine:
             return Quarantine("ingest", "", reason, record, scene.scene_id)
 
-        if ann.get("category_id") not in categories:
+        if _key(ann.get("category_id")) not in categories:
             return reject(f"unknown category_id {ann.get('category_id')!r}")
         segmentation = ann.get("segmentation")
         if isinstance(segmentation, dict):
@@ -175,13 +176,27 @@ class CocoReader(Reader):
                          attrs={"iscrowd": True} if crowd else {})
 
 
+def _key(value: Any) -> Any:
+    """An id as a dict key: a JSON list or object (a wrong type) becomes its text."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+def _image_problem(image: Any, seen_ids: set[Any]) -> str | None:
+    """Why an ``images`` entry is unusable (None if it is fine)."""
+    if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) \
+            or not image["file_name"]:
+        return "image entry without a file_name string"
+    if isinstance(image.get("id"), list | dict):
+        return f"image id must be a number or a string, got {image.get('id')!r}"
+    if image.get("id") in seen_ids:
+        return "duplicate image id"
+    return None
+
+
 def _rle_geometry(rle: dict[str, Any], scene: Scene) -> BaseGeometry | None | str:
     """The polygons of an RLE mask, or why it is unusable."""
     try:
-        mask = decode(rle)
+        mask = decode(rle, (scene.height, scene.width))
     except ValueError as exc:
-        return f"RLE segmentation: {exc}"
-    if mask.shape != (scene.height, scene.width):
-        return (f"RLE segmentation is {mask.shape[1]}x{mask.shape[0]} but the image is "
-                f"{scene.width}x{scene.height}")
+        return str(exc) if str(exc).startswith("RLE") else f"RLE segmentation: {exc}"
     return mask_geometry(mask)

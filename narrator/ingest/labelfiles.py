@@ -56,12 +56,14 @@ class LabelFileReader(Reader):
 
     @classmethod
     def detect(cls, config: DatasetConfig) -> bool:
-        sample = [p for p in itertools.islice(cls._label_files(config), _SAMPLE)
-                  if p.stat().st_size]
-        try:
-            return bool(sample) and all(cls.looks_like(read_text(p)) for p in sample)
-        except InputError:
-            return False
+        texts = []
+        for path in itertools.islice(cls._label_files(config), _SAMPLE):
+            try:
+                texts.append(read_text(path))
+            except InputError:
+                continue  # unreadable: reported when the file is read
+        sample = [t for t in texts if t]
+        return bool(sample) and all(cls.looks_like(t) for t in sample)
 
     @classmethod
     @abstractmethod

@@ -70,6 +70,9 @@ def read_mask(path: Path, expected_size: tuple[int, int] | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as src:
+                if expected_size and (src.width, src.height) != tuple(expected_size):
+                    raise InputError(path, f"mask is {src.width}x{src.height} but its image "
+                                           f"is {expected_size[0]}x{expected_size[1]}")
                 data = src.read()
                 nodata = src.nodata
                 if src.count == 1 and src.colorinterp[0].name == "palette":
@@ -80,9 +83,8 @@ def read_mask(path: Path, expected_size: tuple[int, int] | None = None
                     data = lut[:, data[0]]
     except RasterioIOError as exc:
         raise InputError(path, f"not a readable mask raster ({exc})") from None
-    if expected_size and data.shape[1:] != (expected_size[1], expected_size[0]):
-        raise InputError(path, f"mask is {data.shape[2]}x{data.shape[1]} but its image is "
-                               f"{expected_size[0]}x{expected_size[1]}")
+    except MemoryError:
+        raise InputError(path, "mask too large to read into memory") from None
     return data, nodata
 
 

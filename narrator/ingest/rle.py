@@ -17,6 +17,9 @@ from shapely import union_all
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+#: the largest RLE mask decoded (2 GiB of booleans)
+MAX_PIXELS = 1 << 31
+
 
 def counts_from_string(text: str) -> list[int]:
     """pycocotools' compressed counts string -> run lengths."""
@@ -57,8 +60,9 @@ def counts_to_string(counts: list[int]) -> str:
     return "".join(out)
 
 
-def decode(rle: Any) -> np.ndarray:
-    """A COCO RLE dict -> boolean mask of shape (height, width). ValueError if malformed."""
+def decode(rle: Any, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A COCO RLE dict -> boolean mask of shape (height, width). ValueError if malformed,
+    or if its size is not ``shape`` (checked before anything is allocated)."""
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise ValueError("RLE segmentation needs 'size' and 'counts'")
     try:
@@ -66,9 +70,18 @@ def decode(rle: Any) -> np.ndarray:
     except (TypeError, ValueError):
         raise ValueError(f"RLE size must be [height, width], got {rle['size']!r}") from None
     raw = rle["counts"]
-    counts = counts_from_string(raw) if isinstance(raw, str) else [int(v) for v in raw]
+    try:
+        counts = counts_from_string(raw) if isinstance(raw, str) else [int(v) for v in raw]
+    except (TypeError, ValueError):
+        raise ValueError(f"RLE counts must be a string or a list of integers, got "
+                         f"{raw!r:.60}") from None
     if any(c < 0 for c in counts) or sum(counts) != height * width:
         raise ValueError(f"RLE counts add up to {sum(counts)}, not {height}x{width} pixels")
+    if shape is not None and (height, width) != tuple(shape):
+        raise ValueError(f"RLE segmentation is {width}x{height} but the image is "
+                         f"{shape[1]}x{shape[0]}")
+    if height * width > MAX_PIXELS:
+        raise ValueError(f"RLE segmentation of {width}x{height} is too large to decode")
     values = np.zeros(len(counts), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, counts)

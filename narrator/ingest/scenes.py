@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from narrator.errors import InputError
+from narrator.errors import InputError, printable
 from narrator.ids import make_id
 from narrator.ingest.base import DatasetConfig, SourceStats
 from narrator.ingest.geotiff import read_raster_meta
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 DEFAULT_SIDECARS = ("{name}.json", "{stem}.json", "{stem}.yaml", "{stem}.yml")
+#: larger than any SAR product; a bigger size is a corrupt header or annotation
+MAX_SIDE_PX = 1_000_000
 
 
 def raster_files(folder: Path) -> list[Path]:
@@ -33,6 +35,11 @@ def raster_files(folder: Path) -> list[Path]:
         return [folder]
     return sorted(p for p in folder.rglob("*")
                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def _non_utf8(*names: str) -> str | None:
+    """The first of ``names`` that is not valid UTF-8, shown with ``\\xNN`` escapes."""
+    return next((printable(n) for n in names if printable(n) != n), None)
 
 
 def _positive_int(value: Any) -> int | None:
@@ -153,6 +160,9 @@ class SceneBuilder:
         path = path or self.resolve(file_name, origin)
         if path is not None and not Path(file_name).suffix:
             file_name = self.scene_name(path)
+        if bad := _non_utf8(file_name, source, str(path or "")):
+            return Quarantine("ingest", source, f"file name is not valid UTF-8 ({bad}); "
+                              "rename the file", record)
         scene_id = make_id(self.config.name, file_name)
         meta: dict[str, Any] = {}
         if path is not None:
@@ -166,6 +176,9 @@ class SceneBuilder:
             why = ("image file not found and the annotation gives no valid width/height"
                    if path is None else "image has no size")
             return Quarantine("ingest", source, why, record, scene_id)
+        if max(w, h) > MAX_SIDE_PX:
+            return Quarantine("ingest", source, f"image size {w}x{h} is more than "
+                              f"{MAX_SIDE_PX:,} pixels a side (corrupt?)", record, scene_id)
         if path is None:
             self.missing += 1
             if self.missing == 1:
