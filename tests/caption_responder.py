@@ -99,7 +99,8 @@ class CaptionResponder:
     # -- the responder ---------------------------------------------------------------------
     def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
         name = body["response_format"]["json_schema"]["name"]
-        user = body["messages"][-1]["content"]
+        # the first user turn holds the FACTS; a resend after an invalid reply adds turns
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
         facts, _ = json.JSONDecoder().raw_decode(user[user.index("{"):])
         rng = random.Random(f"{self.seed}|{body.get('seed')}|{user}|{name}")
         with self._lock:

@@ -33,15 +33,9 @@ REASONS = {"500": "HTTP 500", "429": "HTTP 429", "hang": "no reply within",
            "length": "finish_reason=length", "content_filter": "finish_reason=content_filter"}
 
 
-class Responder(CaptionResponder):
-    """The simulated captioner; a request to correct an invalid reply (narrator's feedback
-    rounds) is answered like the request it corrects."""
-
-    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
-        messages = body["messages"]
-        while "previous reply was rejected" in str(messages[-1].get("content")):
-            messages = messages[:-2]
-        return super().__call__(body | {"messages": messages})
+#: the simulated captioner answers a feedback round (a resend after an invalid reply) like
+#: the request it corrects: it reads the FACTS from the first user turn
+Responder = CaptionResponder
 
 
 @pytest.fixture(scope="module")
