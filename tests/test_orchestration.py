@@ -98,6 +98,24 @@ def _generate_cmd(dataset: Path, db: Path) -> list[str]:
             str(db), "--shard-size", "10"]
 
 
+def _kill_after_commits(cmd: list[str], db: Path, env: dict[str, str], n: int) -> int:
+    """Start ``cmd``, SIGKILL it once its log shows ``n`` committed shards; returns how many
+    shards it had committed."""
+    log = db.with_name(db.name + ".log")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.exists() and log.read_text(errors="replace").count("committed shard") >= n:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    committed = log.read_text(errors="replace").count("committed shard")
+    assert committed >= n
+    return committed
+
+
 def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     dataset = _annotation_only_dataset(tmp_path / "data", 1200)
     env = os.environ | {"NO_COLOR": "1"}
@@ -106,19 +124,8 @@ def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) 
                    timeout=600)
 
     db = tmp_path / "killed.duckdb"
-    log = db.with_name(db.name + ".log")
-    proc = subprocess.Popen(_generate_cmd(dataset, db), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if log.exists() and log.read_text(errors="replace").count("committed shard") >= 3:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    committed = log.read_text(errors="replace").count("committed shard")
-    assert 3 <= committed < 120  # killed mid-run (120 shards in all)
+    committed = _kill_after_commits(_generate_cmd(dataset, db), db, env, 3)
+    assert committed < 120  # killed mid-run (120 shards in all)
 
     rerun = subprocess.run(_generate_cmd(dataset, db), capture_output=True, text=True, env=env,
                            timeout=600)
@@ -148,18 +155,7 @@ def test_sigkill_with_a_slow_llm_then_rerun_equals_an_uninterrupted_run(tmp_path
         server.reset_stats()
 
         db = tmp_path / "killed.duckdb"
-        log = db.with_name(db.name + ".log")
-        proc = subprocess.Popen(_generate_cmd(dataset, db)[:-2] + base,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and proc.poll() is None:
-            if log.exists() and log.read_text(errors="replace").count("committed shard") >= 3:
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert log.read_text(errors="replace").count("committed shard") < 12
+        assert _kill_after_commits(_generate_cmd(dataset, db)[:-2] + base, db, env, 3) < 12
         rerun = subprocess.run(_generate_cmd(dataset, db)[:-2] + base, capture_output=True,
                                text=True, env=env, timeout=600)
         assert rerun.returncode == 0, rerun.stderr
