@@ -7,21 +7,19 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from narrator.errors import ConfigError
-from narrator.export import export_jsonl
+from narrator.export import export
 from narrator.store import Store
 
 
 @task(name="export", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def export_task(db: str, out: str) -> int:
+def export_task(db: str, out: str, fmt: str) -> int:
     with Store(db, read_only=True) as store:
-        return export_jsonl(store, Path(out))
+        return export(store, fmt, Path(out)).texts
 
 
 @flow(name="narrator-export", log_prints=False)
 def export_flow(db: str, out: str, fmt: str = "jsonl") -> int:
-    if fmt != "jsonl":
-        raise ConfigError(f"unknown export format {fmt!r}")
-    n = export_task(db, out)
+    """Every format of ``narrator export`` (default options: accepted texts, all splits)."""
+    n = export_task(db, out, fmt)
     get_run_logger().info("wrote %d %s records to %s", n, fmt, out)
     return n

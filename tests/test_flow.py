@@ -47,3 +47,22 @@ def test_new_scenes_only_are_processed(prefect_harness, tmp_path: Path) -> None:
     summary = generate_flow(str(small), str(db))
     assert summary["scenes"] == 5
     assert summary["processed_now"] == 2
+
+
+def test_ingest_and_export_flows(prefect_harness, tmp_path: Path) -> None:
+    import json
+
+    from flows.export import export_flow
+    from flows.generate import generate_flow
+    from flows.ingest import ingest_flow
+
+    data = write_example(tmp_path / "d", n_scenes=3, size=128, seed=6)
+    db = tmp_path / "n.duckdb"
+    assert ingest_flow(str(data), str(db))["scenes"] == 3
+    generate_flow(str(data), str(db))
+    out = tmp_path / "llava.json"
+    n = export_flow(str(db), str(out), "llava")
+    with Store(db) as store:
+        texts = store.count("vqa") + store.count("captions", "status = 'accepted'")
+    assert n == texts > 0
+    assert out.exists() and json.loads(out.read_text())
