@@ -371,11 +371,6 @@ def scene_facts(bundle: SceneBundle, vocabulary: list[str]) -> dict[str, Any]:
     return shard_facts([bundle], vocabulary)[0]
 
 
-def object_facts(bundle: SceneBundle) -> list[dict[str, Any]]:
-    """Per-object facts of one scene (see the module docstring for each field)."""
-    return scene_facts(bundle, [])["objects"]
-
-
 def facts_hash(facts: dict[str, Any]) -> str:
     """The hash stored with a facts document (of its canonical JSON text)."""
     return text_hash(canonical_json(facts))

@@ -7,7 +7,6 @@ or on a Dask worker; only the flow writes what a shard returns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from narrator.caption import RuleCaptioner
@@ -119,28 +118,29 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
         if config.llm == "rules":
             result.captions.extend(captioner.rows(facts))
     if config.llm != "rules":
-        _llm_captions(result, all_facts, bundles, config, llm or LLMContext(db=":memory:"),
-                      rewrites or {})
+        _llm_captions(result, all_facts, bundles, config, llm, rewrites or {})
     for row in result.vqa:
         row["params"] = canonical_json(row["params"])
     return result
 
 
 def _llm_captions(result: ShardResult, all_facts: list[dict[str, Any]],
-                  bundles: list[SceneBundle], config: GenerateConfig, ctx: LLMContext,
+                  bundles: list[SceneBundle], config: GenerateConfig, ctx: LLMContext | None,
                   rewrites: dict[str, str]) -> None:
-    """HCoT captions for the shard; every LLM call goes to this shard's journal."""
+    """HCoT captions for the shard; with a context, every LLM call goes to this shard's
+    journal beside the database (without one, e.g. in a library call, nothing is kept)."""
     from narrator.llm import LLMSettings, journal_path, make_llm, quicklook_data_url
+    from narrator.llm.journal import llm_dir
 
     settings = LLMSettings()
-    journal = None if ctx.db == ":memory:" else journal_path(ctx.db, make_id(result.scene_ids))
+    journal = journal_path(ctx.db, make_id(result.scene_ids)) if ctx else None
     images: dict[str, str] = {}
     if settings.images:
-        qdir = Path(ctx.db).with_name(Path(ctx.db).name + ".llm") / "quicklooks"
+        qdir = llm_dir(ctx.db) / "quicklooks" if ctx else None
         images = {b.scene.scene_id: quicklook_data_url(b.scene.image_path,
                                                        settings.quicklook_size, cache_dir=qdir)
                   for b in bundles if b.scene.image_path}
-    with make_llm(config.llm, settings, snapshot=ctx.snapshot, journal=journal,
+    with make_llm(config.llm, settings, snapshot=ctx.snapshot if ctx else None, journal=journal,
                   stage="llm") as llm:
         out = HCoTCaptioner(llm, config.captions, images, rewrites).caption(all_facts)
         result.llm = llm.stats.summary()

@@ -9,7 +9,8 @@ top-left corner of the top-left pixel, x to the right and y downwards. A box is
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from narrator.errors import printable
@@ -101,8 +102,22 @@ def to_row(record: Any) -> dict[str, Any]:
     return row
 
 
-def column_names(cls: type) -> list[str]:
-    return [f.name for f in fields(cls)]
+class SceneRefs:
+    """Finds a scene id from how users name a scene: its id, its annotation file name, that
+    name's base name or stem, or its image path."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+
+    def add(self, scene_id: str, file_name: str, image_path: str | None = None) -> None:
+        for key in (scene_id, file_name, PurePath(file_name).name, PurePath(file_name).stem,
+                    image_path):
+            if key:
+                self._ids.setdefault(str(key), scene_id)
+
+    def find(self, ref: str) -> str | None:
+        return (self._ids.get(ref) or self._ids.get(PurePath(ref).name)
+                or self._ids.get(PurePath(ref).stem))
 
 
 @dataclass(slots=True)

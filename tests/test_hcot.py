@@ -18,7 +18,6 @@ from narrator.example import write_example
 from narrator.llm.testserver import OpenAITestServer, ServerConfig
 from narrator.store import Store
 from tests.caption_responder import CaptionResponder
-from tests.snapshots import snapshot
 
 
 def _key(output: dict) -> str:

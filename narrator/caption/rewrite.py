@@ -7,18 +7,16 @@ import json
 from pathlib import Path
 
 from narrator.errors import InputError
-from narrator.records import Quarantine, SceneBundle
+from narrator.records import Quarantine, SceneBundle, SceneRefs
 
 
 def load_rewrites(path: str | Path,
                   bundles: list[SceneBundle]) -> tuple[dict[str, str], list[Quarantine]]:
     """Scene id -> caption; lines that are unusable or name no known scene are quarantined."""
     path = Path(path)
-    index: dict[str, str] = {}
+    refs = SceneRefs()
     for b in bundles:
-        for key in (b.scene.scene_id, b.scene.file_name, Path(b.scene.file_name).name,
-                    Path(b.scene.file_name).stem):
-            index.setdefault(key, b.scene.scene_id)
+        refs.add(b.scene.scene_id, b.scene.file_name, b.scene.image_path)
     out: dict[str, str] = {}
     problems: list[Quarantine] = []
     try:
@@ -36,7 +34,7 @@ def load_rewrites(path: str | Path,
             continue
         ref = item.get("scene_id") or item.get("image") if isinstance(item, dict) else None
         text = item.get("text") if isinstance(item, dict) else None
-        scene_id = index.get(str(ref)) or index.get(Path(str(ref)).stem) if ref else None
+        scene_id = refs.find(str(ref)) if ref else None
         if not isinstance(text, str) or not text.strip() or scene_id is None:
             problems.append(Quarantine("rewrite", str(path),
                                        "needs a 'text' and the 'scene_id' or 'image' of a "

@@ -11,7 +11,6 @@ from typing import Any
 
 FUSAR_FIELDS = ("terrain", "functionality", "distribution", "layout", "boundary", "buildings",
                 "roads", "water")
-TARGET_FIELDS = ("count", "location", "size", "category", "distribution")
 
 
 def _strings(names: tuple[str, ...], max_length: int) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from narrator.ids import make_id
 from narrator.store import Store
 
 CAPTION_TASK = "caption"
-STATUSES = ("accepted", "rejected")
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 _VQA_SQL = """

@@ -155,17 +155,6 @@ def labels_to_regions(ml: MaskLabels, parts: dict[int, list[BaseGeometry]], scen
     ) for name, n in sorted(area.items())]
 
 
-def class_index_regions(path: Path, scene_id: str, classes: dict[int, str],
-                        expected_size: tuple[int, int] | None = None,
-                        simplify_px: float = 1.0, nodata: float | None = None) -> list[Region]:
-    """Regions of a class-index mask; nodata and values not in ``classes`` are left out."""
-    from narrator.ingest.base import MaskConfig
-
-    cfg = MaskConfig(classes=classes, simplify_px=simplify_px, nodata=nodata)
-    ml = mask_labels(path, cfg, expected_size)
-    return labels_to_regions(ml, _components(ml), scene_id, str(path), simplify_px)
-
-
 def pattern_regex(pattern: str) -> re.Pattern[str]:
     """``'{stem}_LabelHand.tif'`` -> a regex whose group ``stem`` matches the key."""
     head, sep, tail = pattern.partition("{stem}")

@@ -16,7 +16,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -126,8 +126,3 @@ def quicklook_data_url(path: str | Path, max_size: int = 512, scale: Scale = "au
     png = quicklook_png(path, max_size, scale, cache_dir)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
-
-def image_message(text: str, data_url: str) -> dict[str, Any]:
-    """A user message with text and one image, in the OpenAI chat format vLLM also reads."""
-    return {"role": "user", "content": [{"type": "text", "text": text},
-                                        {"type": "image_url", "image_url": {"url": data_url}}]}

@@ -89,7 +89,7 @@ def _check_sensor(c: Claim, geo: dict[str, Any]) -> Violation | None:
     return None
 
 
-def check_claims(claims: list[Claim], facts: dict[str, Any], text: str = "") -> list[Violation]:
+def check_claims(claims: list[Claim], facts: dict[str, Any]) -> list[Violation]:
     counts: dict[str, int] = facts["counts"]
     out: list[Violation] = []
     for c in claims:
@@ -127,4 +127,4 @@ def _missing_salient(claims: list[Claim], counts: dict[str, int]) -> list[Violat
 def screen_text(text: str, facts: dict[str, Any], lexicon: Lexicon | None = None) -> Verdict:
     """Extract the claims of ``text`` and check every one against ``facts``."""
     claims = extract_claims(text, lexicon or default_lexicon())
-    return Verdict(claims, check_claims(claims, facts, text))
+    return Verdict(claims, check_claims(claims, facts))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from narrator.errors import InputError
+from narrator.records import SceneRefs
 from narrator.screen.checks import screen_text
 from narrator.store import Store
 
@@ -27,18 +28,14 @@ class FactsIndex:
     """SceneFacts of the DB, found by scene id, image file name, path or stem."""
 
     def __init__(self, store: Store) -> None:
-        self.by_key: dict[str, str] = {}
+        self.refs = SceneRefs()
         for row in store.query("SELECT scene_id, file_name, image_path FROM scenes"):
-            for key in (row["scene_id"], row["file_name"], Path(row["file_name"]).name,
-                        Path(row["file_name"]).stem, row["image_path"]):
-                if key:
-                    self.by_key.setdefault(str(key), row["scene_id"])
+            self.refs.add(row["scene_id"], row["file_name"], row["image_path"])
         self.store = store
         self._cache: dict[str, dict[str, Any] | None] = {}
 
     def facts(self, ref: str) -> dict[str, Any] | None:
-        scene_id = self.by_key.get(ref) or self.by_key.get(Path(ref).name) \
-            or self.by_key.get(Path(ref).stem)
+        scene_id = self.refs.find(ref)
         if scene_id is None:
             return None
         if scene_id not in self._cache:
