@@ -24,7 +24,8 @@ from tests.test_llm_server import FAULT_MIX
 
 N_SCENES, MIXED_SCENES = 5, 24
 #: fast retries, so that faults cost milliseconds
-LLM_ENV = {"NARRATOR_LLM_TIMEOUT_S": "0.25", "NARRATOR_LLM_BACKOFF_BASE_S": "0.01",
+LLM_ENV = {"NARRATOR_LLM_TIMEOUT_S": "1.0",  # < the hang faults' 2 s; roomy on a busy box
+           "NARRATOR_LLM_BACKOFF_BASE_S": "0.01",
            "NARRATOR_LLM_BACKOFF_MAX_S": "0.05", "NARRATOR_LLM_MAX_ATTEMPTS": "3",
            "NARRATOR_LLM_MAX_RATE_LIMITED": "3", "OPENAI_API_KEY": "test-key"}
 #: what a call that failed on each fault says
