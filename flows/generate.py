@@ -7,6 +7,7 @@ in Prefect's result cache, so shard tasks use NO_CACHE and hash nothing.
 
 from __future__ import annotations
 
+import queue
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from narrator import progress
@@ -22,48 +23,72 @@ from narrator.caption.hcot import CaptionLoopConfig
 from narrator.caption.rewrite import load_rewrites
 from narrator.errors import ConfigError
 from narrator.ids import make_id
-from narrator.ingest import DatasetConfig, IngestResult, load_config, read_dataset
+from narrator.ingest import (
+    DatasetConfig,
+    IngestResult,
+    ingest_into,
+    load_config,
+    take_prefetched,
+)
 from narrator.pipeline import (
     GenerateConfig,
     LLMContext,
     Shard,
     ShardResult,
     plan_shards,
-    process_shard,
+    run_shard,
+    worker_processes,
 )
-from narrator.records import SceneBundle
 from narrator.store import Store
 
 
 @task(name="ingest", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def ingest_task(config: DatasetConfig) -> IngestResult:
+def ingest_task(config: DatasetConfig, store: Store) -> IngestResult:
+    """Read the dataset into the store, a batch of scenes at a time (memory stays flat), or
+    take the result of the ingest the CLI started before Prefect (``prefetch_ingest``)."""
+    prefetched = take_prefetched(store.path, config)
+    if prefetched is not None:
+        return prefetched.result()
     progress.start("ingest", None)
-    return read_dataset(config, on_source=lambda _src, n: progress.advance("ingest", n))
+    return ingest_into(store, config, on_source=lambda _src, n: progress.advance("ingest", n))
 
 
 @task(name="process-shard", cache_policy=NO_CACHE)
 def shard_task(shard: Shard, vocabulary: list[str], config: GenerateConfig,
                llm: LLMContext | None = None) -> ShardResult:
-    return process_shard(shard.bundles, vocabulary, config, llm, shard.rewrites)
+    return run_shard(shard, vocabulary, config, llm)
 
 
-def _run_shards(store: Store, shards: list[list[SceneBundle]], vocabulary: list[str],
+def _run_shards(store: Store, shards: list[list[str]], fresh: set[str], vocabulary: list[str],
                 gen: GenerateConfig, config_hash: str, llm: LLMContext | None,
-                rewrites: dict[str, str]) -> dict[str, Any]:
-    """Submit every shard; commit each one as it finishes, then fold its LLM journal."""
+                rewrites: dict[str, str], window: int) -> dict[str, Any]:
+    """Load, submit and commit shards, at most ``window`` in flight (memory stays flat): each
+    shard is committed as it finishes, then its LLM journal is folded."""
     logger = get_run_logger()
     # only LLM shards retry: their journal makes a retry resend nothing that finished
     task_fn = shard_task.with_options(retries=2, retry_delay_seconds=5) if llm else shard_task
-    futures = [task_fn.submit(Shard(shard, {b.scene.scene_id: rewrites[b.scene.scene_id]
-                                            for b in shard if b.scene.scene_id in rewrites}),
-                              vocabulary, gen, llm) for shard in shards]
+    finished: queue.Queue[tuple[PrefectFuture[ShardResult], list[str]]] = queue.Queue()
+    todo = iter(shards)
+
+    def submit() -> bool:
+        ids = next(todo, None)
+        if ids is None:
+            return False
+        shard = Shard(store.load_shard(ids), {s: rewrites[s] for s in ids if s in rewrites})
+        future = task_fn.submit(shard, vocabulary, gen, llm)
+        future.add_done_callback(lambda f: finished.put((f, ids)))
+        return True
+
+    in_flight = sum(submit() for _ in range(window))
     llm_totals: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
-    for i, future in enumerate(as_completed(futures), 1):
+    for i in range(1, len(shards) + 1):
+        future, ids = finished.get()
         result = future.result()
-        store.commit_shard(result, config_hash)
+        store.commit_shard(result, config_hash, fresh=fresh.issuperset(ids))
         if result.journal:
             store.fold_llm_journals([result.journal])
+        in_flight += submit() - 1
         llm_totals.update({k: v for k, v in (result.llm or {}).items()
                            if isinstance(v, int | float) and not isinstance(v, bool)})
         outcomes.update(result.caption_outcomes)
@@ -75,12 +100,6 @@ def _run_shards(store: Store, shards: list[list[SceneBundle]], vocabulary: list[
     stats = dict(llm_totals) | {"model": gen.llm}
     stats.setdefault("cost_usd", None)
     return {"llm": stats, "caption_outcomes": dict(outcomes)}
-
-
-def _todo(store: Store, bundles: list[SceneBundle], config_hash: str) -> list[SceneBundle]:
-    done = store.processed()
-    return [b for b in bundles
-            if done.get(b.scene.scene_id) != (b.content_hash, config_hash)]
 
 
 def build_task_runner(kind: str = "thread", address: str | None = None,
@@ -110,23 +129,19 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
                   shard_size: int = 256, class_list: bool = False,
                   vqa_options: dict[str, Any] | None = None, samples: int = 3,
                   rounds: int = 2, fallback: bool = True,
-                  rewrite: str | None = None) -> dict[str, Any]:
-    """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db``."""
+                  rewrite: str | None = None, processes: int = 0) -> dict[str, Any]:
+    """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db``.
+
+    ``processes`` > 1: rule-mode shards compute in that many worker processes (with the
+    thread task runner; other runners already run shards in their own processes)."""
     t0 = time.perf_counter()
     logger = get_run_logger()
     config = load_config(dataset, fmt, images)
-    ingested = ingest_task(config)
-    timings = {"ingest_s": time.perf_counter() - t0}
     gen = GenerateConfig(seed=seed, style=style, llm=llm, class_list=class_list,
                          vqa_options=tuple(sorted((vqa_options or {}).items())),
                          captions=CaptionLoopConfig(samples=samples, rounds=rounds,
                                                     fallback=fallback, seed=seed))
     gen.vqa()  # a bad --vqa-option fails here, before any work
-    vocabulary = ingested.vocabulary
-    rewrites, rewrite_problems = load_rewrites(rewrite, ingested.bundles) if rewrite \
-        else ({}, [])
-    ingested.quarantine.extend(rewrite_problems)
-    config_hash = make_id(gen.config_hash(), vocabulary, rewrites)
     params = {"fmt": fmt, "llm": llm, "seed": seed, "style": style, "shard_size": shard_size,
               "class_list": class_list, "vqa_options": dict(gen.vqa_options),
               **({"samples": samples, "rounds": rounds, "fallback": fallback,
@@ -134,16 +149,27 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
     run_id = make_id("generate", str(Path(dataset).resolve()), params)
     with Store(db) as store:
         store.start_run(run_id, "generate", str(dataset), params)
-        store.write_ingest(config.name, ingested.bundles, ingested.quarantine)
-        todo = _todo(store, ingested.bundles, config_hash)
+        ingested = ingest_task(config, store)
+        timings = {"ingest_s": time.perf_counter() - t0}
+        vocabulary = ingested.vocabulary
+        rewrites, rewrite_problems = load_rewrites(rewrite, store.scene_refs(config.name)) \
+            if rewrite else ({}, [])
+        if rewrite:
+            store.write_quarantine(config.name, "rewrite", rewrite_problems)
+        config_hash = make_id(gen.config_hash(), vocabulary, rewrites)
+        done = store.processed()
+        todo = [s for s, h in ingested.scene_hashes.items() if done.get(s) != (h, config_hash)]
         t1 = time.perf_counter()
         shards = plan_shards(todo, shard_size)
         logger.info("%s: %d scenes, %d to process in %d shards", config.name,
-                    len(ingested.bundles), len(todo), len(shards))
+                    len(ingested.scene_hashes), len(todo), len(shards))
         llm_ctx = LLMContext(str(db), str(store.prepare_llm_cache())) if llm != "rules" \
             else None
         progress.start("generate", len(todo))
-        outcome = _run_shards(store, shards, vocabulary, gen, config_hash, llm_ctx, rewrites)
+        with worker_processes(processes if llm == "rules" and len(shards) > 2 else 0):
+            outcome = _run_shards(store, shards, {s for s in todo if s not in done},
+                                  vocabulary, gen, config_hash, llm_ctx, rewrites,
+                                  window=2 * max(processes, 2))
         timings["generate_s"] = time.perf_counter() - t1
         summary = store.dataset_summary(config.name)
         summary["yes_no"] = store.yes_no_counts(config.name)

@@ -15,10 +15,10 @@ from narrator.store import Store
 def ingest_flow(dataset: str, db: str, fmt: str | None = None,
                 images: str | None = None) -> dict[str, Any]:
     config = load_config(dataset, fmt, images)
-    result = ingest_task(config)
     with Store(db) as store:
-        store.write_ingest(config.name, result.bundles, result.quarantine)
+        result = ingest_task(config, store)
     get_run_logger().info("%s: %d scenes, %d quarantined, %d unreadable files", config.name,
-                          len(result.bundles), len(result.quarantine), len(result.file_errors))
-    return {"scenes": len(result.bundles), "quarantined": len(result.quarantine),
+                          len(result.scene_hashes), len(result.quarantine),
+                          len(result.file_errors))
+    return {"scenes": len(result.scene_hashes), "quarantined": len(result.quarantine),
             "file_errors": [str(e) for e in result.file_errors]}

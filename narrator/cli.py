@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
@@ -26,6 +26,9 @@ from rich.table import Table
 from narrator import __version__
 from narrator import progress as progress_hooks
 from narrator.errors import NarratorError
+
+if TYPE_CHECKING:
+    from narrator.store import Store
 
 EXIT_OK, EXIT_QUARANTINE, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -261,7 +264,8 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 @click.option("--dask-address", default=None,
               help="Scheduler address of a running Dask cluster (default: a local cluster).")
 @click.option("--workers", default=2, show_default=True,
-              help="Shard tasks run at once (threads, or local Dask workers).")
+              help="Shard tasks run at once: threads, each computing rule-mode shards in "
+                   "its own worker process, or local Dask workers.")
 @click.option("--class-list", is_flag=True,
               help='Start every question with SARLANG\'s "The classes are: ..." prefix.')
 @click.option("--max-qa-per-scene", type=int, default=None,
@@ -293,18 +297,27 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         raise click.UsageError("--shard-size and --workers must be >= 1")
     vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
     log_file = db.with_name(db.name + ".log")
-    ctx.call_on_close(_hold_db(db))
+    from narrator.ingest import load_config, prefetch_ingest
+
+    config = load_config(dataset, fmt, str(images) if images else None)
+    store = _hold_db(db)
+    ctx.call_on_close(store.close)
     quiet_prefect(ctx.obj["verbose"], log_file)
     t0 = time.perf_counter()
-    from flows.generate import build_task_runner, generate_flow  # Prefect is imported here
-
-    runner = build_task_runner(task_runner, dask_address, workers)
     with progress_bars(console):
+        # reading the dataset starts now, in a thread, and overlaps Prefect's start-up
+        progress_hooks.start("ingest", None)
+        prefetch_ingest(store, config,
+                        on_source=lambda _s, n: progress_hooks.advance("ingest", n))
+        from flows.generate import build_task_runner, generate_flow  # imports Prefect
+
+        runner = build_task_runner(task_runner, dask_address, workers)
         summary = generate_flow.with_options(task_runner=runner)(
             str(dataset), str(db), fmt=fmt, images=str(images) if images else None, llm=llm,
             seed=seed, style=style, shard_size=shard_size, class_list=class_list,
             vqa_options=vqa_options, samples=samples, rounds=rounds, fallback=not no_fallback,
-            rewrite=str(rewrite) if rewrite else None)
+            rewrite=str(rewrite) if rewrite else None,
+            processes=workers if task_runner == "thread" else 0)
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:
@@ -317,8 +330,8 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         sys.exit(EXIT_QUARANTINE)
 
 
-def _hold_db(db: Path) -> Callable[[], None]:
-    """Open ``db`` and keep it open (DuckDB's file lock) until the returned close is called.
+def _hold_db(db: Path) -> Store:
+    """Open ``db`` and keep it open (DuckDB's file lock) until the store is closed.
 
     A database in use by another narrator fails here with one ``Error:`` line, before Prefect
     starts and before the ``<db>.log`` of the run that holds it is touched; the flow's own
@@ -326,7 +339,7 @@ def _hold_db(db: Path) -> Callable[[], None]:
     """
     from narrator.store import Store
 
-    return Store(db).close
+    return Store(db)
 
 
 @cli.command()
@@ -347,16 +360,14 @@ def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None,
 
     Example: narrator ingest example_data --db narrator.duckdb
     """
-    from narrator.ingest import load_config, read_dataset
+    from narrator.ingest import ingest_into, load_config
     from narrator.store import Store
 
     config = load_config(dataset, fmt, images, class_map)
-    Store(db).close()  # a database in use by another process fails now, not after reading
-    with progress_bars(console) as reporter:
+    with Store(db) as store, progress_bars(console) as reporter:
         reporter.start("ingest", None)
-        result = read_dataset(config, on_source=lambda _s, n: reporter.advance("ingest", n))
-    with Store(db) as store:
-        store.write_ingest(config.name, result.bundles, result.quarantine)
+        result = ingest_into(store, config,
+                             on_source=lambda _s, n: reporter.advance("ingest", n))
     _print_ingest(result, config.root)
     for exc in result.file_errors:
         print_error(exc)

@@ -6,11 +6,18 @@ or on a Dask worker; only the flow writes what a shard returns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from typing import Any
+
+import pyarrow as pa
 
 from narrator.caption import RuleCaptioner
 from narrator.caption.hcot import CaptionLoopConfig, HCoTCaptioner
+from narrator.columns import bundles_from_tables, rows_table
 from narrator.facts import FACTS_VERSION, shard_facts
 from narrator.ids import canonical_json, make_id, text_hash
 from narrator.records import SceneBundle
@@ -46,29 +53,51 @@ class GenerateConfig:
         return VQAOptions.from_overrides(dict(self.vqa_options) | {"class_list": self.class_list})
 
 
+Rows = list[dict[str, Any]]
+TEXT_TABLES = ("facts", "vqa", "captions", "candidates")
+
+
 @dataclass
 class ShardResult:
+    """What a shard made: rows per text table (dicts, or Arrow tables after ``to_arrow``)."""
+
     scene_ids: list[str]
     content_hashes: dict[str, str]
-    facts: list[dict[str, Any]] = field(default_factory=list)
-    vqa: list[dict[str, Any]] = field(default_factory=list)
-    captions: list[dict[str, Any]] = field(default_factory=list)
-    candidates: list[dict[str, Any]] = field(default_factory=list)
+    facts: Rows | pa.Table = field(default_factory=list)
+    vqa: Rows | pa.Table = field(default_factory=list)
+    captions: Rows | pa.Table = field(default_factory=list)
+    candidates: Rows | pa.Table = field(default_factory=list)
     #: LLM statistics of this shard, and the journal its calls were appended to
     llm: dict[str, Any] | None = None
     journal: str | None = None
     caption_outcomes: dict[str, int] = field(default_factory=dict)
 
+    def table(self, name: str) -> Rows | pa.Table:
+        return getattr(self, name)
+
+    def to_arrow(self) -> ShardResult:
+        """Turn the row lists into Arrow tables (done in the worker: cheap to send back)."""
+        for name in TEXT_TABLES:
+            rows = getattr(self, name)
+            if isinstance(rows, list):
+                setattr(self, name, rows_table(rows))
+        return self
+
 
 class Shard:
-    """A shard's scenes in a wrapper Prefect does not walk into: it inspects task inputs that
-    are lists or dataclasses object by object, which costs seconds per big shard."""
+    """A shard's input as ``Store.load_shard`` gives it (Arrow tables of its scenes, objects
+    and regions), in a wrapper Prefect does not walk into: it inspects list and dataclass
+    task inputs object by object. Arrow tables pickle as flat buffers, so a shard travels to
+    a worker process cheaply and becomes SceneBundles there."""
 
-    __slots__ = ("bundles", "rewrites")
+    __slots__ = ("tables", "rewrites")
 
-    def __init__(self, bundles: list[SceneBundle], rewrites: dict[str, str] | None = None) -> None:
-        self.bundles = bundles
+    def __init__(self, tables: dict[str, pa.Table], rewrites: dict[str, str] | None = None) -> None:
+        self.tables = tables
         self.rewrites = rewrites or {}
+
+    def bundles(self) -> list[SceneBundle]:
+        return bundles_from_tables(self.tables)
 
 
 @dataclass(frozen=True)
@@ -91,10 +120,43 @@ def templates_hash() -> str:
     return make_id([(str(p.relative_to(root)), p.read_bytes().hex()) for p in files])
 
 
-def plan_shards(bundles: list[SceneBundle], shard_size: int) -> list[list[SceneBundle]]:
-    """Deterministic shards: scenes sorted by id, cut every ``shard_size``."""
-    ordered = sorted(bundles, key=lambda b: b.scene.scene_id)
+def plan_shards(scene_ids: list[str], shard_size: int) -> list[list[str]]:
+    """Deterministic shards: scene ids sorted, cut every ``shard_size``."""
+    ordered = sorted(scene_ids)
     return [ordered[i:i + shard_size] for i in range(0, len(ordered), shard_size)]
+
+
+def run_shard(shard: Shard, vocabulary: list[str], config: GenerateConfig,
+              llm: LLMContext | None = None) -> ShardResult:
+    """A shard from its stored input to Arrow rows: where it runs, here or in a worker
+    process (see :func:`worker_processes`), changes nothing in what it makes."""
+    pool = _POOL if llm is None else None
+    if pool is not None:
+        return pool.submit(run_shard, shard, vocabulary, config).result()
+    return process_shard(shard.bundles(), vocabulary, config, llm, shard.rewrites).to_arrow()
+
+
+_POOL: ProcessPoolExecutor | None = None
+
+
+@contextmanager
+def worker_processes(n: int) -> Iterator[None]:
+    """While open, rule-mode shards (:func:`run_shard`) compute in ``n`` worker processes:
+    the template work is pure Python, so threads would share one core. LLM shards stay in
+    their thread (they wait on HTTP). Workers fork from a server that has imported the
+    pipeline once, so they start in milliseconds and never import Prefect."""
+    global _POOL
+    if n < 2:
+        yield
+        return
+    ctx = get_context("forkserver")
+    ctx.set_forkserver_preload(["narrator.pipeline"])
+    _POOL = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    try:
+        yield
+    finally:
+        pool, _POOL = _POOL, None
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def process_shard(bundles: list[SceneBundle], vocabulary: list[str],

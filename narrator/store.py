@@ -22,7 +22,9 @@ import duckdb
 import pyarrow as pa
 
 from narrator.errors import StoreError
-from narrator.records import Quarantine, SceneBundle, to_row
+from narrator.columns import JSON_COLUMNS, bundle_tables
+from narrator.columns import encode as _encode
+from narrator.records import Quarantine, SceneBundle, SceneRefs, to_row
 
 if TYPE_CHECKING:
     from narrator.pipeline import ShardResult
@@ -105,6 +107,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX captions_scene ON captions(scene_id);
         """,
     ),
+    Migration(
+        # ingest streams scenes into the database in batches and shards read them back:
+        # the scene's content hash decides what must be rewritten, ``ord`` keeps the order
+        # a reader gave a scene's objects and regions (facts index objects by it)
+        "0003_scale_stream",
+        """
+        ALTER TABLE scenes ADD COLUMN content_hash VARCHAR;
+        ALTER TABLE objects ADD COLUMN ord INTEGER;
+        ALTER TABLE regions ADD COLUMN ord INTEGER;
+        """,
+    ),
 )
 
 #: Tables a user sees in ``narrator report`` and the summary, in schema order.
@@ -112,9 +125,6 @@ TABLES = (
     "scenes", "objects", "regions", "facts", "vqa", "captions", "candidates",
     "llm_calls", "runs", "quarantine", "processed",
 )
-#: Columns stored as JSON text.
-JSON_COLUMNS = {"meta", "attrs", "params", "summary", "facts", "violations", "request",
-                "response", "parsed"}
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -122,12 +132,6 @@ def _ident(name: str) -> str:
     if not _IDENT.match(name):
         raise StoreError(f"not a table or column name: {name!r}")
     return name
-
-
-def _encode(value: Any, column: str) -> Any:
-    if column in JSON_COLUMNS and value is not None and not isinstance(value, str):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return value
 
 
 def record_columns(records: Sequence[Any]) -> dict[str, list[Any]]:
@@ -269,11 +273,14 @@ class Store:
         return len(data[cols[0]])
 
     def _insert_arrow(self, table: str, arrow: pa.Table, replace: bool) -> None:
+        """Insert an Arrow table's columns that ``table`` has (others are left out)."""
         name = f"_incoming_{table}"
+        have = set(arrow.column_names)
+        cols = ", ".join(c for c in self.columns(_ident(table)) if c in have)
         self.con.register(name, arrow)
         try:
             verb = "INSERT OR REPLACE" if replace else "INSERT"
-            self.con.execute(f"{verb} INTO {_ident(table)} BY NAME SELECT * FROM {name}")
+            self.con.execute(f"{verb} INTO {table} BY NAME SELECT {cols} FROM {name}")
         finally:
             self.con.unregister(name)
 
@@ -288,40 +295,89 @@ class Store:
         finally:
             self.con.unregister("_scene_ids")
 
-    def replace_for_scenes(
-        self, table: str, scene_ids: Sequence[str], rows: Sequence[dict[str, Any]]
-    ) -> None:
-        """Make ``rows`` the whole content of ``table`` for these scenes."""
-        with self.transaction():
-            self.delete_scenes(table, scene_ids)
-            self.upsert(table, rows, replace=False)  # ids embed the scene id: no conflicts
-
     # -- pipeline writes ---------------------------------------------------------------------
+    def scene_hashes(self) -> dict[str, str | None]:
+        """scene id -> the content hash its stored rows were written from."""
+        rows = self.con.execute("SELECT scene_id, content_hash FROM scenes").fetchall()
+        return dict(rows)
+
+    def write_bundles(self, bundles: Sequence[SceneBundle],
+                      stored: dict[str, str | None] | None = None) -> int:
+        """Write scenes with their objects and regions, one transaction per call.
+
+        ``stored`` (from :meth:`scene_hashes`) lets unchanged scenes be skipped and new ones
+        be inserted without first deleting what they never had; without it every scene is
+        replaced. Returns the number of scenes written.
+        """
+        if stored is not None:
+            bundles = [b for b in bundles if stored.get(b.scene.scene_id) != b.content_hash]
+        if not bundles:
+            return 0
+        old = [b.scene.scene_id for b in bundles if stored is None or b.scene.scene_id in stored]
+        tables = bundle_tables(bundles)
+        with self.transaction():
+            for table in ("objects", "regions"):
+                if old:
+                    self.delete_scenes(table, old)
+                self._insert_arrow(table, tables[table], replace=False)
+            self._insert_arrow("scenes", tables["scenes"], replace=True)
+        return len(bundles)
+
+    def write_quarantine(self, dataset: str, stage: str,
+                         quarantine: Sequence[Quarantine]) -> None:
+        """Make ``quarantine`` the whole quarantine of ``stage`` for ``dataset``."""
+        with self.transaction():
+            self.con.execute("DELETE FROM quarantine WHERE stage = ? AND dataset = ?",
+                             [stage, dataset])
+            self.upsert("quarantine", [to_row(q) | {"dataset": dataset} for q in quarantine])
+
     def write_ingest(self, dataset: str, bundles: Sequence[SceneBundle],
                      quarantine: Sequence[Quarantine]) -> None:
         """Scenes with their objects and regions, and this dataset's ingest quarantine."""
-        scene_ids = [b.scene.scene_id for b in bundles]
         with self.transaction():
-            self.upsert("scenes", [b.scene for b in bundles])
-            self.replace_for_scenes("objects", scene_ids, [o for b in bundles for o in b.objects])
-            self.replace_for_scenes("regions", scene_ids, [r for b in bundles for r in b.regions])
-            self.con.execute("DELETE FROM quarantine WHERE stage = 'ingest' AND dataset = ?",
-                             [dataset])
-            self.upsert("quarantine", [to_row(q) | {"dataset": dataset} for q in quarantine])
+            self.write_bundles(bundles)
+            self.write_quarantine(dataset, "ingest", quarantine)
 
-    def commit_shard(self, result: ShardResult, config_hash: str) -> None:
-        """Everything a shard produced, in one transaction, then mark its scenes processed."""
+    def load_shard(self, scene_ids: Sequence[str]) -> dict[str, pa.Table]:
+        """The stored scenes, objects and regions of ``scene_ids`` as Arrow tables (scenes in
+        the order given, objects and regions in their reader's order): a shard's input."""
+        self.con.register("_shard_ids", pa.table({
+            "scene_id": list(scene_ids), "_pos": list(range(len(scene_ids)))}))
+        try:
+            out = {}
+            for table, order in (("scenes", "i._pos"), ("objects", "i._pos, t.ord"),
+                                 ("regions", "i._pos, t.ord")):
+                cols = ", ".join(f"t.{c}" for c in self.columns(table) if c != "ord")
+                out[table] = self.con.sql(
+                    f"SELECT {cols} FROM {table} t JOIN _shard_ids i USING (scene_id) "
+                    f"ORDER BY {order}").to_arrow_table()
+            return out
+        finally:
+            self.con.unregister("_shard_ids")
+
+    def commit_shard(self, result: ShardResult, config_hash: str, fresh: bool = False) -> None:
+        """Everything a shard produced, in one transaction, then mark its scenes processed.
+
+        ``fresh``: none of the shard's scenes was ever committed, so nothing is deleted first
+        (a delete scans the whole table: per shard, that grows with the database)."""
         ids = result.scene_ids
         now = datetime.now(UTC)
         with self.transaction():
-            self.replace_for_scenes("facts", ids, result.facts)
-            self.replace_for_scenes("vqa", ids, result.vqa)
-            self.replace_for_scenes("captions", ids, result.captions)
-            self.replace_for_scenes("candidates", ids, result.candidates)
+            for table in ("facts", "vqa", "captions", "candidates"):
+                if not fresh:
+                    self.delete_scenes(table, ids)
+                self._insert_rows(table, result.table(table))
             self.upsert("processed", [
                 {"scene_id": s, "content_hash": result.content_hashes[s],
                  "config_hash": config_hash, "committed_at": now} for s in ids
             ])
+
+    def _insert_rows(self, table: str, rows: pa.Table | Sequence[dict[str, Any]]) -> None:
+        if isinstance(rows, pa.Table):
+            if rows.num_rows:
+                self._insert_arrow(table, rows, replace=False)
+        else:
+            self.upsert(table, rows, replace=False)  # ids embed the scene id: no conflicts
 
     # -- LLM calls (folded from the shard journals of narrator.llm.journal) ----------------
     def upsert_llm_calls(self, rows: Sequence[dict[str, Any]]) -> int:
@@ -460,6 +516,17 @@ class Store:
 
     def migrations(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+
+    def scene_refs(self, dataset: str | None = None) -> SceneRefs:
+        """Every stored scene (of ``dataset``) by the names users give scenes."""
+        refs = SceneRefs()
+        rows = self.con.execute(
+            "SELECT scene_id, file_name, image_path FROM scenes"
+            + (" WHERE dataset = ?" if dataset else "") + " ORDER BY scene_id",
+            [dataset] if dataset else []).fetchall()
+        for row in rows:
+            refs.add(*row)
+        return refs
 
     def processed(self) -> dict[str, tuple[str, str]]:
         rows = self.con.execute("SELECT scene_id, content_hash, config_hash FROM processed")

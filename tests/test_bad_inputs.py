@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from narrator.cli import cli
 from narrator.ids import make_id
-from narrator.ingest import load_config, read_dataset
-from narrator.pipeline import GenerateConfig, plan_shards, process_shard
+from narrator.ingest import ingest_into, load_config
+from narrator.pipeline import GenerateConfig, Shard, plan_shards, run_shard
 from narrator.store import Store
 from tests.badinputs import CASES, Case, Expect
 from tests.conftest import run_cli
@@ -85,13 +85,13 @@ def generate_without_prefect(root: Path, db: Path) -> dict:
     """What the generate flow does, through the same plain functions (narrator.pipeline and
     the store) without Prefect's ~1 s per flow run; the flow runs in the tests below."""
     config = load_config(root)
-    ingested = read_dataset(config)
     gen = GenerateConfig()
-    config_hash = make_id(gen.config_hash(), ingested.vocabulary)
     with Store(db) as store:
-        store.write_ingest(config.name, ingested.bundles, ingested.quarantine)
-        for shard in plan_shards(ingested.bundles, 256):
-            store.commit_shard(process_shard(shard, ingested.vocabulary, gen), config_hash)
+        ingested = ingest_into(store, config)
+        config_hash = make_id(gen.config_hash(), ingested.vocabulary)
+        for ids in plan_shards(list(ingested.scene_hashes), 256):
+            shard = Shard(store.load_shard(ids))
+            store.commit_shard(run_shard(shard, ingested.vocabulary, gen), config_hash)
     return {"file_errors": [str(e) for e in ingested.file_errors]}
 
 

@@ -72,6 +72,18 @@ def test_dask_local_cluster_gives_the_thread_runners_tables(prefect_harness, exa
     assert snapshot(dask_db) == snapshot(thread_db)
 
 
+def test_worker_processes_give_the_thread_runners_tables(prefect_harness, example_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """Rule-mode shards computed in worker processes (the CLI's default) equal in-thread."""
+    from flows.generate import generate_flow
+
+    thread_db, proc_db = tmp_path / "thread.duckdb", tmp_path / "proc.duckdb"
+    generate_flow(str(example_dir), str(thread_db), shard_size=2)
+    summary = generate_flow(str(example_dir), str(proc_db), shard_size=2, processes=2)
+    assert summary["processed_now"] == 8
+    assert snapshot(proc_db) == snapshot(thread_db)
+
+
 def _annotation_only_dataset(root: Path, n_scenes: int) -> Path:
     """A COCO file of many small annotation-only scenes (sizes in the JSON, no images)."""
     import random

@@ -7,16 +7,14 @@ import json
 from pathlib import Path
 
 from narrator.errors import InputError
-from narrator.records import Quarantine, SceneBundle, SceneRefs
+from narrator.records import Quarantine, SceneRefs
 
 
 def load_rewrites(path: str | Path,
-                  bundles: list[SceneBundle]) -> tuple[dict[str, str], list[Quarantine]]:
-    """Scene id -> caption; lines that are unusable or name no known scene are quarantined."""
+                  refs: SceneRefs) -> tuple[dict[str, str], list[Quarantine]]:
+    """Scene id -> caption; lines that are unusable or name no known scene (in ``refs``, the
+    dataset's scenes) are quarantined."""
     path = Path(path)
-    refs = SceneRefs()
-    for b in bundles:
-        refs.add(b.scene.scene_id, b.scene.file_name, b.scene.image_path)
     out: dict[str, str] = {}
     problems: list[Quarantine] = []
     try:

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from narrator.errors import InputError
 from narrator.ingest.base import DatasetConfig, Reader, SourceStats, load_config
 from narrator.ingest.registry import READERS, reader_for
 from narrator.records import Quarantine, SceneBundle
 
+if TYPE_CHECKING:
+    from narrator.store import Store
+
 log = logging.getLogger(__name__)
 
-__all__ = ["READERS", "DatasetConfig", "IngestResult", "load_config", "read_dataset",
-           "reader_for"]
+__all__ = ["READERS", "DatasetConfig", "IngestResult", "ingest_into", "load_config",
+           "read_dataset", "reader_for"]
+
+Sink = Callable[[list[SceneBundle]], None]
 
 
 @dataclass
@@ -30,11 +38,15 @@ class IngestResult:
     declared: set[str] = field(default_factory=set)
     #: source class names in no class map and not canonical: name -> objects (kept verbatim)
     unknown_classes: dict[str, int] = field(default_factory=dict)
+    #: categories of the objects read
+    observed: set[str] = field(default_factory=set)
+    #: scene id -> content hash, of every scene read (filled when streaming into a store)
+    scene_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def vocabulary(self) -> list[str]:
         """Declared and observed categories: what "absent" is measured against."""
-        return sorted(self.declared | {o.category for b in self.bundles for o in b.objects})
+        return sorted(self.declared | self.observed)
 
     @property
     def warnings(self) -> list[str]:
@@ -55,10 +67,12 @@ class _Collector:
     """
 
     def __init__(self, result: IngestResult, reader: Reader,
-                 on_source: Callable[[Path, int], None] | None) -> None:
+                 on_source: Callable[[Path, int], None] | None, sink: Sink | None = None,
+                 batch: int = 256) -> None:
         self.result, self.reader, self.on_source = result, reader, on_source
+        self.sink, self.batch = sink, batch
         self.first_source: dict[str, str] = {}
-        self.pending = 0
+        self.pending: list[SceneBundle] = []
 
     def add(self, source: Path | None, item: SceneBundle | Quarantine | InputError) -> None:
         if isinstance(item, InputError):
@@ -84,29 +98,40 @@ class _Collector:
                 f"image {scene.file_name}", scene.scene_id))
             return
         self.first_source[scene.scene_id] = scene.source or str(source)
-        self.result.bundles.append(item)
-        self.pending += 1
-        if self.pending >= 256:
+        self.result.observed.update(o.category for o in item.objects)
+        self.pending.append(item)
+        if len(self.pending) >= self.batch:
             self.flush(source)
 
     def flush(self, source: Path | None) -> None:
-        if self.on_source and self.pending:
-            self.on_source(source or self.reader.config.root, self.pending)
-        self.pending = 0
+        """Hand the scenes read since the last flush on: to the sink (and forget them), or
+        to the result's bundles."""
+        if not self.pending:
+            return
+        if self.sink is not None:
+            self.sink(self.pending)
+        else:
+            self.result.bundles.extend(self.pending)
+        if self.on_source:
+            self.on_source(source or self.reader.config.root, len(self.pending))
+        self.pending = []
 
 
 def read_dataset(config: DatasetConfig,
-                 on_source: Callable[[Path, int], None] | None = None) -> IngestResult:
+                 on_source: Callable[[Path, int], None] | None = None,
+                 sink: Sink | None = None, batch: int = 256) -> IngestResult:
     """Read every source of the dataset; one unreadable file does not stop the others.
 
     ``on_source(source, n)`` is called as scenes are read (n new scenes since the last call).
+    With a ``sink``, scenes are handed to it ``batch`` at a time and not kept in the result
+    (memory stays flat however big the dataset); otherwise they are in ``result.bundles``.
     """
     reader = reader_for(config)
     result = IngestResult(reader.name)
     sources = reader.sources()
     if not sources:
         raise InputError(config.root, f"no {reader.name} annotation files found")
-    collect = _Collector(result, reader, on_source)
+    collect = _Collector(result, reader, on_source, sink, batch)
     for source in sources:
         try:
             for item in reader.read_source(source):
@@ -121,3 +146,53 @@ def read_dataset(config: DatasetConfig,
     result.declared = set(reader.declared)
     result.unknown_classes = dict(reader.class_map.unknown)
     return result
+
+
+def ingest_into(store: Store, config: DatasetConfig,
+                on_source: Callable[[Path, int], None] | None = None,
+                batch: int = 2048) -> IngestResult:
+    """Read the dataset into ``store`` as it is read, ``batch`` scenes per transaction,
+    rewriting only scenes whose content changed; then record its ingest quarantine.
+
+    The result has no bundles; ``scene_hashes`` lists every scene read."""
+    stored = store.scene_hashes()
+    hashes: dict[str, str] = {}
+
+    def write(bundles: list[SceneBundle]) -> None:
+        for b in bundles:
+            hashes[b.scene.scene_id] = b.content_hash
+        store.write_bundles(bundles, stored)
+
+    result = read_dataset(config, on_source, sink=write, batch=batch)
+    store.write_quarantine(config.name, "ingest", result.quarantine)
+    result.scene_hashes = hashes
+    return result
+
+
+_prefetched: dict[tuple[str, str], Future[IngestResult]] = {}
+
+
+def _prefetch_key(db: str | Path, config: DatasetConfig) -> tuple[str, str]:
+    return str(Path(db).resolve()), repr(config)
+
+
+def prefetch_ingest(store: Store, config: DatasetConfig,
+                    on_source: Callable[[Path, int], None] | None = None) -> None:
+    """Start :func:`ingest_into` in a thread now; the generate flow's ingest task takes its
+    result (:func:`take_prefetched`). The CLI does this before Prefect is imported and its
+    server started, so that reading the dataset overlaps those seconds of start-up."""
+    future: Future[IngestResult] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(ingest_into(store, config, on_source))
+        except BaseException as exc:  # handed to whoever takes the result
+            future.set_exception(exc)
+
+    _prefetched[_prefetch_key(store.path, config)] = future
+    threading.Thread(target=run, name="narrator-ingest", daemon=True).start()
+
+
+def take_prefetched(db: str | Path, config: DatasetConfig) -> Future[IngestResult] | None:
+    """The prefetched ingest of ``config`` into ``db``, if one was started (once)."""
+    return _prefetched.pop(_prefetch_key(db, config), None)

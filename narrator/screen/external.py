@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from narrator.errors import InputError
-from narrator.records import SceneRefs
 from narrator.screen.checks import screen_text
 from narrator.store import Store
 
@@ -28,9 +27,7 @@ class FactsIndex:
     """SceneFacts of the DB, found by scene id, image file name, path or stem."""
 
     def __init__(self, store: Store) -> None:
-        self.refs = SceneRefs()
-        for row in store.query("SELECT scene_id, file_name, image_path FROM scenes"):
-            self.refs.add(row["scene_id"], row["file_name"], row["image_path"])
+        self.refs = store.scene_refs()
         self.store = store
         self._cache: dict[str, dict[str, Any] | None] = {}
 
