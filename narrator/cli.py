@@ -256,7 +256,8 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 @click.option("--seed", default=0, show_default=True, help="Seed for template choices.")
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
-@click.option("--shard-size", default=256, show_default=True, help="Scenes per shard task.")
+@click.option("--shard-size", type=int, default=None,
+              help="Scenes per shard task [default: 256 with an LLM, 1024 with rules].")
 @click.option("--task-runner", default="thread", show_default=True,
               type=click.Choice(["thread", "process", "dask"]),
               help="Where shards run: a thread pool, a local process pool (uses every core "
@@ -276,7 +277,7 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 @click.pass_context
 @handle_errors
 def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, images: Path | None,
-             llm: str, seed: int, style: str, shard_size: int, task_runner: str,
+             llm: str, seed: int, style: str, shard_size: int | None, task_runner: str,
              dask_address: str | None, workers: int, class_list: bool,
              max_qa_per_scene: int | None, vqa_option: tuple[str, ...], samples: int,
              rounds: int, no_fallback: bool, rewrite: Path | None) -> None:
@@ -293,7 +294,7 @@ def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, image
         raise click.UsageError("--samples must be >= 1 and --rounds >= 0")
     if rewrite and llm == "rules":
         raise click.UsageError("--rewrite needs an LLM (--llm openai:MODEL or vllm:MODEL)")
-    if shard_size < 1 or workers < 1:
+    if (shard_size is not None and shard_size < 1) or workers < 1:
         raise click.UsageError("--shard-size and --workers must be >= 1")
     vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
     log_file = db.with_name(db.name + ".log")
@@ -551,10 +552,11 @@ def screen(db: Path, captions: Path, out: Path | None) -> None:
 @click.option("--llm", default="rules", show_default=True, help="Text generator.")
 @click.option("--style", default="generic", show_default=True,
               type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
-@click.option("--shard-size", default=256, show_default=True, help="Scenes per shard task.")
+@click.option("--shard-size", type=int, default=None,
+              help="Scenes per shard task [default: 256 with an LLM, 1024 with rules].")
 @handle_errors
 def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int | None,
-           pool: str, serve: bool, llm: str, style: str, shard_size: int) -> None:
+           pool: str, serve: bool, llm: str, style: str, shard_size: int | None) -> None:
     """Create a scheduled deployment of `generate` that picks up new scenes.
 
     Needs a Prefect server (`prefect server start`, then PREFECT_API_URL). Without --serve,

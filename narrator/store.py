@@ -110,12 +110,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         # ingest streams scenes into the database in batches and shards read them back:
         # the scene's content hash decides what must be rewritten, ``ord`` keeps the order
-        # a reader gave a scene's objects and regions (facts index objects by it)
+        # a reader gave a scene's objects and regions (facts index objects by it). The
+        # scene_id indexes go: DuckDB uses them for no join or IN list, and keeping them
+        # up to date doubled the cost of every insert.
         "0003_scale_stream",
         """
         ALTER TABLE scenes ADD COLUMN content_hash VARCHAR;
         ALTER TABLE objects ADD COLUMN ord INTEGER;
         ALTER TABLE regions ADD COLUMN ord INTEGER;
+        DROP INDEX objects_scene;
+        DROP INDEX regions_scene;
+        DROP INDEX vqa_scene;
+        DROP INDEX captions_scene;
         """,
     ),
 )
@@ -341,19 +347,37 @@ class Store:
     def load_shard(self, scene_ids: Sequence[str]) -> dict[str, pa.Table]:
         """The stored scenes, objects and regions of ``scene_ids`` as Arrow tables (scenes in
         the order given, objects and regions in their reader's order): a shard's input."""
-        self.con.register("_shard_ids", pa.table({
-            "scene_id": list(scene_ids), "_pos": list(range(len(scene_ids)))}))
+        return next(self.iter_shards([list(scene_ids)]))
+
+    def iter_shards(self, shards: Sequence[Sequence[str]]) -> Iterator[dict[str, pa.Table]]:
+        """:meth:`load_shard` for each of ``shards`` in turn, at the cost of one pass: the
+        rows of every shard's scenes are first copied, in shard order, into temporary tables,
+        so that each shard is then one range read (a join per shard would scan the whole
+        objects table every time). Other statements may run between two shards."""
+        ids = [s for shard in shards for s in shard]
+        self.con.register("_shard_ids", pa.table({"scene_id": ids, "_pos": range(len(ids))}))
+        names = {t: ", ".join(c for c in self.columns(t) if c != "ord")
+                 for t in ("scenes", "objects", "regions")}
         try:
-            out = {}
-            for table, order in (("scenes", "i._pos"), ("objects", "i._pos, t.ord"),
-                                 ("regions", "i._pos, t.ord")):
-                cols = ", ".join(f"t.{c}" for c in self.columns(table) if c != "ord")
-                out[table] = self.con.sql(
-                    f"SELECT {cols} FROM {table} t JOIN _shard_ids i USING (scene_id) "
-                    f"ORDER BY {order}").to_arrow_table()
-            return out
+            for table in names:
+                order = "i._pos" + (", t.ord" if table != "scenes" else "")
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _staged_{table} AS SELECT t.*, i._pos "
+                    f"FROM {table} t JOIN _shard_ids i USING (scene_id) ORDER BY {order}")
         finally:
             self.con.unregister("_shard_ids")
+        try:
+            start = 0
+            for shard in shards:
+                end = start + len(shard)
+                yield {t: self.con.sql(
+                    f"SELECT {cols} FROM _staged_{t} WHERE _pos >= {start} AND _pos < {end} "
+                    "ORDER BY _pos" + (", ord" if t != "scenes" else "")).to_arrow_table()
+                    for t, cols in names.items()}
+                start = end
+        finally:
+            for table in names:
+                self.con.execute(f"DROP TABLE IF EXISTS _staged_{table}")
 
     def commit_shard(self, result: ShardResult, config_hash: str, fresh: bool = False) -> None:
         """Everything a shard produced, in one transaction, then mark its scenes processed.

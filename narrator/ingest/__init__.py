@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class IngestResult:
     observed: set[str] = field(default_factory=set)
     #: scene id -> content hash, of every scene read (filled when streaming into a store)
     scene_hashes: dict[str, str] = field(default_factory=dict)
+    #: how long reading (and writing, into a store) took
+    seconds: float = 0.0
 
     @property
     def vocabulary(self) -> list[str]:
@@ -155,6 +158,7 @@ def ingest_into(store: Store, config: DatasetConfig,
     rewriting only scenes whose content changed; then record its ingest quarantine.
 
     The result has no bundles; ``scene_hashes`` lists every scene read."""
+    t0 = time.perf_counter()
     stored = store.scene_hashes()
     hashes: dict[str, str] = {}
 
@@ -166,6 +170,7 @@ def ingest_into(store: Store, config: DatasetConfig,
     result = read_dataset(config, on_source, sink=write, batch=batch)
     store.write_quarantine(config.name, "ingest", result.quarantine)
     result.scene_hashes = hashes
+    result.seconds = time.perf_counter() - t0
     return result
 
 
