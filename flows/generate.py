@@ -135,7 +135,9 @@ def generate_flow(dataset: str, db: str, fmt: str | None = None, images: str | N
     ``shard_size``: scenes per shard task (default: 256 with an LLM, whose shards retry and
     journal as a unit; 1024 with rules, where fewer tasks mean less orchestration).
     ``processes`` > 1: rule-mode shards compute in that many worker processes (with the
-    thread task runner; other runners already run shards in their own processes)."""
+    thread task runner; other runners already run shards in their own processes). As with
+    any multiprocessing code, a script that calls the flow this way must guard its entry
+    point with ``if __name__ == "__main__":`` (the workers re-import the main module)."""
     t0 = time.perf_counter()
     logger = get_run_logger()
     config = load_config(dataset, fmt, images)
