@@ -15,7 +15,7 @@ from narrator.facts import FACTS_VERSION, shard_facts
 from narrator.ids import canonical_json, make_id, text_hash
 from narrator.records import SceneBundle
 from narrator.resources import data_dir
-from narrator.vqa import VQAEngine, VQAOptions, load_families
+from narrator.vqa import VQAOptions, shared_engine
 
 PIPELINE_VERSION = 1
 
@@ -102,26 +102,33 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
                   rewrites: dict[str, str] | None = None) -> ShardResult:
     """Facts, VQA and captions for a shard of scenes: rule captions, or with ``config.llm``
     HCoT captions through the screening and proofreading loop."""
-    families = load_families()
-    if config.families:
-        families = {k: v for k, v in families.items() if k in config.families}
-    engine = VQAEngine(families, seed=config.seed, style=config.style, options=config.vqa())
-    captioner = RuleCaptioner()
-    result = ShardResult([b.scene.scene_id for b in bundles],
-                         {b.scene.scene_id: b.content_hash for b in bundles})
-    all_facts = shard_facts(bundles, vocabulary)
-    for facts in all_facts:
-        text = canonical_json(facts)  # serialised here, in the worker, once
-        result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
-                             "facts_hash": text_hash(text), "facts": text})
-        result.vqa.extend(engine.rows(facts))
-        if config.llm == "rules":
-            result.captions.extend(captioner.rows(facts))
-    if config.llm != "rules":
-        _llm_captions(result, all_facts, bundles, config, llm, rewrites or {})
-    for row in result.vqa:
-        row["params"] = canonical_json(row["params"])
-    return result
+    import gc
+
+    # a shard makes ~100k small containers and no reference cycles: the cyclic collector
+    # would only rescan them (about a third of the CPU time), so it waits for the shard end
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        engine = shared_engine(config.families, config.seed, config.style, config.vqa())
+        result = ShardResult([b.scene.scene_id for b in bundles],
+                             {b.scene.scene_id: b.content_hash for b in bundles})
+        all_facts = shard_facts(bundles, vocabulary)
+        captioner = RuleCaptioner.shared() if config.llm == "rules" else None
+        for facts in all_facts:
+            text = canonical_json(facts)  # serialised here, in the worker, once
+            result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
+                                 "facts_hash": text_hash(text), "facts": text})
+            result.vqa.extend(engine.rows(facts))
+            if captioner is not None:
+                result.captions.extend(captioner.rows(facts))
+        if config.llm != "rules":
+            _llm_captions(result, all_facts, bundles, config, llm, rewrites or {})
+        for row in result.vqa:
+            row["params"] = canonical_json(row["params"])
+        return result
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _llm_captions(result: ShardResult, all_facts: list[dict[str, Any]],
