@@ -36,6 +36,11 @@ sys.path.insert(0, os.environ.get("NARRATOR_BENCH_CODE", str(ROOT)))
 
 from narrator.caption import RuleCaptioner  # noqa: E402
 from narrator.facts import shard_facts  # noqa: E402
+
+try:
+    from narrator.facts import shard_facts_json as with_text
+except ImportError:  # code before the per-shard optimisation
+    with_text = None
 from narrator.ids import canonical_json, make_id, text_hash  # noqa: E402
 from narrator.pipeline import GenerateConfig, process_shard  # noqa: E402
 from narrator.records import Object, Scene, SceneBundle  # noqa: E402
@@ -84,18 +89,24 @@ def _stages(shards: list[list[SceneBundle]], config: GenerateConfig) -> dict[str
     captioner = RuleCaptioner()
     rows = [[r for f in fs for r in engine.rows(f)] for fs in facts]
 
+    texts = [[t for _, t in with_text(s, CATEGORIES)] for s in shards] if with_text else None
+
     def json_hash() -> None:
-        for fs, rs in zip(facts, rows, strict=True):
-            for f in fs:
-                text_hash(canonical_json(f))
+        for k, (fs, rs) in enumerate(zip(facts, rows, strict=True)):
+            for i, f in enumerate(fs):
+                text_hash(canonical_json(f) if texts is None else texts[k][i])
             for r in rs:
                 canonical_json(r["params"])
 
+    facts_ms = _cpu_ms(lambda: [shard_facts(s, CATEGORIES) for s in shards], False)
+    text_ms = 0.0
+    if with_text is not None:  # this code writes the facts texts along with the documents
+        text_ms = _cpu_ms(lambda: [with_text(s, CATEGORIES) for s in shards], False) - facts_ms
     return {
-        "facts": _cpu_ms(lambda: [shard_facts(s, CATEGORIES) for s in shards], False),
+        "facts": facts_ms,
         "vqa": _cpu_ms(lambda: [engine.rows(f) for fs in facts for f in fs], False),
         "captions": _cpu_ms(lambda: [captioner.rows(f) for fs in facts for f in fs], False),
-        "json_hash": _cpu_ms(json_hash, False),
+        "json_hash": _cpu_ms(json_hash, False) + text_ms,
     }
 
 
@@ -115,6 +126,7 @@ def measure(scenes: int, shard_size: int, repeats: int, style: str, seed: int) -
         splits.append(split)
     return {"scenes": scenes, "qa_pairs": qa, "shard_size": shard_size, "style": style,
             "repeats": repeats, "ms_per_scene": round(statistics.median(totals), 4),
+            "ms_per_scene_min": round(min(totals), 4),
             "ms_per_scene_all": [round(t, 4) for t in totals],
             "split_ms_per_scene": {k: round(statistics.median(s[k] for s in splits), 4)
                                    for k in splits[0]}}
@@ -149,6 +161,7 @@ def main() -> None:
         old = _against(a.against, argv)
         report = {"benchmark": "process_shard", "this": new, a.against: old,
                   "speedup": round(old["ms_per_scene"] / new["ms_per_scene"], 2),
+                  "speedup_of_min": round(old["ms_per_scene_min"] / new["ms_per_scene_min"], 2),
                   "same_qa_pairs": old["qa_pairs"] == new["qa_pairs"]}
     report["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, indent=1))

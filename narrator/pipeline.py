@@ -11,7 +11,7 @@ from typing import Any
 
 from narrator.caption import RuleCaptioner
 from narrator.caption.hcot import CaptionLoopConfig, HCoTCaptioner
-from narrator.facts import FACTS_VERSION, shard_facts
+from narrator.facts import FACTS_VERSION, shard_facts_json
 from narrator.ids import canonical_json, make_id, text_hash
 from narrator.records import SceneBundle
 from narrator.resources import data_dir
@@ -112,10 +112,10 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
         engine = shared_engine(config.families, config.seed, config.style, config.vqa())
         result = ShardResult([b.scene.scene_id for b in bundles],
                              {b.scene.scene_id: b.content_hash for b in bundles})
-        all_facts = shard_facts(bundles, vocabulary)
+        documents = shard_facts_json(bundles, vocabulary)  # serialised in the worker, once
+        all_facts = [facts for facts, _ in documents]
         captioner = RuleCaptioner.shared() if config.llm == "rules" else None
-        for facts in all_facts:
-            text = canonical_json(facts)  # serialised here, in the worker, once
+        for facts, text in documents:
             result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
                                  "facts_hash": text_hash(text), "facts": text})
             result.vqa.extend(engine.rows(facts))

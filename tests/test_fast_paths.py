@@ -73,3 +73,56 @@ def test_normalised_question_matches_the_regex() -> None:
               for _ in range(3000)]
     for text in texts:
         assert _normalised(text) == re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _counting_orjson(monkeypatch: Any) -> list[int]:
+    import narrator.facts as facts_module
+
+    calls = [0]
+    real = facts_module.orjson.dumps
+
+    def dumps(*args: Any, **kwargs: Any) -> bytes:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(facts_module.orjson, "dumps", dumps)
+    return calls
+
+
+def test_facts_texts_are_canonical_json_on_both_paths(monkeypatch: Any) -> None:
+    from narrator.facts import shard_facts_json
+    from tests.shard_scenes import VOCABULARY, make_bundles
+
+    calls = _counting_orjson(monkeypatch)
+    bundles = make_bundles()
+    out = shard_facts_json(bundles, VOCABULARY)
+    assert [canonical_json(doc) for doc, _ in out] == [text for _, text in out]
+    assert 10 < calls[0] < len(bundles)  # orjson wrote some, json.dumps the others
+
+
+def test_facts_texts_fall_back_for_values_orjson_writes_differently(monkeypatch: Any) -> None:
+    import datetime
+
+    from narrator.facts import shard_facts_json
+    from narrator.records import Object, Region, Scene, SceneBundle
+
+    def bundle(i: int, **scene: Any) -> SceneBundle:
+        sid = f"s{i}"
+        objs = [Object(f"{sid}o0", sid, "ship", 10.0, 10.0, 30.5, 21.25),
+                Object(f"{sid}o1", sid, "car", 100.0, 50.0, 120.0, 62.5)]
+        if i == 8:  # a tiny box: relative area 1.5e-06
+            objs.append(Object(f"{sid}o2", sid, "car", 100.0, 50.0, 100.3, 50.2))
+        regions = [Region(f"{sid}r", sid, "water", 1.0, 3e-05)] if i == 1 else []
+        return SceneBundle(Scene(sid, "d", f"{sid}.tif", None, 200, 200, **scene), objs,
+                           regions)
+
+    cases = [bundle(0), bundle(1), bundle(2, incidence_angle=math.nan),
+             bundle(3, center_lat=5e-05), bundle(4, center_lon=1e17),
+             bundle(5, acquired_at=datetime.datetime(2021, 5, 1)),  # type: ignore[arg-type]
+             bundle(6, platform="S1\ud800"), bundle(7, gsd_m=2.0, incidence_angle=2**70),
+             bundle(8)]
+    calls = _counting_orjson(monkeypatch)
+    for case in cases:
+        (doc, text), = shard_facts_json([case], ["ship", "car", "tank"])
+        assert text == canonical_json(doc), case.scene
+    assert calls[0] == 2  # the plain scene, and the one with a surrogate (orjson refuses it)

@@ -54,6 +54,8 @@ class SceneContext:
         self._by_category: dict[str, list[dict[str, Any]]] | None = None
         self._targets: list[dict[str, Any]] | None = None
         self._unique: dict[str, dict[str, Any]] | None = None
+        #: box texts by id of the box list (kept with it, so that an id is never reused)
+        self._box_texts: dict[int, tuple[list[float], str]] = {}
 
     # -- words -------------------------------------------------------------------------------
     def noun(self, category: str, prefix: str = "") -> dict[str, str]:
@@ -89,6 +91,14 @@ class SceneContext:
 
     # -- boxes -------------------------------------------------------------------------------
     def box(self, box: list[float]) -> str:
+        hit = self._box_texts.get(id(box))
+        if hit is not None and hit[0] is box:
+            return hit[1]
+        text = self._box_text(box)
+        self._box_texts[id(box)] = (box, text)
+        return text
+
+    def _box_text(self, box: list[float]) -> str:
         x0, y0, x1, y1 = box
         if self.style.coords == "percent":
             q = (half_up(100 * x0 / self.width), half_up(100 * y0 / self.height),

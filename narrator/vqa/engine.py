@@ -173,7 +173,7 @@ class VQAEngine:
                     # questions are unique per scene (near-duplicates are dropped above)
                     "qa_id": text_id(f"{scene_id}\x1f{template_id}\x1f{question}"),
                     "scene_id": scene_id, "task": fam.task, "question": question,
-                    "answer": answer, "params": params | {"answer_key": key},
+                    "answer": answer, "params": {**params, "answer_key": key},
                     "template_id": template_id, "template_version": fam.version,
                     "style": self.style.name,
                 })
