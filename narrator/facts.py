@@ -255,10 +255,11 @@ def _plain_value(v: Any) -> bool:
     return kind is str or kind is bool or v is None or (kind is int and -2**63 < v < 2**63)
 
 
-def _plain_types(objs: list[Any]) -> bool:
-    """Object ids and categories are plain strings, fine types strings or None."""
-    return ({type(o.object_id) for o in objs} | {type(o.category) for o in objs} <= {str}
-            and {type(o.fine_type) for o in objs} <= {str, type(None)})
+def _plain_types(rows: list[list[Any]]) -> bool:
+    """Object ids and categories (the first two columns) are plain strings, fine types (the
+    last) strings or None."""
+    return (set(map(type, rows[0])) | set(map(type, rows[1])) <= {str}
+            and set(map(type, rows[-1])) <= {str, type(None)})
 
 
 def _plain_scene(doc: dict[str, Any], bundle: SceneBundle) -> bool:
@@ -324,7 +325,7 @@ def _object_columns(bundles: list[SceneBundle]) -> dict[str, Any]:
         plain[:] &= _plain_rows(a, written)
         return a.tolist()
 
-    gsd_rows = ~np.isnan(gsd)
+    gsd_rows, oriented = ~np.isnan(gsd), ~np.isnan(rot["orientation"])
 
     rows = [
         [o.object_id for o in objs], [o.category for o in objs], r(box, 2),
@@ -332,8 +333,7 @@ def _object_columns(bundles: list[SceneBundle]) -> dict[str, Any]:
         (pos["cell"] + 1).tolist(), _names(_FIVE, pos["five"]), r(pos["margin"], 4),
         _size_classes(rel_area), rel_area.tolist(), _names(_SHAPES, shape), r(aspect, 4),
         r(np.minimum(rot["elongation"], 1e6), 4),
-        [None if np.isnan(a) else a for a in r(rot["orientation"], 2,
-                                               ~np.isnan(rot["orientation"]))],
+        _unless(r(rot["orientation"], 2, oriented), oriented.tolist()),
         _names((*DIRECTIONS, None), rot["direction"]),
         r(rot["length"], 2), r(rot["width"], 2), r(rot["area"], 2), rot["has_poly"].tolist(),
         _unless(r(np.column_stack([w * gsd, h * gsd]), 1, gsd_rows), has_gsd),
@@ -345,7 +345,7 @@ def _object_columns(bundles: list[SceneBundle]) -> dict[str, Any]:
     plain_scenes = (np.bincount(sidx, weights=~plain, minlength=len(bundles)) == 0).tolist()
     return {"objs": objs, "counts": counts, "sidx": sidx, "box_np": box, "cx_np": cx,
             "cy_np": cy, "rows": rows,
-            "plain": plain_scenes if _plain_types(objs) else [False] * len(bundles)}
+            "plain": plain_scenes if _plain_types(rows) else [False] * len(bundles)}
 
 
 _FIVE = ("top", "bottom", "left", "right", "center")

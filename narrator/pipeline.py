@@ -104,8 +104,9 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
     HCoT captions through the screening and proofreading loop."""
     import gc
 
-    # a shard makes ~100k small containers and no reference cycles: the cyclic collector
-    # would only rescan them (about a third of the CPU time), so it waits for the shard end
+    # the templated part makes ~100k small containers and no reference cycles: the cyclic
+    # collector would only rescan them (about a third of its CPU time), so it waits until
+    # that part is done (not during LLM captions: network code does make cycles)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -113,7 +114,6 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
         result = ShardResult([b.scene.scene_id for b in bundles],
                              {b.scene.scene_id: b.content_hash for b in bundles})
         documents = shard_facts_json(bundles, vocabulary)  # serialised in the worker, once
-        all_facts = [facts for facts, _ in documents]
         captioner = RuleCaptioner.shared() if config.llm == "rules" else None
         for facts, text in documents:
             result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
@@ -121,14 +121,15 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
             result.vqa.extend(engine.rows(facts))
             if captioner is not None:
                 result.captions.extend(captioner.rows(facts))
-        if config.llm != "rules":
-            _llm_captions(result, all_facts, bundles, config, llm, rewrites or {})
         for row in result.vqa:
             row["params"] = canonical_json(row["params"])
-        return result
     finally:
         if collecting:
             gc.enable()
+    if config.llm != "rules":
+        _llm_captions(result, [facts for facts, _ in documents], bundles, config, llm,
+                      rewrites or {})
+    return result
 
 
 def _llm_captions(result: ShardResult, all_facts: list[dict[str, Any]],
