@@ -103,7 +103,8 @@ def make_bundles(n: int = 120, seed: int = 7) -> list[SceneBundle]:
                       gsd_m=rng.choice([0.5, 1.0, 3.0, 10.0, 0.12345]) if geo else None,
                       platform=rng.choice(["Sentinel-1A", None]) if geo else None,
                       band="C" if geo else None, polarization=rng.choice(["VV", "HH", None]),
-                      incidence_angle=rng.choice([None, 33.5]), crs=rng.choice([None, "EPSG:4326"]),
+                      incidence_angle=rng.choice([None, 33.5]),
+                      crs=rng.choice([None, "EPSG:4326"]),
                       acquired_at=rng.choice([None, "2021-05-01T10:00:00"]))
         n_obj = _count(rng, i)
         pool = CATEGORIES[: rng.randint(1, len(CATEGORIES))] + (EXTRA if i % 5 == 0 else [])

@@ -1,4 +1,5 @@
-"""Fast paths give exactly the old texts: narrator.ids' reused encoder, ids, normalised questions."""
+"""Fast paths give exactly the old texts: the reused JSON encoder, ids, normalised questions
+and the facts texts written by orjson."""
 
 from __future__ import annotations
 
