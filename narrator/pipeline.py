@@ -18,11 +18,11 @@ import pyarrow as pa
 from narrator.caption import RuleCaptioner
 from narrator.caption.hcot import CaptionLoopConfig, HCoTCaptioner
 from narrator.columns import bundles_from_tables, rows_table
-from narrator.facts import FACTS_VERSION, shard_facts
+from narrator.facts import FACTS_VERSION, shard_facts_json
 from narrator.ids import canonical_json, make_id, text_hash
 from narrator.records import SceneBundle
 from narrator.resources import data_dir
-from narrator.vqa import VQAEngine, VQAOptions, load_families
+from narrator.vqa import VQAOptions, shared_engine
 
 PIPELINE_VERSION = 1
 
@@ -164,25 +164,33 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
                   rewrites: dict[str, str] | None = None) -> ShardResult:
     """Facts, VQA and captions for a shard of scenes: rule captions, or with ``config.llm``
     HCoT captions through the screening and proofreading loop."""
-    families = load_families()
-    if config.families:
-        families = {k: v for k, v in families.items() if k in config.families}
-    engine = VQAEngine(families, seed=config.seed, style=config.style, options=config.vqa())
-    captioner = RuleCaptioner()
-    result = ShardResult([b.scene.scene_id for b in bundles],
-                         {b.scene.scene_id: b.content_hash for b in bundles})
-    all_facts = shard_facts(bundles, vocabulary)
-    for facts in all_facts:
-        text = canonical_json(facts)  # serialised here, in the worker, once
-        result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
-                             "facts_hash": text_hash(text), "facts": text})
-        result.vqa.extend(engine.rows(facts))
-        if config.llm == "rules":
-            result.captions.extend(captioner.rows(facts))
+    import gc
+
+    # the templated part makes ~100k small containers and no reference cycles: the cyclic
+    # collector would only rescan them (about a third of its CPU time), so it waits until
+    # that part is done (not during LLM captions: network code does make cycles)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        engine = shared_engine(config.families, config.seed, config.style, config.vqa())
+        result = ShardResult([b.scene.scene_id for b in bundles],
+                             {b.scene.scene_id: b.content_hash for b in bundles})
+        documents = shard_facts_json(bundles, vocabulary)  # serialised in the worker, once
+        captioner = RuleCaptioner.shared() if config.llm == "rules" else None
+        for facts, text in documents:
+            result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
+                                 "facts_hash": text_hash(text), "facts": text})
+            result.vqa.extend(engine.rows(facts))
+            if captioner is not None:
+                result.captions.extend(captioner.rows(facts))
+        for row in result.vqa:
+            row["params"] = canonical_json(row["params"])
+    finally:
+        if collecting:
+            gc.enable()
     if config.llm != "rules":
-        _llm_captions(result, all_facts, bundles, config, llm, rewrites or {})
-    for row in result.vqa:
-        row["params"] = canonical_json(row["params"])
+        _llm_captions(result, [facts for facts, _ in documents], bundles, config, llm,
+                      rewrites or {})
     return result
 
 

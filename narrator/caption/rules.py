@@ -18,6 +18,7 @@ from narrator.text import Vocabulary, cell_phrase, default_vocabulary, join_list
 #: land-cover classes whose backscatter is low (dark in SAR amplitude)
 _DARK = {"water", "bare soil", "bare", "sand", "road", "runway"}
 _CELL_ORDER = [cell for row in GRID_NAMES for cell in row]
+_SHARED: dict[tuple[str, int, int], RuleCaptioner] = {}
 
 
 class RuleCaptioner:
@@ -33,6 +34,19 @@ class RuleCaptioner:
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{self.path}: missing or bad field {exc}") from None
         self.vocab = vocabulary or default_vocabulary()
+
+    @classmethod
+    def shared(cls) -> RuleCaptioner:
+        """The default captioner, built once per process and again when its template file
+        changes (it keeps no state between scenes, so shards and threads can share it)."""
+        path = template_path("captions", "rules.yaml")
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        hit = _SHARED.get(key)
+        if hit is None:
+            _SHARED.clear()
+            hit = _SHARED[key] = cls(path)
+        return hit
 
     def _objects(self, facts: dict[str, Any]) -> str:
         counts = sorted(facts["counts"].items(), key=lambda kv: (-kv[1], kv[0]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from narrator.text import join_list
+from narrator.text import join_list, number_word
 from narrator.vqa.context import Group, SceneContext
 
 
@@ -31,7 +31,7 @@ def count(ctx: SceneContext) -> Iterator[Group]:
     """Every present category, and one absent category (answer 0) when there is one."""
     for cat, n in ctx.facts["counts"].items():
         yield [("default", {"category": cat},
-                ctx.noun(cat) | {"count": n, "count_word": ctx.counted(cat, n).split()[0]})]
+                ctx.noun(cat) | {"count": n, "count_word": number_word(n)})]
     if ctx.facts["absent"]:
         cat = ctx.rng.choice(ctx.facts["absent"])
         yield [("zero", {"category": cat}, ctx.noun(cat) | {"count": 0, "count_word": "zero"})]
@@ -143,7 +143,8 @@ def above_below(ctx: SceneContext) -> Iterator[Group]:
 def nine_grid(ctx: SceneContext) -> Iterator[Group]:
     """Category -> the grid numbers (1-9) holding its instances' centres."""
     for cat, objs in sorted(ctx.by_category.items()):
-        if all(ctx.clear_position(o) for o in objs):
+        margin = ctx.options.position_margin
+        if all(o["pos_margin"] >= margin for o in objs):  # ctx.clear_position, inlined
             grids = sorted({o["grid"] for o in objs})
             yield [("default", {"category": cat, "grids": grids},
                     ctx.noun(cat) | {"grids": ",".join(map(str, grids))})]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import random
-from functools import cached_property
 from typing import Any
 
 from narrator.text import Vocabulary, cell_phrase, join_list, number_word
@@ -42,21 +41,36 @@ class SceneContext:
     """Everything an answer function needs about one scene, computed lazily and once."""
 
     def __init__(self, facts: dict[str, Any], rng: random.Random, vocab: Vocabulary,
-                 style: Style, options: VQAOptions) -> None:
+                 style: Style, options: VQAOptions,
+                 nouns: dict[tuple[str, str], dict[str, str]] | None = None) -> None:
         self.facts = facts
         self.rng = rng
         self.vocab = vocab
         self.style = style
         self.options = options
         self.width, self.height = facts["size"]
+        #: noun slots by (category, prefix), shared by the scenes of an engine
+        self._nouns = {} if nouns is None else nouns
+        self._by_category: dict[str, list[dict[str, Any]]] | None = None
+        self._targets: list[dict[str, Any]] | None = None
+        self._unique: dict[str, dict[str, Any]] | None = None
+        #: box texts by id of the box list (kept with it, so that an id is never reused)
+        self._box_texts: dict[int, tuple[list[float], str]] = {}
 
     # -- words -------------------------------------------------------------------------------
     def noun(self, category: str, prefix: str = "") -> dict[str, str]:
-        n = self.vocab[category]
-        if prefix:
-            return {f"{prefix}singular": n.singular, f"{prefix}plural": n.plural,
-                    f"{prefix}name": category}
-        return {"singular": n.singular, "plural": n.plural, "a": n.article, "name": category}
+        """The noun slots of ``category`` (a shared dict: merge it, never change it)."""
+        slots = self._nouns.get((category, prefix))
+        if slots is None:
+            n = self.vocab[category]
+            if prefix:
+                slots = {f"{prefix}singular": n.singular, f"{prefix}plural": n.plural,
+                         f"{prefix}name": category}
+            else:
+                slots = {"singular": n.singular, "plural": n.plural, "a": n.article,
+                         "name": category}
+            self._nouns[(category, prefix)] = slots
+        return slots
 
     def counted(self, category: str, n: int) -> str:
         noun = self.vocab[category]
@@ -77,6 +91,14 @@ class SceneContext:
 
     # -- boxes -------------------------------------------------------------------------------
     def box(self, box: list[float]) -> str:
+        hit = self._box_texts.get(id(box))
+        if hit is not None and hit[0] is box:
+            return hit[1]
+        text = self._box_text(box)
+        self._box_texts[id(box)] = (box, text)
+        return text
+
+    def _box_text(self, box: list[float]) -> str:
         x0, y0, x1, y1 = box
         if self.style.coords == "percent":
             q = (half_up(100 * x0 / self.width), half_up(100 * y0 / self.height),
@@ -90,12 +112,14 @@ class SceneContext:
         return "".join(self.box(o["box"]) for o in objects)
 
     # -- targets -----------------------------------------------------------------------------
-    @cached_property
+    @property
     def by_category(self) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for o in self.facts["objects"]:
-            out.setdefault(o["category"], []).append(o)
-        return out
+        if self._by_category is None:
+            out: dict[str, list[dict[str, Any]]] = {}
+            for o in self.facts["objects"]:
+                out.setdefault(o["category"], []).append(o)
+            self._by_category = out
+        return self._by_category
 
     def eligible(self, o: dict[str, Any]) -> bool:
         """Passes the target filters (border, overlap, tiny, extreme aspect)."""
@@ -107,16 +131,20 @@ class SceneContext:
         return (o["rel_area"] >= opt.min_rel_area and short >= opt.min_side_px
                 and long <= opt.max_aspect * short)
 
-    @cached_property
+    @property
     def targets(self) -> list[dict[str, Any]]:
         """Objects that pass the filters (any category)."""
-        return [o for o in self.facts["objects"] if self.eligible(o)]
+        if self._targets is None:
+            self._targets = [o for o in self.facts["objects"] if self.eligible(o)]
+        return self._targets
 
-    @cached_property
+    @property
     def unique(self) -> dict[str, dict[str, Any]]:
         """Category -> its only instance, when that instance passes the filters."""
-        return {c: objs[0] for c, objs in sorted(self.by_category.items())
-                if len(objs) == 1 and self.eligible(objs[0])}
+        if self._unique is None:
+            self._unique = {c: objs[0] for c, objs in sorted(self.by_category.items())
+                            if len(objs) == 1 and self.eligible(objs[0])}
+        return self._unique
 
     def clear_position(self, o: dict[str, Any]) -> bool:
         return o["pos_margin"] >= self.options.position_margin
