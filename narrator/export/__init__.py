@@ -1,8 +1,10 @@
 """Exports of the texts in a narrator DuckDB file to the formats VLM trainers read.
 
-Formats: ``jsonl``, ``llava``, ``sharegpt``, ``sarlang``, ``sarchat``, ``parquet``. Each
-record is validated against the format's JSON Schema (``narrator/export/schemas/``) before
-it is written; texts are streamed in batches, so memory stays flat with the export's size.
+Formats: ``jsonl``, ``llava``, ``sharegpt``, ``sarlang``, ``sarchat``, ``parquet``. Every
+record written matches the format's JSON Schema (``narrator/export/schemas/``): validated
+record by record, or, for the JSON Lines that DuckDB writes (:mod:`narrator.export.sqljson`),
+valid by construction with the data-dependent constraints checked in SQL. Texts are
+streamed in batches, so memory stays flat with the export's size.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from narrator.export.select import Filters, count_texts, iter_texts
-from narrator.export.splits import SplitConfig, assign_splits
+from narrator.export.splits import SplitAssignment, SplitConfig, assign_splits
+from narrator.export.sqljson import write_lines
 from narrator.export.validate import ExportError, check, columns
 from narrator.export.writers import (CsvSink, JsonArraySink, JsonLinesSink, ParquetSink,
                                      SinkSet, _FileSink)
@@ -85,8 +86,11 @@ class ExportFormat:
 
 def run_export(store: Store, fmt: type[ExportFormat], out: Path, options: ExportOptions,
                on_total: Callable[[int], None] | None = None,
-               on_rows: Callable[[int], None] | None = None) -> ExportResult:
-    """Write the filtered texts of ``store`` as ``fmt`` to ``out``."""
+               on_rows: Callable[[int], None] | None = None,
+               in_sql: bool = True) -> ExportResult:
+    """Write the filtered texts of ``store`` as ``fmt`` to ``out``: by DuckDB where the
+    format can (:mod:`narrator.export.sqljson`) unless ``in_sql`` is false, else record by
+    record in Python (the same bytes)."""
     exporter = fmt(out, options)
     if exporter.per_split and out.exists() and not out.is_dir():
         raise ExportError(f"{out}: the {fmt.name} export writes a folder here, but this is a "
@@ -98,19 +102,29 @@ def run_export(store: Store, fmt: type[ExportFormat], out: Path, options: Export
     result = ExportResult(scene_splits=assignment.scene_counts())
     per_split: Counter[str] = Counter()
     with SinkSet() as sinks:
-        for batch in iter_texts(store, options.filters, assignment, on_scanned=on_rows):
-            for row in batch:
-                for path, schema, record in exporter.emit(row):
-                    check(schema, record)
-                    sink = sinks.get(path) or sinks.add(exporter.open(path, schema))
-                    sink.write(record)
-                per_split[row["split"]] += 1
+        if in_sql and hasattr(exporter, "line_sql"):
+            write_lines(store, exporter, assignment, sinks, per_split, on_rows)
+        else:
+            _write_records(store, exporter, assignment, sinks, per_split, on_rows)
         exporter.finish(sinks)
         result.files = {str(p): s.count for p, s in sorted(sinks.sinks.items())}
     result.texts = sum(per_split.values())
     result.splits = dict(sorted(per_split.items()))
     log.info("exported %d texts as %s to %s", result.texts, fmt.name, out)
     return result
+
+
+def _write_records(store: Store, exporter: ExportFormat, assignment: SplitAssignment,
+                   sinks: SinkSet, per_split: Counter[str],
+                   on_rows: Callable[[int], None] | None = None) -> None:
+    """Emit, validate and write every text row in Python."""
+    for batch in iter_texts(store, exporter.options.filters, assignment, on_scanned=on_rows):
+        for row in batch:
+            for path, schema, record in exporter.emit(row):
+                check(schema, record)
+                sink = sinks.get(path) or sinks.add(exporter.open(path, schema))
+                sink.write(record)
+            per_split[row["split"]] += 1
 
 
 def llama_factory_info(names_files: dict[str, str]) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from narrator import __version__
+from narrator.export import sqljson as sj
 from narrator.export.base import Emitted, ExportFormat, ExportOptions, run_export
 from narrator.export.select import Filters
 from narrator.store import Store
@@ -42,6 +43,29 @@ class JsonlExport(ExportFormat):
         record.update(source_split=row["source_split"], group=row["group"],
                       provenance=provenance(row))
         yield self.target(row), "jsonl", record
+
+    def line_sql(self, text_type: str) -> tuple[str, list[str]]:
+        """The record of :meth:`emit` as DuckDB builds it, and the checks of the values its
+        schema constrains (``jsonl.json``: non-empty strings, a non-null dataset, params a
+        JSON object or null; the keys, types and constants follow from the SQL)."""
+        keys = _VQA if text_type == "vqa" else _CAPTION
+        value = {k: sj.text(f"t.{k}") for k in keys} | {
+            "split": sj.text("sp.split"), "params": "t.params_json"}
+        fields = [(k, value[k]) for k in keys] + [
+            ("source_split", sj.text("t.source_split")), ("group", sj.text("sp.grp")),
+            ("provenance", sj.obj([
+                ("template_id", sj.text("t.template_id")),
+                ("template_version", sj.integer("t.template_version")),
+                ("generator", sj.text("coalesce(nullif(t.generator, ''), 'template')")),
+                ("facts_hash", sj.text("t.facts_hash")),
+                ("facts_version", sj.integer("t.facts_version")),
+                ("narrator_version", sj.text(sj.literal(__version__)))]))]
+        required = ("id", "scene_id", "image", "task", "status") + (
+            ("question", "answer") if text_type == "vqa" else ("kind", "text"))
+        checks = [sj.non_empty(f"t.{k}") for k in required] + [
+            "t.dataset IS NOT NULL", sj.params_ok("t.params", "t.params_pretty"),
+            "t.type = " + sj.literal(text_type), sj.literal(__version__) + " <> ''"]
+        return sj.obj(fields), checks
 
 
 def export_jsonl(store: Store, out: Path, options: ExportOptions | None = None,

@@ -31,7 +31,7 @@ SELECT v.qa_id AS id, 'vqa' AS type, v.scene_id, s.file_name AS image, s.image_p
        NULL AS text, {status} AS status, NULL AS generator, v.params, v.template_id,
        v.template_version, f.facts_hash, f.version AS facts_version
 FROM vqa v JOIN scenes s USING (scene_id) LEFT JOIN facts f USING (scene_id)
-{where} ORDER BY v.scene_id, v.task, v.qa_id
+{where}
 """
 _CAPTION_SQL = """
 SELECT c.caption_id AS id, 'caption' AS type, c.scene_id, s.file_name AS image, s.image_path,
@@ -39,7 +39,7 @@ SELECT c.caption_id AS id, 'caption' AS type, c.scene_id, s.file_name AS image, 
        NULL AS question, NULL AS answer, c.text, c.status, c.generator, c.params,
        c.template_id, NULL AS template_version, f.facts_hash, f.version AS facts_version
 FROM captions c JOIN scenes s USING (scene_id) LEFT JOIN facts f USING (scene_id)
-{where} ORDER BY c.scene_id, c.kind, c.caption_id
+{where}
 """
 
 
@@ -70,16 +70,28 @@ def _in(column: str, values: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True)
-class _Query:
+class TextQuery:
     """One SELECT of texts: ``sql`` has a ``{where}`` slot; ``table alias`` and ``clauses``
-    give the filter, which the per-scene counts of :func:`_scene_ranges` reuse."""
+    give the filter, which the per-scene counts of :func:`scene_ranges` reuse; ``type`` is
+    the texts' type and ``order`` the output columns they are sorted on."""
 
     sql: str
     table: str
     clauses: tuple[str, ...]
+    type: str
+    order: tuple[str, ...]
+    key: str
+
+    def body(self, clause: str) -> str:
+        """The unsorted rows of one scene range (``clause``)."""
+        return self.sql.replace("{where}", _where((*self.clauses, clause)))
+
+    def select(self, clause: str) -> str:
+        """The rows of one scene range (``clause``), in export order."""
+        return self.body(clause) + " ORDER BY " + ", ".join(self.order)
 
 
-def _queries(store: Store, f: Filters) -> list[_Query]:
+def queries(store: Store, f: Filters) -> list[TextQuery]:
     """The SELECTs for the filtered texts (VQA first, then captions)."""
     out = []
     vqa_status = "v.status" if "status" in store.columns("vqa") else "'accepted'"
@@ -90,7 +102,8 @@ def _queries(store: Store, f: Filters) -> list[_Query]:
             where.append(_in(vqa_status, f.statuses))
         if f.styles:
             where.append(_in("v.style", f.styles))
-        out.append(_Query(_VQA_SQL.replace("{status}", vqa_status), "vqa v", tuple(where)))
+        out.append(TextQuery(_VQA_SQL.replace("{status}", vqa_status), "vqa v", tuple(where),
+                          "vqa", ("scene_id", "task", "id"), "v.qa_id"))
     if not f.tasks or CAPTION_TASK in f.tasks:
         has_style = "style" in store.columns("captions")
         where = [_in("c.status", f.statuses)] if f.statuses else []
@@ -98,7 +111,8 @@ def _queries(store: Store, f: Filters) -> list[_Query]:
             where.append(f"(c.style IS NULL OR {_in('c.style', f.styles)})")
         sql = _CAPTION_SQL.replace("{task}", CAPTION_TASK).replace(
             "{style}", "c.style" if has_style else "NULL")
-        out.append(_Query(sql, "captions c", tuple(where)))
+        out.append(TextQuery(sql, "captions c", tuple(where), "caption",
+                          ("scene_id", "kind", "id"), "c.caption_id"))
     return out
 
 
@@ -110,7 +124,7 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _scene_ranges(store: Store, q: _Query, max_rows: int) -> Iterator[tuple[str, int]]:
+def scene_ranges(store: Store, q: TextQuery, max_rows: int) -> Iterator[tuple[str, int]]:
     """``(clause, texts)`` per contiguous range of scene ids holding about ``max_rows``
     texts. Each range is sorted on its own, so DuckDB never sorts the whole export."""
     alias = q.table.split()[-1]
@@ -129,7 +143,7 @@ def _scene_ranges(store: Store, q: _Query, max_rows: int) -> Iterator[tuple[str,
 def count_texts(store: Store, f: Filters) -> int:
     """How many texts the filters select before the split filter (the progress total)."""
     return sum(int(store.scalar(f"SELECT count(*) FROM {q.table} {_where(q.clauses)}") or 0)
-               for q in _queries(store, f))
+               for q in queries(store, f))
 
 
 def iter_texts(store: Store, f: Filters, assignment: SplitAssignment,
@@ -138,24 +152,34 @@ def iter_texts(store: Store, f: Filters, assignment: SplitAssignment,
                range_rows: int = 100_000) -> Iterator[list[dict[str, Any]]]:
     """Batches of text rows with ``split`` and ``group`` set and ``params`` decoded, in
     scene order, read one range of about ``range_rows`` texts at a time."""
-    for q in _queries(store, f):
-        for clause, _ in list(_scene_ranges(store, q, range_rows)):
-            sql = q.sql.replace("{where}", _where((*q.clauses, clause)))
-            for batch in store.iter_batches(sql, batch_rows):
-                rows = batch.to_pylist()
-                kept = [_annotate(row, assignment) for row in rows]
-                kept = [r for r in kept if not f.splits or r["split"] in f.splits]
-                if on_scanned:
-                    on_scanned(len(rows))
-                if kept:
-                    yield kept
+    for q in queries(store, f):
+        for clause, _ in list(scene_ranges(store, q, range_rows)):
+            yield from iter_range(store, q, clause, f, assignment, on_scanned, batch_rows)
 
 
-def _annotate(row: dict[str, Any], assignment: SplitAssignment) -> dict[str, Any]:
+def iter_range(store: Store, q: TextQuery, clause: str, f: Filters, assignment: SplitAssignment,
+               on_scanned: Callable[[int], None] | None = None,
+               batch_rows: int = 20_000) -> Iterator[list[dict[str, Any]]]:
+    """Batches of the text rows of one scene range (see :func:`iter_texts`)."""
+    for batch in store.iter_batches(q.select(clause), batch_rows):
+        rows = batch.to_pylist()
+        kept = [annotate(row, assignment) for row in rows]
+        kept = [r for r in kept if not f.splits or r["split"] in f.splits]
+        if on_scanned:
+            on_scanned(len(rows))
+        if kept:
+            yield kept
+
+
+def annotate(row: dict[str, Any], assignment: SplitAssignment) -> dict[str, Any]:
     row["split"] = assignment.split.get(row["scene_id"])
     row["group"] = assignment.group.get(row["scene_id"])
     if isinstance(row["params"], str):
-        row["params"] = json.loads(row["params"])
+        try:
+            row["params"] = json.loads(row["params"])
+        except ValueError as exc:
+            raise ExportError(f"record {row['id']}: its params are not JSON ({exc}); this is "
+                              "a hand-edited or damaged database, regenerate it") from None
     return row
 
 

@@ -21,6 +21,8 @@ the cell size, so the same database and settings always give the same splits.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import math
@@ -35,7 +37,7 @@ import numpy as np
 import shapely
 
 from narrator.errors import ConfigError
-from narrator.ids import make_id
+from narrator.ids import canonical_json
 from narrator.store import Store
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,11 @@ class SplitConfig:
             raise ConfigError(f"the geographic cell size must be > 0 degrees, got {self.cell_deg}")
 
     def split_of(self, group: str) -> str:
-        """The split a group falls into: a uniform hash of (seed, group) against the ratios."""
-        u = int(make_id("split", self.seed, group), 16) / 16 ** 16
+        """The split a group falls into: a uniform hash of (seed, group) against the ratios
+        (``make_id("split", seed, group)``, with the hash of the first two parts reused)."""
+        h = _split_prefix(self.seed).copy()
+        h.update(_JSON.encode(group).encode("utf-8") + b"\x1f")
+        u = int(h.hexdigest()[:16], 16) / 16 ** 16
         total, acc = sum(self.ratios), 0.0
         for name, ratio in zip(SPLITS, self.ratios, strict=True):
             acc += ratio / total
@@ -74,6 +79,19 @@ class SplitConfig:
                 return name
         return next(n for n, r in zip(reversed(SPLITS), reversed(self.ratios), strict=True)
                     if r > 0)
+
+
+#: ``canonical_json`` of a string (``narrator.ids``) without building an encoder per call
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@functools.cache
+def _split_prefix(seed: int) -> Any:
+    """blake2b after the parts ``"split"`` and ``seed`` of ``make_id``."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in ("split", seed):
+        h.update(canonical_json(part).encode("utf-8") + b"\x1f")
+    return h
 
 
 def parse_ratios(text: str) -> tuple[float, float, float]:
@@ -93,11 +111,20 @@ def parent_scene(file_name: str | None) -> str | None:
     ``P0137_11``."""
     if not file_name:
         return None
-    stem = PurePosixPath(file_name).stem
+    stem = _stem(file_name)
     for pattern in _CROPS:
         if m := pattern.match(stem):
             return m.group("parent")
     return None
+
+
+def _stem(file_name: str) -> str:
+    """``PurePosixPath(file_name).stem``, without building a path for the common case."""
+    if file_name.endswith("/") or "//" in file_name or "/." in "/" + file_name:
+        return PurePosixPath(file_name).stem
+    name = file_name.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 def group_keys(scene: dict[str, Any], cell_deg: float) -> list[str]:
@@ -179,10 +206,13 @@ def assign_scenes(scenes: Iterable[dict[str, Any]], config: SplitConfig) -> Spli
             footprints.append(scene["footprint_wkb"])
     _link_overlaps(uf, with_footprint, footprints)
     out = SplitAssignment()
+    split_of: dict[str, str] = {}  # one hash per group, not per scene
     for scene_id, key in first.items():
         group = uf.find(key)
         out.group[scene_id] = group
-        out.split[scene_id] = config.split_of(group)
+        if group not in split_of:
+            split_of[group] = config.split_of(group)
+        out.split[scene_id] = split_of[group]
     _warn_if_lopsided(out)
     return out
 

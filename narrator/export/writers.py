@@ -40,11 +40,16 @@ class _FileSink:
 class JsonLinesSink(_FileSink):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        self.fh = self.part.open("w", encoding="utf-8")
+        self.fh = self.part.open("wb")
 
     def write(self, record: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.fh.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
         self.count += 1
+
+    def write_lines(self, lines: memoryview, count: int) -> None:
+        """``count`` ready-made lines (UTF-8, each ending in a newline) in one buffer."""
+        self.fh.write(lines)
+        self.count += count
 
     def close(self) -> None:
         self.fh.close()
