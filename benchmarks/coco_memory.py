@@ -2,7 +2,7 @@
 
 For each N, writes the seeded dataset of benchmarks/scale.py (N annotation-only scenes, about
 10 boxes each) and reads it in a fresh subprocess per (code, N), so that each peak RSS is
-that run's own: the reader's ``read_source`` is iterated to the end and every bundle dropped
+that run's own (ru_maxrss; VmHWM beside it as a check): the reader's ``read_source`` is iterated to the end and every bundle dropped
 as it comes (what a streaming consumer does), so the figures are the reader's own cost.
 "old" is the ``narrator`` package at ``--baseline`` (a git ref, extracted with git archive),
 "new" the working tree. Each process reports its RSS after the imports (the floor), its
@@ -23,9 +23,6 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import make_dataset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +60,8 @@ if check:
     digest.update(repr(sorted((k, repr(v)) for k, v in reader.stats.items())).encode())
     digest.update(repr((sorted(reader.declared), sorted(reader.class_map.unknown.items()))).encode())
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps(counts | {
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps(counts | {"vmhwm_mb": round(hwm / 1024),
     "wall_s": round(wall, 2), "cpu_s": round(cpu_s, 2), "first_item_s": round(first or 0, 2),
     "floor_rss_mb": round(floor / 1024), "peak_rss_mb": round(peak / 1024),
     "reader_rss_mb": round((peak - floor) / 1024), "digest": digest.hexdigest() if check else None}))
@@ -76,6 +74,17 @@ def run(code: Path, annotation: Path, check: bool) -> dict[str, Any]:
                           "check" if check else "time"], env=env, check=True,
                          capture_output=True, text=True, cwd=code)
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def generate(root: Path, n: int) -> Path:
+    """benchmarks/scale.py's dataset, written by a child process: this one stays small, so
+    that it does not raise the peak RSS its children inherit until they exec."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+            f"from scale import make_dataset; from pathlib import Path; "
+            f"print(make_dataset(Path({str(root)!r}), {n}))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True)
+    return Path(out.stdout.strip())
 
 
 def extract(ref: str, into: Path) -> Path:
@@ -100,7 +109,7 @@ def main() -> None:
         if args.baseline != "none":
             codes = {"old": extract(args.baseline, Path(tmp) / "old")} | codes
         for n in args.scenes:
-            annotation = make_dataset(Path(tmp) / f"d{n}", n)
+            annotation = generate(Path(tmp) / f"d{n}", n)
             row: dict[str, Any] = {"scenes": n, "file_mb": round(annotation.stat().st_size / 2**20)}
             for name, code in codes.items():
                 row[name] = run(code, annotation, check=False)

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: about the shortest JSON of a box annotation: how many annotations a file can hold at most
 MIN_ANNOTATION_BYTES = 48
+#: rows reserved up front at most (about 1 GB of address space; more rows grow the columns)
+MAX_RESERVED_ROWS = 1 << 24
 
 
 def load_json(path: Path) -> Any:
@@ -209,7 +211,7 @@ def _parse(source: Path) -> tuple[dict[str, Any], list[Image], AnnotationColumns
     stream cannot take is loaded whole, which words the error exactly as before."""
     images: list[Image] = []
     try:
-        capacity = source.stat().st_size // MIN_ANNOTATION_BYTES
+        capacity = min(source.stat().st_size // MIN_ANNOTATION_BYTES, MAX_RESERVED_ROWS)
     except OSError:
         capacity = 0  # reported when the file is read
     columns = AnnotationColumns(capacity)
