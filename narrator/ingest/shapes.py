@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import shapely
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from narrator.ids import text_hash
+from narrator.ids import make_id
 from narrator.ingest.classmap import ClassEntry
 from narrator.records import Object, Quarantine, Scene
 
@@ -108,11 +107,6 @@ def to_angle_rad(value: float, unit: str, what: str) -> float | str:
     return math.radians(value)
 
 
-def object_id(text: str) -> str:
-    """``make_id(text)`` of one string, without a JSON encoder per call (runs per object)."""
-    return text_hash(encode_basestring(text) + "\x1f")
-
-
 @dataclass
 class Candidate:
     """One parsed annotation, before validation against its scene."""
@@ -184,7 +178,7 @@ def make_object(classify: Callable[[str], ClassEntry], source: Path, scene: Scen
     clipped = clipped or inside != tuple(b or ())
     entry = classify(c.name)
     return Object(
-        object_id=object_id(f"{scene.scene_id}\x1f{c.source_id}\x1f{c.name}\x1f{inside!r}"),
+        object_id=make_id(f"{scene.scene_id}\x1f{c.source_id}\x1f{c.name}\x1f{inside!r}"),
         scene_id=scene.scene_id, category=entry.category,
         x0=inside[0], y0=inside[1], x1=inside[2], y1=inside[3],
         source_category=c.name, fine_type=entry.fine_type, angle=c.angle,
