@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,18 @@ from shapely.geometry.base import BaseGeometry
 
 from narrator.errors import InputError
 from narrator.ingest.base import DatasetConfig, Reader
+from narrator.ingest.cococolumns import AnnotationColumns, Group, group_key
+from narrator.ingest.jsonstream import NotStreamable, Streamed, stream_object
 from narrator.ingest.rle import decode, mask_geometry
 from narrator.ingest.shapes import Box, Candidate, xywh_box
 from narrator.records import Quarantine, Scene, SceneBundle
 
 log = logging.getLogger(__name__)
+
+#: about the shortest JSON of a box annotation: how many annotations a file can hold at most
+MIN_ANNOTATION_BYTES = 48
+#: rows reserved up front at most (about 1 GB of address space; more rows grow the columns)
+MAX_RESERVED_ROWS = 1 << 24
 
 
 def load_json(path: Path) -> Any:
@@ -93,46 +99,60 @@ class CocoReader(Reader):
         return self._candidates(self.config)
 
     def read_source(self, source: Path) -> Iterator[SceneBundle | Quarantine]:
-        data = load_json(source)
-        if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-            raise InputError(source, "not a COCO file: no 'images' list at the top level")
+        data, images, columns = _parse(source)
         if self._n_sources is None:
             self._n_sources = len(self.sources())
         split = source.stem if self._n_sources > 1 else None
         categories, bad = self._categories(data.get("categories"), source)
         yield from bad
-        by_image: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        anns = data.get("annotations") or []
-        if not isinstance(anns, list):
-            raise InputError(source, "'annotations' must be a list")
-        for ann in anns:
-            if isinstance(ann, dict):
-                by_image[_key(ann.get("image_id"))].append(ann)
-            else:
-                yield Quarantine("ingest", str(source), f"not an object: {ann!r}"[:200])
+        _add_unstreamed(data, columns, source)
+        for text in columns.not_objects:
+            yield Quarantine("ingest", str(source), text)
+        columns.finish()
         builder = self.scene_builder(source)
         seen_ids: set[Any] = set()
-        for image in data["images"]:
-            record = f"image id={image.get('id')!r}" if isinstance(image, dict) else repr(image)
+        for image in images:
+            record = f"image id={image[0]!r}" if isinstance(image, tuple) else image
             problem = _image_problem(image, seen_ids)
             if problem:
                 yield Quarantine("ingest", str(source), problem, record)
                 continue
-            seen_ids.add(image.get("id"))
-            scene = builder.build(str(image["file_name"]), image.get("width"),
-                                  image.get("height"), split, record)
+            image_id, file_name, width, height = image
+            seen_ids.add(image_id)
+            scene = builder.build(file_name, width, height, split, record)
             if isinstance(scene, Quarantine):
                 yield scene
                 continue
             bundle = SceneBundle(scene)
-            candidates = (self._candidate(ann, i, categories, scene)
-                          for i, ann in enumerate(by_image.pop(image.get("id"), [])))
-            yield from self.add_objects(bundle, candidates, source)
+            group = columns.take(image_id)
+            if group is not None:
+                yield from self.add_objects(
+                    bundle, self._group_candidates(group, categories, scene), source)
             yield from self.complete(builder, bundle)
-        for image_id, orphans in by_image.items():
-            for ann in orphans:
+        for image_id, group in columns.leftovers():
+            for i, ann in enumerate(group.slow):
+                ann_id = group.ids[i] if ann is None else ann.get("id")
                 yield Quarantine("ingest", str(source), f"unknown image_id {image_id!r}",
-                                 f"annotation id={ann.get('id')!r}")
+                                 f"annotation id={ann_id!r}")
+
+    def _group_candidates(self, group: Group, categories: dict[Any, str],
+                    scene: Scene) -> Iterator[Candidate | Quarantine]:
+        """The image's annotations in file order: plain boxes straight from the columns."""
+        for i, ann in enumerate(group.slow):
+            if ann is not None:
+                yield self._candidate(ann, i, categories, scene)
+                continue
+            ann_id, category_id = group.ids[i], group.cats[i]
+            record = f"annotation id={ann_id!r} in {scene.file_name}"
+            if category_id not in categories:
+                yield Quarantine("ingest", "", f"unknown category_id {category_id!r}", record,
+                                 scene.scene_id)
+                continue
+            x, y, w, h = group.boxes[i]
+            crowd = group.crowd[i]
+            yield Candidate(categories[category_id], record, str(ann_id),
+                            box=(x, y, x + w, y + h), difficult=crowd,
+                            attrs={"iscrowd": True} if crowd else {})
 
     def _categories(self, cats: Any, source: Path) -> tuple[dict[Any, str], list[Quarantine]]:
         out: dict[Any, str] = {}
@@ -155,7 +175,7 @@ class CocoReader(Reader):
         def reject(reason: str) -> Quarantine:
             return Quarantine("ingest", "", reason, record, scene.scene_id)
 
-        if _key(ann.get("category_id")) not in categories:
+        if group_key(ann.get("category_id")) not in categories:
             return reject(f"unknown category_id {ann.get('category_id')!r}")
         segmentation = ann.get("segmentation")
         if isinstance(segmentation, dict):
@@ -176,19 +196,62 @@ class CocoReader(Reader):
                          attrs={"iscrowd": True} if crowd else {})
 
 
-def _key(value: Any) -> Any:
-    """An id as a dict key: a JSON list or object (a wrong type) becomes its text."""
-    return json.dumps(value) if isinstance(value, list | dict) else value
+#: an ``images`` entry: (id, file_name, width, height) of an object, or the repr of another
+Image = tuple[Any, Any, Any, Any] | str
 
 
-def _image_problem(image: Any, seen_ids: set[Any]) -> str | None:
+def _image(entry: Any) -> Image:
+    if isinstance(entry, dict):
+        return (entry.get("id"), entry.get("file_name"), entry.get("width"), entry.get("height"))
+    return repr(entry)
+
+
+def _parse(source: Path) -> tuple[dict[str, Any], list[Image], AnnotationColumns]:
+    """(top-level object, images, annotations by image) of a COCO file, streamed; a file the
+    stream cannot take is loaded whole, which words the error exactly as before."""
+    images: list[Image] = []
+    try:
+        capacity = min(source.stat().st_size // MIN_ANNOTATION_BYTES, MAX_RESERVED_ROWS)
+    except OSError:
+        capacity = 0  # reported when the file is read
+    columns = AnnotationColumns(capacity)
+
+    def on_items(key: str, batch: list[Any]) -> None:
+        if key == "annotations":
+            columns.add(batch)
+        else:
+            images.extend(_image(entry) for entry in batch)
+
+    try:
+        data: Any = stream_object(source, ("images", "annotations"), on_items)
+    except (OSError, NotStreamable) as exc:
+        log.debug("%s: read whole (%s)", source, exc)
+        data, images, columns = load_json(source), [], AnnotationColumns()
+        if isinstance(data, dict) and isinstance(data.get("images"), list):
+            images = [_image(entry) for entry in data["images"]]
+            data["images"] = Streamed()
+    if not isinstance(data, dict) or not isinstance(data.get("images"), Streamed):
+        raise InputError(source, "not a COCO file: no 'images' list at the top level")
+    return data, images, columns
+
+
+def _add_unstreamed(data: dict[str, Any], columns: AnnotationColumns, source: Path) -> None:
+    """Add the annotations of a file that was loaded whole (or that has no list of them)."""
+    anns = data.get("annotations")
+    if not isinstance(anns, Streamed):
+        anns = anns or []
+        if not isinstance(anns, list):
+            raise InputError(source, "'annotations' must be a list")
+        columns.add(anns)
+
+
+def _image_problem(image: Image, seen_ids: set[Any]) -> str | None:
     """Why an ``images`` entry is unusable (None if it is fine)."""
-    if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) \
-            or not image["file_name"]:
+    if not isinstance(image, tuple) or not isinstance(image[1], str) or not image[1]:
         return "image entry without a file_name string"
-    if isinstance(image.get("id"), list | dict):
-        return f"image id must be a number or a string, got {image.get('id')!r}"
-    if image.get("id") in seen_ids:
+    if isinstance(image[0], list | dict):
+        return f"image id must be a number or a string, got {image[0]!r}"
+    if image[0] in seen_ids:
         return "duplicate image id"
     return None
 

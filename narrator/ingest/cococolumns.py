@@ -1,0 +1,178 @@
+"""A COCO file's annotations grouped by image, kept compact while the file is read.
+
+Plain box annotations (an integer ``id`` and ``category_id``, a usable ``[x, y, w, h]``,
+no segmentation) are kept as numpy columns, about 60 bytes each; any other annotation
+(polygons, RLE, unusual types, a box that will be rejected) is kept as the parsed dict, so
+the reader treats it, and words its quarantine reason, exactly as before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+def group_key(value: Any) -> Any:
+    """An id as a dict key: a JSON list or object (a wrong type) becomes its text."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+@dataclass
+class Group:
+    """One image's annotations in file order: plain boxes as Python values, others as dicts.
+
+    ``slow[i]`` is the dict of annotation ``i`` or None when it is a plain box given by
+    ``ids[i]``, ``cats[i]``, ``boxes[i]`` (x, y, w, h) and ``crowd[i]``.
+    """
+
+    slow: list[dict[str, Any] | None]
+    ids: list[int]
+    cats: list[int]
+    boxes: list[list[float]]
+    crowd: list[bool]
+
+
+class AnnotationColumns:
+    """Add annotations a batch at a time, then :meth:`finish`, then take groups by image id."""
+
+    def __init__(self, capacity: int = 0) -> None:
+        """``capacity``: rows to reserve (address space only: untouched rows cost no memory;
+        more rows than that are still taken, by growing the columns)."""
+        self.group_of: dict[Any, int] = {}
+        #: quarantine texts of entries that are not JSON objects, in file order
+        self.not_objects: list[str] = []
+        #: group, plain?, id, category_id, bbox, iscrowd: the first ``count`` rows are used
+        self._columns: list[np.ndarray] = [
+            np.empty(capacity, np.int32), np.empty(capacity, bool),
+            np.empty(capacity, np.int64), np.empty(capacity, np.int64),
+            np.empty((capacity, 4)), np.empty(capacity, bool)]
+        self._slow: dict[int, dict[str, Any]] = {}
+        self.count = 0
+
+    def add(self, batch: list[Any]) -> None:
+        dicts = batch
+        if not _all(batch, dict):
+            dicts = [a for a in batch if isinstance(a, dict)]
+            self.not_objects += [f"not an object: {a!r}"[:200] for a in batch
+                                 if not isinstance(a, dict)]
+        if not dicts:
+            return
+        n, base = len(dicts), self.count
+        self.count += n
+        groups = self._groups(_field(dicts, "image_id"))
+        columns = _plain_columns(dicts)
+        if columns is None:
+            fast = np.zeros(n, dtype=bool)
+            columns = (fast, np.zeros(n, np.int64), np.zeros(n, np.int64),
+                       np.zeros((n, 4)), fast)
+        for k in np.flatnonzero(~columns[0]).tolist():
+            self._slow[base + k] = dicts[k]
+        self._append((np.asarray(groups, dtype=np.int32), *columns))
+
+    def _append(self, batch: tuple[np.ndarray, ...]) -> None:
+        """Write a batch of rows after the ``count - len(batch)`` used ones; the columns grow
+        by half when full."""
+        n = len(batch[0])
+        end = self.count
+        if end > len(self._columns[0]):
+            size = max(end, len(self._columns[0]) * 3 // 2, 4096)
+            grown = []
+            for column in self._columns:
+                bigger = np.empty((size, *column.shape[1:]), column.dtype)
+                bigger[: end - n] = column[: end - n]
+                grown.append(bigger)
+            self._columns = grown
+        for column, values in zip(self._columns, batch, strict=True):
+            column[end - n:end] = values
+
+    def _groups(self, image_ids: list[Any]) -> list[int]:
+        get = self.group_of.get
+        try:
+            keys, out = image_ids, list(map(get, image_ids))
+        except TypeError:  # a list or object as an id
+            keys = [group_key(k) if isinstance(k, list | dict) else k for k in image_ids]
+            out = list(map(get, keys))
+        if None in out:
+            for i, k in enumerate(keys):
+                if out[i] is None:
+                    out[i] = self.group_of.setdefault(k, len(self.group_of))
+        return out  # type: ignore[return-value]
+
+    def finish(self) -> None:
+        """Sort the rows by group (stable: file order within an image), a column at a time."""
+        columns, self._columns = [c[: self.count] for c in self._columns], []
+        order = np.argsort(columns[0], kind="stable")
+        counts = np.bincount(columns[0], minlength=len(self.group_of))
+        self._ends = np.cumsum(counts).tolist()
+        self._starts = [0, *self._ends[:-1]]
+        sorted_columns = []
+        for j in range(1, len(columns)):
+            sorted_columns.append(columns[j][order])
+            columns[j] = columns[0]  # frees the unsorted column
+        self._fast, self._ids, self._cats, self._boxes, self._crowd = sorted_columns
+        self._rows = order
+
+    def take(self, image_id: Any) -> Group | None:
+        """The annotations of ``image_id`` (None if it has none); they are not left over."""
+        g = self.group_of.pop(image_id, None)
+        return None if g is None else self._group(g)
+
+    def leftovers(self) -> Iterator[tuple[Any, Group]]:
+        """(image id, annotations) of every image id no image took, in file order."""
+        for key, g in self.group_of.items():
+            yield key, self._group(g)
+
+    def _group(self, g: int) -> Group:
+        a, b = self._starts[g], self._ends[g]
+        fast = self._fast[a:b].tolist()
+        slow = [None if f else self._slow.pop(r) for f, r in
+                zip(fast, self._rows[a:b].tolist(), strict=True)]
+        return Group(slow, self._ids[a:b].tolist(), self._cats[a:b].tolist(),
+                     self._boxes[a:b].tolist(), self._crowd[a:b].tolist())
+
+
+def _field(dicts: list[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
+    return list(map(dict.get, dicts, repeat(key), repeat(default)))
+
+
+def _all(values: list[Any], kind: type) -> bool:
+    return set(map(type, values)) == {kind}
+
+
+def _plain_columns(dicts: list[dict[str, Any]]) -> tuple[np.ndarray, ...] | None:
+    """(plain?, id, category_id, bbox, iscrowd) columns of a batch; None when the batch
+    has values numpy would not hold exactly (then every annotation of it is kept whole)."""
+    n = len(dicts)
+    ids, cats, boxes = _field(dicts, "id"), _field(dicts, "category_id"), _field(dicts, "bbox")
+    segs = _field(dicts, "segmentation")
+    if _all(ids, int) and _all(cats, int) and _all(boxes, list) \
+            and set(map(len, boxes)) == {4} and segs.count(None) + segs.count([]) == n:
+        fast = np.ones(n, dtype=bool)  # the usual batch: no need to look at each one
+    else:
+        fast = np.array([type(i) is int and type(c) is int and type(b) is list and len(b) == 4
+                         and (s is None or s == [])
+                         for i, c, b, s in zip(ids, cats, boxes, segs, strict=True)], dtype=bool)
+    idx = np.flatnonzero(fast)
+    id_col, cat_col, box_col = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros((n, 4))
+    if len(idx):
+        picked = idx.tolist()
+        every = len(picked) == n
+        try:
+            id_col[idx] = np.array(ids if every else [ids[k] for k in picked], dtype=np.int64)
+            cat_col[idx] = np.array(cats if every else [cats[k] for k in picked],
+                                    dtype=np.int64)
+        except OverflowError:
+            return None
+        box = np.array(boxes if every else [boxes[k] for k in picked])
+        if box.dtype.kind not in "if" or box.shape != (len(picked), 4):
+            return None  # strings, huge integers, nested lists: not plain numbers
+        box = box.astype(np.float64)
+        box_col[idx] = box
+        usable = np.isfinite(box).all(axis=1) & (box[:, 2] > 0) & (box[:, 3] > 0)
+        fast[idx[~usable]] = False
+    crowd = np.array(list(map(bool, _field(dicts, "iscrowd", 0))), dtype=bool)
+    return fast, id_col, cat_col, box_col, crowd

@@ -1,0 +1,163 @@
+"""The streaming COCO reader: the same records whatever the file's layout, chunking or path."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from narrator.ingest import jsonstream, load_config
+from narrator.ingest import cococolumns, coco
+from narrator.ingest.coco import CocoReader
+from narrator.ingest.jsonstream import NotStreamable, stream_object
+
+
+def _odd_annotations(rng: random.Random) -> list[Any]:
+    """Every kind of annotation the reader treats specially, among plain boxes."""
+    anns: list[Any] = []
+    for i in range(300):
+        anns.append({"id": i, "image_id": i % 40, "category_id": i % 4,
+                     "bbox": [rng.uniform(-20, 90), rng.uniform(-20, 90),
+                              rng.uniform(1, 40), rng.randint(1, 40)],
+                     "iscrowd": i % 7 == 0, "area": 1.5})
+    anns += [
+        "not an object", 7, None,
+        {"id": "s1", "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]},
+        {"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]},               # no id
+        {"id": 1.5, "image_id": 1.0, "category_id": 1, "bbox": [1, 2, 3, 4]},
+        {"id": 2**70, "image_id": 2, "category_id": 2**70, "bbox": [1, 2, 3, 4]},
+        {"id": 900, "image_id": 2, "category_id": 1, "bbox": [True, 2, 3.5, 4]},
+        {"id": 901, "image_id": 2, "category_id": 1, "bbox": [1, 2, 0, 4]},
+        {"id": 902, "image_id": 2, "category_id": 1, "bbox": [1, "2", 3, 4]},
+        {"id": 903, "image_id": 2, "category_id": 1, "bbox": [1, 2, 3]},
+        {"id": 904, "image_id": 2, "category_id": 1, "bbox": [1e400, 2, 3, 4]},
+        {"id": 905, "image_id": 2, "category_id": 9, "bbox": [1, 2, 3, 4]},
+        {"id": 906, "image_id": 3, "category_id": 1, "bbox": [1, 2, 3, 4], "segmentation": []},
+        {"id": 907, "image_id": 3, "category_id": 1,
+         "segmentation": [[1, 1, 9, 1, 9, 9, 1, 9]]},
+        {"id": 908, "image_id": 3, "category_id": 1, "segmentation": {"size": [64, 64],
+                                                                       "counts": [0, 10, 4086]}},
+        {"id": 909, "image_id": 3, "category_id": 1, "bbox": [1, 2, 3, 4],
+         "note": "}, {\"id\": 1}, {"},
+        {"id": 910, "image_id": [3], "category_id": 1, "bbox": [1, 2, 3, 4]},
+        {"id": 911, "image_id": 404, "category_id": 1, "bbox": [1, 2, 3, 4]},
+        {"id": 912, "image_id": 5, "category_id": 1, "bbox": [1, 2, 3, 4], "iscrowd": [0]},
+        {"id": 3, "image_id": 3, "category_id": 3, "bbox": [3, 3, 3, 3]},       # a repeat
+        {"id": 3, "image_id": 3, "category_id": 3, "bbox": [3, 3, 3, 3]},
+    ]
+    return anns
+
+
+def _odd_images() -> list[Any]:
+    images: list[Any] = [{"id": i, "file_name": f"im{i}.png", "width": 64, "height": 64}
+                         for i in range(40)]
+    images += [{"id": 1, "file_name": "dup.png", "width": 8, "height": 8},
+               {"id": 41, "file_name": "nosize.png"}, {"id": [5], "file_name": "x.png"},
+               "junk", {"id": 42, "file_name": ""},
+               {"id": 43, "file_name": "big.png", "width": 10, "height": 10**9}]
+    return images
+
+
+def _write(path: Path, order: list[str], indent: int | None = None) -> Path:
+    rng = random.Random(3)
+    parts = {"images": _odd_images(), "annotations": _odd_annotations(rng),
+             "categories": [{"id": k, "name": n} for k, n in
+                            enumerate(["ship", "aircraft", "tank", "Cargo Ship"])]
+             + [{"name": "no id"}], "info": {"year": 2024}, "licenses": []}
+    path.write_text(json.dumps({k: parts[k] for k in order}, indent=indent))
+    return path
+
+
+def _records(path: Path) -> list[str]:
+    reader = CocoReader(load_config(path, "coco"))
+    out = [repr(item) for source in reader.sources() for item in reader.read_source(source)]
+    return out + [repr(reader.stats), repr(sorted(reader.declared)),
+                  repr(sorted(reader.class_map.unknown.items()))]
+
+
+LAYOUTS = [["info", "images", "annotations", "categories", "licenses"],
+           ["categories", "annotations", "images"],
+           ["annotations", "licenses", "categories", "images", "info"]]
+
+
+@pytest.mark.parametrize("order", LAYOUTS, ids=["coco", "categories_first", "images_last"])
+def test_streamed_equals_loaded_whole_and_the_plain_dict_path(
+        order: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path / "ann.json", order)
+    streamed = _records(path)
+    assert any("unknown image_id 404" in r for r in streamed)
+    assert any("Quarantine" in r and "not an object: 'not an object'" in r for r in streamed)
+    assert sum(r.count("Object(") for r in streamed) > 150
+
+    monkeypatch.setattr(jsonstream, "CHUNK", 64)  # every element crosses a chunk boundary
+    assert _records(path) == streamed
+
+    monkeypatch.setattr(coco, "stream_object", _refuse)  # the whole-file path
+    assert _records(path) == streamed
+
+    monkeypatch.setattr(cococolumns, "_plain_columns", lambda dicts: None)  # all as dicts
+    assert _records(path) == streamed
+
+
+def _refuse(*args: Any) -> Any:
+    raise NotStreamable("test")
+
+
+def test_indented_file_gives_the_same_records(tmp_path: Path) -> None:
+    for folder in ("a/d", "b/d"):  # the same dataset name: the same scene ids
+        (tmp_path / folder).mkdir(parents=True)
+    compact = _records(_write(tmp_path / "a/d/ann.json", LAYOUTS[0]))
+    indented = _records(_write(tmp_path / "b/d/ann.json", LAYOUTS[0], indent=2))
+    assert [r.replace("/b/d", "/a/d") for r in indented] == compact
+
+
+def test_plain_boxes_are_kept_as_columns_not_dicts(tmp_path: Path) -> None:
+    anns = [{"id": i, "image_id": i // 10, "category_id": 1, "bbox": [1.5, 2, 3, 4.25],
+             "area": 12.0, "iscrowd": 0} for i in range(5000)]
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps({"images": [], "annotations": anns, "categories": []}))
+    columns = cococolumns.AnnotationColumns(1000)  # fewer than needed: the columns grow
+    stream_object(path, ["annotations"], lambda key, batch: columns.add(batch))
+    assert columns.count == 5000 and not columns._slow
+    columns.finish()
+    group = columns.take(7)
+    assert group is not None and group.ids == list(range(70, 80))
+    assert group.boxes[0] == [1.5, 2.0, 3.0, 4.25] and group.slow == [None] * 10
+
+
+@pytest.mark.parametrize("text", [
+    '{"images": [], "images": []}', '{"images": []} x', '\ufeff{"images": []}',
+    '[{"images": []}]', '{"images": [1, 2', '{"images": [1 2]}', "", '{"a" 1}',
+])
+def test_unusual_files_are_refused_for_the_whole_file_path(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "f.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(NotStreamable):
+        stream_object(path, ["images"], lambda key, batch: None)
+
+
+def test_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "f.json"
+    path.write_bytes(b'{"images": [{"file_name": "\xe9.png"}]}')
+    with pytest.raises(NotStreamable):
+        stream_object(path, ["images"], lambda key, batch: None)
+
+
+def test_scalars_and_batches_across_chunk_boundaries(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    data = {"year": 123456789012345, "images": [{"id": i, "s": "}, {" * (i % 3)}
+                                                for i in range(200)],
+            "nums": [1, 2.5, -3e10], "empty": [], "images2": [[1], {"a": [{"b": 1}, {}]}, 2]}
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(data))
+    for chunk in (7, 64, 1 << 20):
+        monkeypatch.setattr(jsonstream, "CHUNK", chunk)
+        got: dict[str, list[Any]] = {}
+        top = stream_object(path, ["images", "nums", "empty", "images2"],
+                            lambda key, batch: got.setdefault(key, []).extend(batch))
+        assert top["year"] == data["year"]
+        assert got == {k: data[k] for k in ("images", "nums", "images2")}
+        assert set(top) == set(data)
