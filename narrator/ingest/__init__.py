@@ -159,6 +159,7 @@ def ingest_into(store: Store, config: DatasetConfig,
 
     The result has no bundles; ``scene_hashes`` lists every scene read."""
     t0 = time.perf_counter()
+    store.tune_for_bulk()
     stored = store.scene_hashes()
     hashes: dict[str, str] = {}
 
