@@ -58,7 +58,7 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree_rss(root: int) -> int:
+def _tree_pss(root: int) -> int:
     """Memory (PSS) of ``root`` and all its descendants now (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
@@ -89,7 +89,7 @@ def run_measured(cmd: list[str]) -> tuple[float, int, int]:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        peak_tree = max(peak_tree, _tree_rss(proc.pid))
+        peak_tree = max(peak_tree, _tree_pss(proc.pid))
         time.sleep(0.05)
     seconds = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) not in (0, 1):

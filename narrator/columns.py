@@ -30,6 +30,16 @@ def encode(value: Any, column: str) -> Any:
     return value
 
 
+def last_wins(data: dict[str, list[Any]], key: str) -> dict[str, list[Any]]:
+    """Columns with one row per value of ``key``: for a repeated key the last row wins (the
+    rule of every upsert batch)."""
+    keys = data[key]
+    if len(set(keys)) == len(keys):
+        return data
+    keep = sorted({k: i for i, k in enumerate(keys)}.values())
+    return {c: [v[i] for i in keep] for c, v in data.items()}
+
+
 def _names(cls: type) -> list[str]:
     return [f.name for f in fields(cls) if not f.name.startswith("_")]
 
@@ -37,22 +47,13 @@ def _names(cls: type) -> list[str]:
 SCENE_FIELDS, OBJECT_FIELDS, REGION_FIELDS = _names(Scene), _names(Object), _names(Region)
 
 
-def _json(values: list[Any]) -> list[str | None]:
-    return [_EMPTY if v == {} else None if v is None else
-            json.dumps(v, sort_keys=True, separators=(",", ":"), default=str) for v in values]
-
-
 def _records_table(records: list[Any], names: list[str], extra: dict[str, list[Any]],
                    json_field: str | None = None) -> pa.Table:
-    data = {n: list(map(attrgetter(n), records)) for n in names}
-    keys = data[names[0]]
-    if len(set(keys)) != len(keys):  # a repeated id: the last record wins, as in upserts
-        keep = sorted({k: i for i, k in enumerate(keys)}.values())
-        data = {n: [v[i] for i in keep] for n, v in data.items()}
-        extra = {n: [v[i] for i in keep] for n, v in extra.items()}
-    if json_field:
-        data[json_field] = _json(data[json_field])
-    return pa.table(data | extra)
+    data = last_wins({n: list(map(attrgetter(n), records)) for n in names} | extra, names[0])
+    if json_field:  # the common empty dict without a json.dumps call
+        data[json_field] = [_EMPTY if v == {} else encode(v, json_field)
+                            for v in data[json_field]]
+    return pa.table(data)
 
 
 def bundle_tables(bundles: list[SceneBundle]) -> dict[str, pa.Table]:
@@ -100,9 +101,7 @@ def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
     if not rows:
         return pa.table({})
     columns = list(rows[0])
-    if len({r[columns[0]] for r in rows}) != len(rows):
-        rows = list({r[columns[0]]: r for r in rows}.values())
-    data = {c: [r.get(c) for r in rows] for c in columns}
+    data = last_wins({c: [r.get(c) for r in rows] for c in columns}, columns[0])
     for c in columns:
         if c in JSON_COLUMNS:
             data[c] = [encode(v, c) for v in data[c]]

@@ -6,6 +6,7 @@ or on a Dask worker; only the flow writes what a shard returns.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -71,9 +72,6 @@ class ShardResult:
     llm: dict[str, Any] | None = None
     journal: str | None = None
     caption_outcomes: dict[str, int] = field(default_factory=dict)
-
-    def table(self, name: str) -> Rows | pa.Table:
-        return getattr(self, name)
 
     def to_arrow(self) -> ShardResult:
         """Turn the row lists into Arrow tables (done in the worker: cheap to send back)."""
@@ -164,8 +162,6 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
                   rewrites: dict[str, str] | None = None) -> ShardResult:
     """Facts, VQA and captions for a shard of scenes: rule captions, or with ``config.llm``
     HCoT captions through the screening and proofreading loop."""
-    import gc
-
     # the templated part makes ~100k small containers and no reference cycles: the cyclic
     # collector would only rescan them (about a third of its CPU time), so it waits until
     # that part is done (not during LLM captions: network code does make cycles)

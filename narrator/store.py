@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from narrator.errors import StoreError
-from narrator.columns import JSON_COLUMNS, bundle_tables
+from narrator.columns import JSON_COLUMNS, bundle_tables, last_wins
 from narrator.columns import encode as _encode
 from narrator.records import Quarantine, SceneBundle, SceneRefs, to_row
 
@@ -274,15 +274,11 @@ class Store:
         else:
             data = record_columns(rows)
             cols = [c for c in table_cols if c in data]
+        data = last_wins({c: data[c] for c in cols}, cols[0])
         for c in cols:
             if c in JSON_COLUMNS:
                 data[c] = [_encode(v, c) for v in data[c]]
-        keys = data[cols[0]]
-        if len(set(keys)) != len(keys):
-            last = {k: i for i, k in enumerate(keys)}
-            keep = sorted(last.values())
-            data = {c: [data[c][i] for i in keep] for c in cols}
-        self._insert_arrow(table, pa.table({c: data[c] for c in cols}), replace=replace)
+        self._insert_arrow(table, pa.table(data), replace=replace)
         return len(data[cols[0]])
 
     def _insert_arrow(self, table: str, arrow: pa.Table, replace: bool) -> None:
@@ -419,7 +415,7 @@ class Store:
             for table in ("facts", "vqa", "captions", "candidates"):
                 if not fresh:
                     self.delete_scenes(table, ids)
-                self._insert_rows(table, result.table(table))
+                self._insert_rows(table, getattr(result, table))
             self.upsert("processed", [
                 {"scene_id": s, "content_hash": result.content_hashes[s],
                  "config_hash": config_hash, "committed_at": now} for s in ids

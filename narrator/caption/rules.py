@@ -6,6 +6,7 @@ serve as the offline default (``--llm rules``) and as the fallback of the proofr
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from narrator.text import Vocabulary, cell_phrase, default_vocabulary, join_list
 #: land-cover classes whose backscatter is low (dark in SAR amplitude)
 _DARK = {"water", "bare soil", "bare", "sand", "road", "runway"}
 _CELL_ORDER = [cell for row in GRID_NAMES for cell in row]
-_SHARED: dict[tuple[str, int, int], RuleCaptioner] = {}
 
 
 class RuleCaptioner:
@@ -41,12 +41,7 @@ class RuleCaptioner:
         changes (it keeps no state between scenes, so shards and threads can share it)."""
         path = template_path("captions", "rules.yaml")
         stat = path.stat()
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        hit = _SHARED.get(key)
-        if hit is None:
-            _SHARED.clear()
-            hit = _SHARED[key] = cls(path)
-        return hit
+        return _shared(path, (stat.st_mtime_ns, stat.st_size))
 
     def _objects(self, facts: dict[str, Any]) -> str:
         counts = sorted(facts["counts"].items(), key=lambda kv: (-kv[1], kv[0]))
@@ -112,3 +107,9 @@ class RuleCaptioner:
             "generator": "rules", "template_id": f"rules.{kind}.v{self.version}",
             "params": {"facts_version": facts["version"]},
         } for kind, text in texts.items()]
+
+
+@lru_cache(maxsize=1)
+def _shared(path: Path, stamp: tuple[int, int]) -> RuleCaptioner:
+    """One captioner per template file version (``stamp``: its mtime and size)."""
+    return RuleCaptioner(path)
