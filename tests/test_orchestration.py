@@ -35,6 +35,16 @@ def test_compose_file_validates() -> None:
     assert devices[0]["capabilities"] == ["gpu"]
     assert "--structured-outputs-config" in services["vllm"]["command"]
     assert services["worker"]["environment"]["PREFECT_API_URL"].endswith("/api")
+    # pinned vLLM (its flags are version-specific), readiness healthchecks the worker waits on,
+    # ports on loopback unless BIND_ADDR says otherwise, one worker per DuckDB file
+    assert not services["vllm"]["image"].endswith(":latest")
+    for name in ("prefect-server", "vllm"):
+        assert services[name]["healthcheck"]["test"]
+        assert services["worker"]["depends_on"][name]["condition"] == "service_healthy"
+        # docker-compose v1 prints "127.0.0.1:4200:4200/tcp", v2 a mapping with host_ip
+        assert all((p.get("host_ip") if isinstance(p, dict) else p.split(":")[0])
+                   == "127.0.0.1" for p in services[name]["ports"]), services[name]["ports"]
+    assert services["worker"]["container_name"] == "narrator-worker"
 
 
 def test_deployment_has_schedule_and_parameters(prefect_harness, tmp_path: Path) -> None:
