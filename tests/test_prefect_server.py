@@ -1,0 +1,180 @@
+"""A scheduled deployment on a real, long-lived Prefect server with a real process worker.
+
+What a data engineer does: `prefect server start`, `narrator deploy --interval`, `prefect worker
+start`; the server's scheduler creates runs, the worker runs them, and a run after new scenes
+were added processes only those. This catches what `prefect_test_harness` cannot: the
+dependency versions the installed server needs (fastapi, SQLAlchemy), the worker's entrypoint,
+and parameters that must survive a trip through the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from narrator.example import write_example
+from tests.conftest import run_cli
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _wait_health(url: str, server: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"prefect server exited: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"prefect server not healthy after {timeout} s: {log.read_text()[-3000:]}")
+
+
+def _flow_runs(env: dict[str, str]) -> list[dict]:
+    """Flow runs as the server reports them (the list endpoint fastapi 0.151-0.154 broke)."""
+    body = json.dumps({"limit": 50, "sort": "EXPECTED_START_TIME_ASC"}).encode()
+    req = urllib.request.Request(f"{env['PREFECT_API_URL']}/flow_runs/filter", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _wait_completed(env: dict[str, str], n: int, logs: list[Path], timeout: float) -> list:
+    deadline = time.monotonic() + timeout
+    runs: list[dict] = []
+    while time.monotonic() < deadline:
+        runs = _flow_runs(env)
+        done = [r for r in runs if r["state_type"] == "COMPLETED"]
+        failed = [r for r in runs if r["state_type"] in ("FAILED", "CRASHED")]
+        if failed:
+            pytest.fail(f"flow run failed: {failed[0]['state_name']}; "
+                        + "\n".join(p.read_text()[-3000:] for p in logs))
+        if len(done) >= n:
+            return runs
+        time.sleep(2)
+    pytest.fail(f"{n} completed runs not seen in {timeout} s; states: "
+                f"{[r['state_name'] for r in runs]}\n"
+                + "\n".join(p.read_text()[-3000:] for p in logs))
+
+
+def _last_summary(db: Path) -> dict | None:
+    """The last completed generate's summary (a run of the same settings updates its row)."""
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return None  # a flow run holds the file: look again later
+    try:
+        row = con.execute("SELECT summary FROM runs WHERE status = 'completed' "
+                          "ORDER BY finished_at DESC LIMIT 1").fetchone()
+    finally:
+        con.close()
+    return json.loads(row[0]) if row else None
+
+
+def _wait_summary(db: Path, scenes: int, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    summary = None
+    while time.monotonic() < deadline:
+        summary = _last_summary(db)
+        if summary and summary["scenes"] == scenes:
+            return summary
+        time.sleep(2)
+    pytest.fail(f"no completed run over {scenes} scenes in {timeout} s; last: {summary}")
+
+
+def _hold_back_scenes(data: Path, n: int = 2) -> None:
+    """Split train.json into annotations/first.json and second.json (its last ``n`` images),
+    the new scenes that arrive later in a new annotation file."""
+    coco = json.loads((data / "annotations" / "train.json").read_text())
+    held = {img["id"] for img in coco["images"][-n:]}
+    for name, keep in (("first", False), ("second", True)):
+        part = dict(coco, images=[i for i in coco["images"] if (i["id"] in held) == keep],
+                    annotations=[a for a in coco["annotations"] if (a["image_id"] in held) == keep])
+        (data / "annotations" / f"{name}.json").write_text(json.dumps(part))
+
+
+def test_scheduled_deployment_runs_on_a_real_server(tmp_path: Path) -> None:
+    data = write_example(tmp_path / "data", n_scenes=8, size=128, seed=3)
+    held = 2
+    _hold_back_scenes(data, held)
+    cfg_path = data / "narrator.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    # several annotation files: each one's name is its scenes' split
+    cfg["annotations"] = ["annotations/first.json", "annotations/val.json"]
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    db = tmp_path / "out.duckdb"
+
+    port = _free_port()
+    env = os.environ | {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # a short scheduler loop and worker poll so the test sees runs within seconds
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    server_log, worker_log = tmp_path / "server.log", tmp_path / "worker.log"
+    server = _start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                     "--port", str(port)], env, server_log)
+    worker = None
+    try:
+        _wait_health(env["PREFECT_API_URL"], server, server_log)
+        dep = run_cli("deploy", str(data), "--db", str(db), "--name", "every-20s",
+                      "--interval", "20", "--pool", "narrator-ci", env=env, timeout=180)
+        assert dep.returncode == 0, dep.stdout + dep.stderr
+        worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", "narrator-ci",
+                         "--type", "process"], env, worker_log)
+        logs = [server_log, worker_log]
+        _wait_completed(env, 1, logs, timeout=240)
+        first = _last_summary(db)
+        assert first and first["processed_now"] == first["scenes"] > 0, first
+
+        # new scenes arrive in a new annotation file: the next run processes only those
+        cfg["annotations"].append("annotations/second.json")
+        cfg_path.write_text(yaml.safe_dump(cfg))
+        second = _wait_summary(db, first["scenes"] + held, timeout=240)
+        assert second["processed_now"] == held, second
+        runs = _wait_completed(env, 2, logs, timeout=60)
+        states = [r["state_name"] for r in runs]
+        print("flow run states seen:", states)
+        assert states.count("Completed") >= 2
+    finally:
+        if worker is not None:
+            _stop(worker)
+        _stop(server)
