@@ -16,8 +16,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import EntrypointType
 from prefect.exceptions import ObjectNotFound
 from prefect.utilities.asyncutils import run_coro_as_sync
@@ -27,11 +31,23 @@ from narrator.errors import ConfigError
 
 
 def deployment_parameters(dataset: str, db: str, **options: Any) -> dict[str, Any]:
-    """Flow parameters with absolute paths (a worker runs elsewhere than the caller)."""
+    """Flow parameters with absolute paths (a worker runs elsewhere than the caller).
+
+    The dataset must exist now (a typo would otherwise fail every scheduled run) and the
+    database's folder too."""
+    if not Path(dataset).expanduser().exists():
+        raise ConfigError(f"{dataset}: no such dataset folder or annotation file")
+    if not Path(db).expanduser().resolve().parent.is_dir():
+        raise ConfigError(f"{db}: its folder does not exist")
     params = {"dataset": str(Path(dataset).expanduser().resolve()),
               "db": str(Path(db).expanduser().resolve())}
     params.update({k: v for k, v in options.items() if v is not None})
     return params
+
+
+#: one run of a deployment at a time: DuckDB has a single writer, so a second run started while
+#: one is going waits in the queue (Prefect's ENQUEUE collision strategy) instead of failing
+CONCURRENCY_LIMIT = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 
 
 def _schedule(cron: str | None, interval: int | None) -> dict[str, Any]:
@@ -40,6 +56,11 @@ def _schedule(cron: str | None, interval: int | None) -> dict[str, Any]:
     if interval is not None and interval <= 0:
         raise ConfigError("--interval must be a positive number of seconds")
     if cron:
+        try:
+            CronSchedule(cron=cron)
+        except ValueError as e:
+            raise ConfigError(f"--cron {cron!r} is not a valid cron expression (five fields: "
+                              "minute hour day-of-month month day-of-week, e.g. '0 * * * *')") from e
         return {"cron": cron}
     if interval:
         return {"interval": timedelta(seconds=interval)}
@@ -54,20 +75,38 @@ async def _ensure_pool(name: str) -> None:
             await client.create_work_pool(WorkPoolCreate(name=name, type="process"))
 
 
+def _require_server() -> None:
+    if not PREFECT_API_URL.value():
+        raise ConfigError("deploy needs a running Prefect server: start one with `prefect server "
+                          "start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api); "
+                          "without it the deployment would live on a temporary server that "
+                          "stops when this command ends")
+
+
 def deploy_generate(name: str, parameters: dict[str, Any], cron: str | None = None,
                     interval: int | None = None, pool: str = "narrator") -> UUID:
     """Register a scheduled deployment of the generate flow in the process pool ``pool``."""
-    run_coro_as_sync(_ensure_pool(pool))
-    deployment = generate_flow.to_deployment(
-        name=name, parameters=parameters, work_pool_name=pool, tags=["narrator"],
-        entrypoint_type=EntrypointType.MODULE_PATH, **_schedule(cron, interval),
-    )
-    return deployment.apply()
+    schedule = _schedule(cron, interval)  # refuse a bad schedule before touching the server
+    _require_server()
+    try:
+        run_coro_as_sync(_ensure_pool(pool))
+        deployment = generate_flow.to_deployment(
+            name=name, parameters=parameters, work_pool_name=pool, tags=["narrator"],
+            entrypoint_type=EntrypointType.MODULE_PATH, concurrency_limit=CONCURRENCY_LIMIT,
+            **schedule,
+        )
+        return deployment.apply()
+    except httpx.TransportError as e:
+        raise ConfigError(
+            f"cannot reach the Prefect server at {PREFECT_API_URL.value() or '(PREFECT_API_URL unset)'}"
+            f" ({type(e).__name__}): start one with `prefect server start` and set "
+            "PREFECT_API_URL to its /api address") from e
 
 
 def serve_generate(name: str, parameters: dict[str, Any], cron: str | None = None,
                    interval: int | None = None) -> None:
     """Serve the deployment from this process until stopped (Ctrl+C)."""
+    schedule = _schedule(cron, interval)
+    _require_server()
     generate_flow.serve(name=name, parameters=parameters, tags=["narrator"],
-                        entrypoint_type=EntrypointType.MODULE_PATH,
-                        **_schedule(cron, interval))
+                        entrypoint_type=EntrypointType.MODULE_PATH, limit=1, **schedule)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 from tests.snapshots import snapshot
 
 
@@ -53,7 +53,9 @@ def test_deployment_has_schedule_and_parameters(prefect_harness, tmp_path: Path)
 
     from flows.deploy import deploy_generate, deployment_parameters
 
-    params = deployment_parameters("data/x", str(tmp_path / "x.duckdb"), llm="rules")
+    (tmp_path / "data").mkdir()
+    params = deployment_parameters(str(tmp_path / "data"), str(tmp_path / "x.duckdb"),
+                                   llm="rules")
     dep_id = deploy_generate("hourly", params, cron="0 * * * *", pool="narrator-test")
 
     async def read():
@@ -63,9 +65,44 @@ def test_deployment_has_schedule_and_parameters(prefect_harness, tmp_path: Path)
     dep = run_coro_as_sync(read())
     assert dep.entrypoint == "flows.generate.generate_flow"
     assert dep.work_pool_name == "narrator-test"
-    assert dep.parameters["dataset"] == str((Path("data/x")).resolve())
+    assert dep.parameters["dataset"] == str((tmp_path / "data").resolve())
     assert dep.parameters["llm"] == "rules"
     assert [s.schedule.cron for s in dep.schedules] == ["0 * * * *"]
+    # one run at a time (DuckDB has one writer); a second one queues
+    assert dep.global_concurrency_limit is not None
+    assert dep.global_concurrency_limit.limit == 1
+    assert dep.concurrency_options.collision_strategy == "ENQUEUE"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cron", "61 * * * *"], "not a valid cron expression"),
+    (["--cron", "0 * * * *", "--interval", "60"], "either a cron schedule or an interval"),
+    (["--interval", "0"], "positive number of seconds"),
+])
+def test_deploy_refuses_a_bad_schedule(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "data").mkdir()
+    result = run_cli("deploy", str(tmp_path / "data"), "--db", str(tmp_path / "x.duckdb"),
+                     *args, env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_deploy_needs_a_reachable_server(tmp_path: Path) -> None:
+    """A deployment on Prefect's temporary server would vanish with it: deploy needs a real one."""
+    (tmp_path / "data").mkdir()
+    args = ("deploy", str(tmp_path / "data"), "--db", str(tmp_path / "x.duckdb"), "--interval", "60")
+    unset = run_cli(*args, env={"PREFECT_API_URL": ""})
+    assert unset.returncode == 2 and "PREFECT_API_URL" in unset.stderr, unset.stderr
+    down = run_cli(*args, env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert down.returncode == 2 and "cannot reach the Prefect server" in down.stderr, down.stderr
+    assert "Traceback" not in unset.stderr + down.stderr
+
+
+def test_deploy_refuses_a_missing_dataset(tmp_path: Path) -> None:
+    result = run_cli("deploy", str(tmp_path / "nope"), "--db", str(tmp_path / "x.duckdb"),
+                     "--interval", "60", env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert result.returncode != 0
+    assert "nope" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_dask_local_cluster_gives_the_thread_runners_tables(prefect_harness, example_dir: Path,
