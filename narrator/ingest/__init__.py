@@ -39,6 +39,8 @@ class IngestResult:
     declared: set[str] = field(default_factory=set)
     #: source class names in no class map and not canonical: name -> objects (kept verbatim)
     unknown_classes: dict[str, int] = field(default_factory=dict)
+    #: dataset-level warnings (not of one source)
+    notes: list[str] = field(default_factory=list)
     #: categories of the objects read
     observed: set[str] = field(default_factory=set)
     #: scene id -> content hash, of every scene read (filled when streaming into a store)
@@ -54,7 +56,7 @@ class IngestResult:
     @property
     def warnings(self) -> list[str]:
         """Every warning of every source, then the unknown class names."""
-        out = [w for s in self.stats for w in s.warnings]
+        out = [*self.notes, *(w for s in self.stats for w in s.warnings)]
         if self.unknown_classes:
             names = ", ".join(f"{k!r} ({n})" for k, n in sorted(self.unknown_classes.items()))
             out.append(f"classes in no class map, kept verbatim (objects): {names}; add them "
@@ -131,6 +133,12 @@ def read_dataset(config: DatasetConfig,
     """
     reader = reader_for(config)
     result = IngestResult(reader.name)
+    if config.unlisted:
+        result.notes.append(
+            f"{len(config.unlisted)} annotation file(s) beside the listed ones are not in "
+            f"narrator.yaml and were not read: {', '.join(config.unlisted[:5])}"
+            f"{' ...' if len(config.unlisted) > 5 else ''}; list them, or use a pattern such "
+            "as 'annotations/*.json'")
     sources = reader.sources()
     if not sources:
         raise InputError(config.root, f"no {reader.name} annotation files found")

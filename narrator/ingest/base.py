@@ -91,6 +91,8 @@ class DatasetConfig(BaseModel):
     #: unit of rotated-box angles; default: radians for VOC robndbox, degrees in text files
     angle_unit: Literal["deg", "rad"] | None = None
     vector: VectorConfig = Field(default_factory=VectorConfig)
+    #: annotation files beside the listed ones that the list leaves out (filled by load_config)
+    unlisted: list[str] = Field(default_factory=list, exclude=True)
 
     def path(self, relative: str | Path) -> Path:
         p = Path(relative)
@@ -126,6 +128,8 @@ def load_config(dataset: str | Path, fmt: str | None = None,
             raise ConfigError(f"{cfg_file}: expected a mapping of settings")
     if path.is_file():
         data["annotations"] = [path.name]
+    elif isinstance(data.get("annotations"), list):
+        data["annotations"] = _expand_annotations(root, data["annotations"], cfg_file)
     data.setdefault("name", root.resolve().name)
     if fmt:
         data["format"] = fmt
@@ -135,11 +139,43 @@ def load_config(dataset: str | Path, fmt: str | None = None,
         as_path = Path(class_map).expanduser()
         data["class_map"] = str(as_path.resolve()) if as_path.is_file() else class_map
     try:
-        return DatasetConfig(root=root, **data)
+        config = DatasetConfig(root=root, **data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{cfg_file}: {where}: {first['msg']}") from None
+    if path.is_dir() and config.annotations:
+        config.unlisted = unlisted_annotations(config)
+    return config
+
+
+def _expand_annotations(root: Path, entries: list[Any], cfg_file: Path) -> list[Any]:
+    """``annotations:`` entries may be glob patterns (``annotations/*.json``), expanded in
+    name order at every run, so that a new annotation file is picked up without editing."""
+    out: list[Any] = []
+    for entry in entries:
+        if not isinstance(entry, str) or not any(c in entry for c in "*?["):
+            out.append(entry)
+            continue
+        matches = sorted(p.relative_to(root).as_posix() for p in root.glob(entry) if p.is_file())
+        if not matches:
+            raise ConfigError(f"{cfg_file}: annotations: the pattern {entry!r} matches no file")
+        out.extend(m for m in matches if m not in out)
+    return out
+
+
+def unlisted_annotations(config: DatasetConfig) -> list[str]:
+    """Files beside the listed annotation files, of the same kind, that the list leaves out:
+    most often a new batch someone dropped in and expects to be read."""
+    listed = {config.path(a).resolve() for a in config.annotations}
+    root = config.root.resolve()
+    out: set[str] = set()
+    for path in listed:
+        for other in path.parent.glob(f"*{path.suffix}"):
+            if other.is_file() and other.resolve() not in listed:
+                out.add(other.relative_to(root).as_posix() if other.is_relative_to(root)
+                        else str(other))
+    return sorted(out)
 
 
 @dataclass
