@@ -41,7 +41,7 @@ def test_hrsid_coco_both_files_png_for_jpg_and_zero_based_category(tmp_path: Pat
     got = sorted((r["x0"], r["y0"], r["x1"], r["y1"]) for r in by_scene[chips[0]])
     assert got == want
     assert {(r["category"], r["source_category"], r["scene_split"]) for r in rows} == {
-        ("ship", "ship", "inshore_test"), ("ship", "ship", "offshore_train")}
+        ("ship", "ship", "test"), ("ship", "ship", "train")}
     scene = next(b.scene for b in result.bundles if b.scene.file_name == chips[0])
     assert scene.image_path.endswith(".png") and (scene.width, scene.height) == (800, 800)
 

@@ -8,6 +8,7 @@ regions) and :class:`Quarantine` entries. A file that cannot be parsed at all ra
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,16 @@ CONFIG_NAME = "narrator.yaml"
 #: folder names that name a split (``labels/train``, ``train/labelTxt``)
 SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing",
                "trainval", "dev"}
+
+
+def split_in_name(stem: str) -> str | None:
+    """The split a file name names (``val``, ``instances_train2017``, ``inshore_test``), else
+    None. Only the name counts, never how many files there are: a scene's split (and with it
+    its content hash) must not change when another annotation file is added beside it."""
+    for word in re.findall(r"[a-z]+", stem.lower()):
+        if word in SPLIT_NAMES:
+            return word
+    return None
 
 
 class MaskConfig(BaseModel):

@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from narrator.errors import InputError
-from narrator.ingest.base import DatasetConfig, Reader
+from narrator.ingest.base import DatasetConfig, Reader, split_in_name
 from narrator.ingest.cococolumns import AnnotationColumns, Group, group_key
 from narrator.ingest.jsonstream import NotStreamable, Streamed, stream_object
 from narrator.ingest.rle import decode, mask_geometry
@@ -69,13 +69,13 @@ def _polygon(segmentation: Any) -> BaseGeometry | None:
 
 
 class CocoReader(Reader):
-    """COCO detection JSON; several files in one dataset are splits named by file stem."""
+    """COCO detection JSON; a file whose name names a split (``val.json``,
+    ``instances_train2017.json``, ``inshore_test.json``) gives its scenes that split."""
 
     name = "coco"
 
     def __init__(self, config: DatasetConfig) -> None:
         super().__init__(config)
-        self._n_sources: int | None = None
 
     @classmethod
     def detect(cls, config: DatasetConfig) -> bool:
@@ -100,9 +100,7 @@ class CocoReader(Reader):
 
     def read_source(self, source: Path) -> Iterator[SceneBundle | Quarantine]:
         data, images, columns = _parse(source)
-        if self._n_sources is None:
-            self._n_sources = len(self.sources())
-        split = source.stem if self._n_sources > 1 else None
+        split = split_in_name(source.stem)
         categories, bad = self._categories(data.get("categories"), source)
         yield from bad
         _add_unstreamed(data, columns, source)
