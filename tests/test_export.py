@@ -60,8 +60,10 @@ def db_counts(db: Path) -> dict[str, int]:
 
 
 def run(db: Path, fmt: str, out: Path, **filters: tuple[str, ...]):
+    """One export; a file ``out`` gets every split (``single_file``)."""
     with Store(db, read_only=True) as store:
-        return export(store, fmt, out, ExportOptions(filters=Filters(**filters)))
+        return export(store, fmt, out, ExportOptions(filters=Filters(**filters),
+                                                     single_file=bool(out.suffix)))
 
 
 def test_jsonl_round_trip(db: Path, tmp_path: Path) -> None:
@@ -74,7 +76,8 @@ def test_jsonl_round_trip(db: Path, tmp_path: Path) -> None:
     vqa = next(r for r in records if r["type"] == "vqa")
     cap = next(r for r in records if r["type"] == "caption")
     assert {"question", "answer", "params", "template_id", "style", "task"} <= set(vqa)
-    assert {"kind", "text", "status", "generator", "template_id"} <= set(cap)
+    assert set(vqa) == set(cap)  # one schema for every record
+    assert cap["answer"] and cap["question"] and cap["kind"] and vqa["kind"] is None
     assert cap["task"] == "caption" and cap["status"] == "accepted"
     for r in records:
         assert r["split"] in SPLITS and r["group"]
@@ -198,7 +201,7 @@ def test_filters(db: Path, tmp_path: Path) -> None:
         counts["caption"] + counts["task:presence"]
     rejected = run(db, "jsonl", tmp_path / "c.jsonl", statuses=("rejected",))
     assert rejected.texts == 1
-    assert json.loads((tmp_path / "c.jsonl").read_text())["text"] == "Ten ships in a desert."
+    assert json.loads((tmp_path / "c.jsonl").read_text())["answer"] == "Ten ships in a desert."
     assert run(db, "jsonl", tmp_path / "d.jsonl", statuses=()).texts == \
         counts["vqa"] + counts["caption"] + 1
     # captions have no style: a style filter keeps them and selects VQA pairs by style
@@ -211,9 +214,12 @@ def test_filters(db: Path, tmp_path: Path) -> None:
     assert test.texts == everything.splits.get("test", 0) + everything.splits.get("val", 0)
 
 
-def test_empty_selection_writes_a_valid_empty_file(db: Path, tmp_path: Path) -> None:
-    result = run(db, "llava", tmp_path / "none.json", tasks=("no_such_task",))
-    assert result.texts == 0 and json.loads((tmp_path / "none.json").read_text()) == []
+def test_unknown_filter_values_are_refused(db: Path, tmp_path: Path) -> None:
+    for bad in ({"tasks": ("no_such_task",)}, {"styles": ("fancy",)},
+                {"statuses": ("approved",)}):
+        with pytest.raises(ExportError, match="has: "):
+            run(db, "llava", tmp_path / "none.json", **bad)
+    assert not (tmp_path / "none.json").exists()
 
 
 def test_record_breaking_its_schema_stops_the_export(example_dir: Path, tmp_path: Path) -> None:

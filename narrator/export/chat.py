@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from narrator.export.base import Emitted, ExportFormat, llama_factory_info
-from narrator.export.select import image_ref, prompt_and_answer
+from narrator.export.select import prompt_and_answer
 from narrator.export.writers import SinkSet
 
 _META = ("id", "type", "scene_id", "dataset", "task", "kind", "style", "split", "group",
@@ -36,7 +36,7 @@ class LlavaExport(ExportFormat):
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
         question, answer = prompt_and_answer(row)
-        record = {"id": row["id"], "image": image_ref(row, self.options.image_root),
+        record = {"id": row["id"], "image": self.image(row),
                   "conversations": [{"from": "human", "value": "<image>\n" + question},
                                     {"from": "gpt", "value": answer}],
                   "meta": meta(row)}
@@ -49,7 +49,7 @@ class ShareGptExport(ExportFormat):
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
         yield self.target(row), "sharegpt", sharegpt_record(
-            row, image_ref(row, self.options.image_root))
+            row, self.image(row))
 
     def finish(self, sinks: SinkSet) -> None:
         super().finish(sinks)

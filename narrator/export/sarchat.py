@@ -12,7 +12,7 @@ from typing import Any
 
 from narrator.export.base import Emitted, ExportFormat
 from narrator.export.chat import sharegpt_record
-from narrator.export.select import CAPTION_TASK, image_ref
+from narrator.export.select import CAPTION_TASK
 
 #: narrator task -> SARChat task (file name part). Captions are SARChat's fine-grained
 #: descriptions; presence questions its cross-modal identification.
@@ -36,4 +36,4 @@ class SarchatExport(ExportFormat):
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
         path = self.out / f"SARChat_{sarchat_task(row['task'])}_{row['split']}.json"
-        yield path, "sharegpt", sharegpt_record(row, image_ref(row, self.options.image_root))
+        yield path, "sharegpt", sharegpt_record(row, self.image(row))

@@ -21,7 +21,7 @@ from typing import Any
 
 from narrator.export.base import Emitted, ExportFormat, llama_factory_info
 from narrator.export.chat import sharegpt_record
-from narrator.export.select import image_ref
+
 from narrator.export.writers import SinkSet
 
 
@@ -43,7 +43,7 @@ class SarlangExport(ExportFormat):
         return self.out / "Text" / "caption" / f"Caption_{split}{suffix}"
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
-        stem, image = self.stem(row), image_ref(row, self.options.image_root)
+        stem, image = self.stem(row), self.image(row)
         if row["type"] == "vqa":
             flat = {"image": image, "question": row["question"], "answer": row["answer"],
                     "task": row["task"], "id": row["id"], "scene_id": row["scene_id"]}
