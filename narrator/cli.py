@@ -435,11 +435,28 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--cell-deg", default=0.1, show_default=True,
               help="Size in degrees of the lon/lat cells that keep nearby scenes together.")
 @click.option("--image-root", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Write image paths relative to this folder (default: as stored).")
+              help="Write image paths relative to this folder.")
+@click.option("--images", "images", default="original", show_default=True,
+              type=click.Choice(("original", "png")),
+              help="png: write 8-bit greyscale previews (dB and percentile stretch) into the "
+                   "export folder and point every record at them.")
+@click.option("--paths", "paths", default="absolute", show_default=True,
+              type=click.Choice(("absolute", "relative")),
+              help="Image paths absolute, or relative to the export folder (LLaMA-Factory: "
+                   "dataset_dir = that folder; ms-swift: ROOT_IMAGE_DIR).")
+@click.option("--single-file", is_flag=True,
+              help="Write every split into the one --out file (default: one file per split).")
+@click.option("--boxes", default="pixel", show_default=True,
+              type=click.Choice(("pixel", "1000", "100", "swift")),
+              help="Box scale of the sarchat and vrsbench exports (swift: ms-swift's "
+                   "<bbox> tokens and 'objects' in pixels).")
+@click.option("--no-class-list", is_flag=True,
+              help="sarlang: leave out SARLANG's 'The classes are: ...' prefixes.")
 @handle_errors
 def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tuple[str, ...],
            splits: tuple[str, ...], styles: tuple[str, ...], ratios: str, split_seed: int,
-           cell_deg: float, image_root: Path | None) -> None:
+           cell_deg: float, image_root: Path | None, images: str, paths: str,
+           single_file: bool, boxes: str, no_class_list: bool) -> None:
     """Write the texts in --db out as training files, split train/val/test by scene group.
 
     Scenes that are crops of one parent scene, share an acquisition, lie in one
@@ -458,7 +475,8 @@ def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tupl
         filters=Filters(tasks=_names(tasks), statuses=() if "any" in status else status,
                         splits=_names(splits), styles=_names(styles)),
         splits=SplitConfig(parse_ratios(ratios), split_seed, cell_deg),
-        image_root=str(image_root) if image_root else None)
+        image_root=str(image_root) if image_root else None, images=images, paths=paths,
+        single_file=single_file, boxes=boxes, class_list=not no_class_list)
     with Store(db, read_only=True) as store, progress_bars(console) as reporter:
         result = run(store, fmt, out, options, on_rows=lambda k: reporter.advance("export", k),
                      on_total=lambda t: reporter.start("export", t))
@@ -470,6 +488,10 @@ def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tupl
     console.print(table)
     if not result.texts:
         err_console.print("Warning: no text matched the filters", highlight=False)
+    for warning in result.warnings:
+        err_console.print(f"Warning: {warning}", highlight=False)
+    if result.images_written:
+        console.print(f"Wrote {result.images_written:,} 8-bit PNG previews", highlight=False)
     console.print(f"Wrote {result.texts:,} records to {out}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from narrator.export import ExportError, ExportOptions, Filters, export
-from narrator.export.sarchat import sarchat_task
 from narrator.export.splits import SPLITS
 from narrator.ingest import load_config, read_dataset
 from narrator.pipeline import GenerateConfig, process_shard
@@ -147,22 +147,40 @@ def test_sarlang_round_trip(db: Path, tmp_path: Path) -> None:
         assert {r["type"] for r in _csv_rows([path])} == {"concise"}
 
 
+SARCHAT_TEST_FILES = {  # SARChat's own test files (its infer/swift-eval.py)
+    "SARChat_classify_count_test.json", "SARChat_classify_test.json",
+    "SARChat_describe_test.json"} | {
+    f"SARChat_classify_{t}_{n}_test.json" for t in ("grounding", "identify", "refer")
+    for n in ("single", "multi")}
+
+
 def test_sarchat_round_trip(db: Path, tmp_path: Path) -> None:
     run(db, "sarchat", tmp_path / "sc")
     counts = db_counts(db)
-    per_task: Counter[str] = Counter()
+    total, boxes = 0, 0
+    con = duckdb.connect(str(db), read_only=True)
+    pixel = {(sid, tuple(int(v + 0.5) for v in box)) for sid, *box in con.execute(
+        "SELECT scene_id, x0, y0, x1, y1 FROM objects").fetchall()}
+    con.close()
     for path in (tmp_path / "sc").glob("SARChat_*.json"):
-        task, split = path.stem.removeprefix("SARChat_").rsplit("_", 1)
         records = json.loads(path.read_text())
-        assert split in SPLITS and records
-        assert {r["meta"]["split"] for r in records} == {split}
-        per_task[task] += len(records)
-    expected: Counter[str] = Counter({"describe": counts["caption"]})
-    for key, n in counts.items():
-        if key.startswith("task:"):
-            expected[sarchat_task(key[5:])] += n
-    assert per_task == expected
-    assert per_task["identify"] == counts["task:presence"]
+        splits = {r["meta"]["split"] for r in records}
+        if path.name == "SARChat_total_task_train_modified.json":
+            assert splits == {"train"}
+        else:
+            assert len(splits) == 1 and path.name.endswith(f"_{splits.pop()}.json")
+            if path.name.endswith("_test.json") and "_other_" not in path.name:
+                assert path.name in SARCHAT_TEST_FILES
+        for r in records:
+            user = r["messages"][0]["content"]
+            assert user.startswith("<image>\n")
+            for m in re.finditer(r"\{<(\d+)><(\d+)><(\d+)><(\d+)>\}", user + r["messages"][1]["content"]):
+                boxes += 1  # pixel boxes, each one of the scene's objects
+                assert (r["meta"]["scene_id"], tuple(map(int, m.groups()))) in pixel
+            if "[refer]" in user:
+                assert re.search(r"\}+ \((top|bottom|left|right|center)", r["messages"][1]["content"])
+        total += len(records)
+    assert total == counts["vqa"] + counts["caption"] and boxes
 
 
 def test_parquet_round_trip(db: Path, tmp_path: Path) -> None:
