@@ -136,6 +136,15 @@ def test_sarlang_round_trip(db: Path, tmp_path: Path) -> None:
     assert Counter(r["task"] for r in vqa) == {k[5:]: v for k, v in counts.items()
                                                if k.startswith("task:")}
     assert (text / "caption" / "Caption-training.csv").exists()
+    # SARLANG's VQA files: SARVQA1 (the example has SARDet-100K's six classes only), train/test
+    assert {p.stem for p in (text / "VQA").glob("*.csv")} <= {"SARVQA1_train", "SARVQA1_test"}
+    for r in vqa:
+        prefix = ("The classes are: top, center, bottom, left, right. " if
+                  r["task"] == "position" else
+                  "The classes are: tank, car, aircraft, harbor, bridge, ship. ")
+        assert r["question"].startswith(prefix) and "storage tank" not in r["question"]
+        if r["task"] == "presence":
+            assert r["answer"] in ("yes", "no")
     for path in text.rglob("*.csv"):  # each CSV has a LLaMA-Factory JSON twin
         assert len(json.loads(path.with_suffix(".json").read_text())) == \
             len(_csv_rows([path]))
