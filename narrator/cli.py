@@ -495,6 +495,82 @@ def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tupl
     console.print(f"Wrote {result.texts:,} records to {out}")
 
 
+@cli.command("eval")
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DuckDB file the exported texts came from.")
+@click.option("--predictions", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="LLaMA-Factory generated_predictions.jsonl, ms-swift infer results, or "
+                   "JSON Lines of {id, prediction}.")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The exported file the model was run on (ties the n-th prediction to "
+                   "its n-th record, for predictions without ids).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the scores as JSON here.")
+@click.option("--sarlang-csv", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write SARLANG-1M's VQA_result.csv (for its Evaluate_VQA.py).")
+@handle_errors
+def eval_(db: Path, predictions: Path, reference: Path | None, out: Path | None,
+          sarlang_csv: Path | None) -> None:
+    """Score a model's predictions with the seeds' metrics, per task.
+
+    VQA: SARLANG-1M's matching rule; boxes: accuracy at IoU 0.25/0.5/0.7; captions and
+    descriptions: BLEU-1..4, ROUGE-L, CIDEr (pycocoevalcap).
+
+    \b
+    Example: narrator eval --db narrator.duckdb --predictions generated_predictions.jsonl \\
+             --reference out/t_test.jsonl --out scores.json
+    """
+    import json
+
+    from narrator.eval import score, write_sarlang_csv
+    from narrator.store import Store
+
+    with Store(db, read_only=True) as store:
+        result = score(store, predictions, reference)
+    for table in _eval_tables(result):
+        console.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"Wrote the scores to {out}")
+    if sarlang_csv:
+        n = write_sarlang_csv(result, sarlang_csv)
+        console.print(f"Wrote {n:,} VQA rows to {sarlang_csv}")
+
+
+EVAL_COLUMNS = {"vqa": ("accuracy", "undecided"),
+                "box": ("iou", "acc@0.25", "acc@0.5", "acc@0.7"),
+                "caption": ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "CIDEr")}
+EVAL_TITLES = {"vqa": "VQA (SARLANG-1M matching rule)", "box": "boxes (IoU)",
+               "caption": "captions (pycocoevalcap)"}
+
+
+def _eval_tables(result: Any) -> list[Table]:
+    """One table per kind of text: its tasks and the kind's overall row."""
+    tables = []
+    for kind, columns in EVAL_COLUMNS.items():
+        if kind not in result.overall:
+            continue
+        tasks = sorted({r.task for r in result.rows if r.kind == kind})
+        table = Table(title=EVAL_TITLES[kind])
+        for col in ("task", "n", *columns):
+            table.add_column(col, justify="left" if col == "task" else "right")
+        for name in [*tasks, None]:
+            entry = result.overall[kind] if name is None else _kind_entry(result, kind, name)
+            table.add_row(name or "[bold]all[/]", str(entry["n"]), *(
+                "" if c not in entry else f"{entry[c]:.3f}" if isinstance(entry[c], float)
+                else str(entry[c]) for c in columns))
+        tables.append(table)
+    return tables
+
+
+def _kind_entry(result: Any, kind: str, task: str) -> dict[str, Any]:
+    from narrator.eval import task_scores
+
+    return task_scores([r for r in result.rows if r.kind == kind and r.task == task])
+
+
 STAGE_LABELS["report"] = "Plotting"
 
 
