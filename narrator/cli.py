@@ -405,7 +405,8 @@ def _print_ingest(result: Any, root: Path, shown: int = 5) -> None:
                           "(see the quarantine table)", highlight=False)
 
 
-EXPORT_FORMATS = ("jsonl", "llava", "sharegpt", "sarlang", "sarchat", "parquet")
+EXPORT_FORMATS = ("jsonl", "llava", "sharegpt", "sarlang", "sarchat", "parquet", "vrsbench",
+                  "fusar")
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:

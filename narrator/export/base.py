@@ -74,6 +74,8 @@ class ExportFormat:
 
     #: the VQA style this format's texts should have (a warning otherwise)
     style: ClassVar[str | None] = None
+    #: said when the export wrote nothing (what the format needs)
+    empty_hint: ClassVar[str] = ""
     #: where ``--images png`` previews go, and where relative image paths start, both
     #: relative to the export folder
     image_subdir: ClassVar[str] = "images"
@@ -167,11 +169,12 @@ def _write_records(store: Store, exporter: ExportFormat, assignment: SplitAssign
     """Emit, validate and write every text row in Python."""
     for batch in iter_texts(store, exporter.options.filters, assignment, on_scanned=on_rows):
         for row in batch:
-            for path, schema, record in exporter.emit(row):
+            written = 0
+            for written, (path, schema, record) in enumerate(exporter.emit(row), 1):
                 check(schema, record)
                 sink = sinks.get(path) or sinks.add(exporter.open(path, schema))
                 sink.write(record)
-            per_split[row["split"]] += 1
+            per_split[row["split"]] += bool(written)  # a format may skip a text
 
 
 def split_counts(store: Store, exporter: ExportFormat) -> dict[str, int]:
@@ -194,6 +197,8 @@ def export_warnings(store: Store, exporter: ExportFormat, result: ExportResult) 
         raise ExportError(f"--split {','.join(empty)}: no text of the selection falls in "
                           f"that split (texts per split: {split_counts(store, exporter)}); "
                           "change --ratios or --split-seed, or export more scenes")
+    if not result.texts and exporter.empty_hint:
+        out.append(exporter.empty_hint)
     if result.texts and empty:
         out.append(f"the {', '.join(empty)} split(s) got no text (scene groups per split: "
                    f"{result.scene_splits}); change --ratios or --split-seed")

@@ -64,6 +64,10 @@ class SarchatExport(ExportFormat):
     directory = True
     style = "sarchat"
 
+    @property
+    def scale(self) -> str:
+        return self.options.boxes
+
     def prepare(self, store: Store) -> None:
         self.sizes = {r[0]: (r[1] or 1, r[2] or 1) for r in store.con.execute(
             "SELECT scene_id, width, height FROM scenes").fetchall()}
@@ -95,7 +99,7 @@ class SarchatExport(ExportFormat):
         params = row["params"] or {}
         if params.get("box") and tag == "refer" and "(" not in answer:
             answer = f"{answer} ({cell(params['box'], w, h)})"
-        scale = self.options.boxes
+        scale = self.scale
         question = BOX_TEXT.sub(lambda m: box_text(found.pixel(m), w, h, scale), question)
         answer = BOX_TEXT.sub(lambda m: box_text(found.pixel(m), w, h, scale), answer)
         if _LEAD_TAG.match(question) is None and tag:

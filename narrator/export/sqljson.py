@@ -230,11 +230,12 @@ def _write_python(store: Store, exporter: LineExport, q: TextQuery, clause: str,
                   assignment: SplitAssignment, sinks: SinkSet, per_split: Counter[str]) -> None:
     for batch in iter_range(store, q, clause, exporter.options.filters, assignment):
         for row in batch:
-            for path, schema, record in exporter.emit(row):
+            written = 0
+            for written, (path, schema, record) in enumerate(exporter.emit(row), 1):
                 check(schema, record)
                 sink = sinks.get(path) or sinks.add(exporter.open(path, schema))
                 sink.write(record)
-            per_split[row["split"]] += 1
+            per_split[row["split"]] += bool(written)
 
 
 @contextmanager
