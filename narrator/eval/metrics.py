@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from narrator.eval.errors import EvalError
 from narrator.export.boxes import iou, parse_boxes
 
 IOU_THRESHOLDS = (0.25, 0.5, 0.7)
@@ -64,9 +65,13 @@ def _tokens(text: str) -> str:
 
 def caption_scores(truths: Sequence[str], predictions: Sequence[str]) -> dict[str, float]:
     """BLEU-1..4, ROUGE-L and CIDEr (pycocoevalcap) of paired captions."""
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.rouge.rouge import Rouge
+    try:
+        from pycocoevalcap.bleu.bleu import Bleu
+        from pycocoevalcap.cider.cider import Cider
+        from pycocoevalcap.rouge.rouge import Rouge
+    except ImportError:
+        raise EvalError("caption metrics need pycocoevalcap: pip install "
+                        "'sar-narrator[eval]' (or pycocoevalcap)") from None
 
     refs = {i: [_tokens(t)] for i, t in enumerate(truths)}
     hyps = {i: [_tokens(p) or "empty"] for i, p in enumerate(predictions)}
