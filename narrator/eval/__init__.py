@@ -129,13 +129,15 @@ def task_scores(members: list[Scored]) -> dict[str, Any]:
 
 def write_sarlang_csv(result: EvalResult, path: Path) -> int:
     """SARLANG-1M's ``VQA_result.csv`` (no header; image, prediction, question, ground
-    truth: the columns its ``Evaluate_VQA.py`` reads) of the VQA rows."""
+    truth: the columns its ``Evaluate_VQA.py`` reads) of the VQA rows; the question as the
+    model saw it where the prediction carries it, else the database's."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [r for r in result.rows if r.kind == "vqa"]
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         for r in rows:
-            writer.writerow([Path(r.image).name, r.prediction.predicted, r.question, r.truth])
+            writer.writerow([Path(r.image).name, r.prediction.predicted,
+                             r.prediction.question or r.question, r.truth])
     return len(rows)
 
 

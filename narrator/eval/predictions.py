@@ -40,6 +40,7 @@ class Prediction:
     prompt: str
     image: str | None
     text_id: str | None
+    question: str | None = None  # the user turn as exported (ms-swift records carry it)
 
 
 def key(text: str) -> str:
@@ -98,15 +99,18 @@ def parse(record: dict[str, Any], n: int, path: Path) -> Prediction:
     label = next((_text(record[k]) for k in _LABEL_KEYS if record.get(k) is not None), None)
     prompt = str(record.get("prompt") or record.get("question") or "")
     messages = record.get("messages") or []
-    if not prompt and isinstance(messages, list):
-        prompt = " ".join(str(m.get("content", "")) for m in messages
-                          if isinstance(m, dict) and m.get("role") == "user")
+    user = None
+    if isinstance(messages, list):
+        user = " ".join(str(m.get("content", "")) for m in messages
+                        if isinstance(m, dict) and m.get("role") == "user") or None
+        user = user.replace("<image>", "").strip() if user else None
+    prompt = prompt or user or ""
     images = record.get("images") or []
     image = images[0] if isinstance(images, list) and images else record.get("image")
     if isinstance(image, dict):
         image = image.get("path")
     return Prediction(n, predicted, label, prompt, None if image is None else str(image),
-                      record_id(record))
+                      record_id(record), user or record.get("question"))
 
 
 def read_predictions(path: Path, reference: Path | None = None) -> list[Prediction]:
