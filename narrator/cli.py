@@ -525,11 +525,12 @@ def eval_(db: Path, predictions: Path, reference: Path | None, out: Path | None,
     import json
 
     from narrator.eval import score, write_sarlang_csv
+    from narrator.eval.table import eval_tables
     from narrator.store import Store
 
     with Store(db, read_only=True) as store:
         result = score(store, predictions, reference)
-    for table in _eval_tables(result):
+    for table in eval_tables(result):
         console.print(table)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -538,38 +539,6 @@ def eval_(db: Path, predictions: Path, reference: Path | None, out: Path | None,
     if sarlang_csv:
         n = write_sarlang_csv(result, sarlang_csv)
         console.print(f"Wrote {n:,} VQA rows to {sarlang_csv}")
-
-
-EVAL_COLUMNS = {"vqa": ("accuracy", "undecided"),
-                "box": ("iou", "acc@0.25", "acc@0.5", "acc@0.7"),
-                "caption": ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "CIDEr")}
-EVAL_TITLES = {"vqa": "VQA (SARLANG-1M matching rule)", "box": "boxes (IoU)",
-               "caption": "captions (pycocoevalcap)"}
-
-
-def _eval_tables(result: Any) -> list[Table]:
-    """One table per kind of text: its tasks and the kind's overall row."""
-    tables = []
-    for kind, columns in EVAL_COLUMNS.items():
-        if kind not in result.overall:
-            continue
-        tasks = sorted({r.task for r in result.rows if r.kind == kind})
-        table = Table(title=EVAL_TITLES[kind])
-        for col in ("task", "n", *columns):
-            table.add_column(col, justify="left" if col == "task" else "right")
-        for name in [*tasks, None]:
-            entry = result.overall[kind] if name is None else _kind_entry(result, kind, name)
-            table.add_row(name or "[bold]all[/]", str(entry["n"]), *(
-                "" if c not in entry else f"{entry[c]:.3f}" if isinstance(entry[c], float)
-                else str(entry[c]) for c in columns))
-        tables.append(table)
-    return tables
-
-
-def _kind_entry(result: Any, kind: str, task: str) -> dict[str, Any]:
-    from narrator.eval import task_scores
-
-    return task_scores([r for r in result.rows if r.kind == kind and r.task == task])
 
 
 STAGE_LABELS["report"] = "Plotting"
