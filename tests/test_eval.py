@@ -142,4 +142,5 @@ def test_cli_eval_prints_tables_and_writes_json(exported, tmp_path: Path) -> Non
     saved = json.loads((tmp_path / "s.json").read_text())
     assert saved["overall"]["vqa"]["accuracy"] == 1.0
     bad = CliRunner().invoke(cli, ["eval", "--db", str(db), "--predictions", str(db)])
-    assert bad.exit_code == 2 and "Error:" in bad.output
+    assert bad.exit_code == 2 and "Error:" in bad.output and "internal" not in bad.output
+    assert "not UTF-8" in bad.output

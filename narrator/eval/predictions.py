@@ -55,6 +55,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EvalError(f"{path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise EvalError(f"{path}: not UTF-8 text; pass the JSON Lines predictions file") \
+            from None
     if raw.lstrip().startswith("["):
         try:
             records = json.loads(raw)
