@@ -453,11 +453,14 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
                    "<bbox> tokens and 'objects' in pixels).")
 @click.option("--no-class-list", is_flag=True,
               help="sarlang: leave out SARLANG's 'The classes are: ...' prefixes.")
+@click.option("--conversations", is_flag=True,
+              help="sharegpt: one multi-turn conversation per image (its VQA pairs; its "
+                   "captions) instead of one record per text.")
 @handle_errors
 def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tuple[str, ...],
            splits: tuple[str, ...], styles: tuple[str, ...], ratios: str, split_seed: int,
            cell_deg: float, image_root: Path | None, images: str, paths: str,
-           single_file: bool, boxes: str, no_class_list: bool) -> None:
+           single_file: bool, boxes: str, no_class_list: bool, conversations: bool) -> None:
     """Write the texts in --db out as training files, split train/val/test by scene group.
 
     Scenes that are crops of one parent scene, share an acquisition, lie in one
@@ -477,7 +480,8 @@ def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tupl
                         splits=_names(splits), styles=_names(styles)),
         splits=SplitConfig(parse_ratios(ratios), split_seed, cell_deg),
         image_root=str(image_root) if image_root else None, images=images, paths=paths,
-        single_file=single_file, boxes=boxes, class_list=not no_class_list)
+        single_file=single_file, boxes=boxes, class_list=not no_class_list,
+        conversations=conversations)
     with Store(db, read_only=True) as store, progress_bars(console) as reporter:
         result = run(store, fmt, out, options, on_rows=lambda k: reporter.advance("export", k),
                      on_total=lambda t: reporter.start("export", t))

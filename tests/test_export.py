@@ -116,6 +116,23 @@ def test_sharegpt_folder_round_trip(db: Path, tmp_path: Path) -> None:
     assert len(info) == sum(1 for n in result.splits.values() if n)
 
 
+def test_sharegpt_conversations_group_one_image(db: Path, tmp_path: Path) -> None:
+    with Store(db, read_only=True) as store:
+        result = export(store, "sharegpt", tmp_path / "conv", ExportOptions(conversations=True))
+    records = [r for p in (tmp_path / "conv").glob("*.json") if p.name != "dataset_info.json"
+               for r in json.loads(p.read_text())]
+    counts = db_counts(db)
+    assert result.texts == sum(len(r["meta"]["ids"]) for r in records) == \
+        counts["vqa"] + counts["caption"]
+    seen = Counter((r["meta"]["scene_id"], r["meta"]["type"]) for r in records)
+    assert set(seen.values()) == {1}  # one conversation per image and kind of text
+    for r in records:
+        roles = [m["role"] for m in r["messages"]]
+        assert roles == ["user", "assistant"] * len(r["meta"]["ids"])
+        assert sum(m["content"].count("<image>") for m in r["messages"]) == 1
+        assert r["messages"][0]["content"].startswith("<image>")
+
+
 def _csv_rows(paths: list[Path]) -> list[dict[str, str]]:
     rows = []
     for path in paths:

@@ -39,7 +39,8 @@ class ExportOptions:
     folder); ``image_root``: paths relative to this folder instead; ``single_file``: one
     file for every split (default: one file per split); ``boxes``: the box scale of the
     SARChat/VRSBench exports (``pixel``, ``1000``, ``100``, ``swift``); ``class_list``:
-    SARLANG's "The classes are: ..." prefixes on SARVQA1 questions."""
+    SARLANG's "The classes are: ..." prefixes on SARVQA1 questions; ``conversations``: the
+    sharegpt export writes one multi-turn conversation per image and kind of text."""
 
     filters: Filters = field(default_factory=Filters)
     splits: SplitConfig = field(default_factory=SplitConfig)
@@ -49,6 +50,7 @@ class ExportOptions:
     single_file: bool = False
     boxes: str = "pixel"
     class_list: bool = True
+    conversations: bool = False
 
 
 @dataclass
@@ -106,6 +108,10 @@ class ExportFormat:
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
         raise NotImplementedError
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        """Whether the text is written (counted in the result): a format may leave some out."""
+        return True
 
     def open(self, path: Path, schema: str) -> _FileSink:
         if path.suffix == ".jsonl":
@@ -169,12 +175,11 @@ def _write_records(store: Store, exporter: ExportFormat, assignment: SplitAssign
     """Emit, validate and write every text row in Python."""
     for batch in iter_texts(store, exporter.options.filters, assignment, on_scanned=on_rows):
         for row in batch:
-            written = 0
-            for written, (path, schema, record) in enumerate(exporter.emit(row), 1):
+            for path, schema, record in exporter.emit(row):
                 check(schema, record)
                 sink = sinks.get(path) or sinks.add(exporter.open(path, schema))
                 sink.write(record)
-            per_split[row["split"]] += bool(written)  # a format may skip a text
+            per_split[row["split"]] += exporter.keeps(row)  # a format may skip a text
 
 
 def split_counts(store: Store, exporter: ExportFormat) -> dict[str, int]:

@@ -44,8 +44,11 @@ class FusarExport(ExportFormat):
     empty_hint = ("the fusar export writes the fusar_fields captions of the LLM captioner "
                   "(narrator generate with an LLM); the selection has none")
 
+    def keeps(self, row: dict[str, Any]) -> bool:
+        return row["type"] == "caption" and row["kind"] == "fusar_fields"
+
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
-        if row["type"] != "caption" or row["kind"] != "fusar_fields":
+        if not self.keeps(row):
             return
         try:
             fields = json.loads(row["text"])

@@ -68,6 +68,7 @@ class LineExport(Protocol):
     def target(self, row: dict[str, Any]) -> Path: ...
     def open(self, path: Path, schema: str) -> _FileSink: ...
     def emit(self, row: dict[str, Any]) -> Iterator[tuple[Path, str, dict[str, Any]]]: ...
+    def keeps(self, row: dict[str, Any]) -> bool: ...
 
 
 def text(expr: str) -> str:
@@ -230,12 +231,11 @@ def _write_python(store: Store, exporter: LineExport, q: TextQuery, clause: str,
                   assignment: SplitAssignment, sinks: SinkSet, per_split: Counter[str]) -> None:
     for batch in iter_range(store, q, clause, exporter.options.filters, assignment):
         for row in batch:
-            written = 0
-            for written, (path, schema, record) in enumerate(exporter.emit(row), 1):
+            for path, schema, record in exporter.emit(row):
                 check(schema, record)
                 sink = sinks.get(path) or sinks.add(exporter.open(path, schema))
                 sink.write(record)
-            per_split[row["split"]] += bool(written)
+            per_split[row["split"]] += exporter.keeps(row)
 
 
 @contextmanager
