@@ -14,6 +14,7 @@ from PIL import Image
 
 from narrator.export import ExportOptions, Filters, export
 from narrator.export.images import write_png
+from narrator.export.splits import SplitConfig
 from narrator.store import Store
 from tests.conftest import SHARED_DATA
 from tests.test_export import build_db
@@ -142,3 +143,27 @@ def test_real_sentinel1_db_chip_preview(tmp_path: Path) -> None:
         grey = np.asarray(img)
     assert img.mode == "L" and grey.shape == (512, 512) and 100 < grey.mean() < 200
     assert grey.std() > 30
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "sen1floods11").exists(), reason="no shared data")
+def test_real_float_scenes_warn_without_png_and_export_8bit_with(tmp_path: Path) -> None:
+    """Sen1Floods11's float32 dB chip and int16 label through ingest and export."""
+    from narrator.ingest import load_config, read_dataset
+
+    config = load_config(SHARED_DATA / "sen1floods11", None, None)
+    ingested = read_dataset(config)
+    db = tmp_path / "s1.duckdb"
+    with Store(db) as store:
+        store.write_ingest(config.name, ingested.bundles, ingested.quarantine)
+        store.upsert("captions", [{"caption_id": f"c{i}", "scene_id": b.scene.scene_id,
+                                   "kind": "concise", "text": "A SAR image.",
+                                   "status": "accepted", "generator": "test",
+                                   "template_id": "t", "params": {}}
+                                  for i, b in enumerate(ingested.bundles)])
+    options = {"splits": SplitConfig((1.0, 0.0, 0.0))}
+    plain = _export(db, "llava", tmp_path / "a" / "l.json", **options)
+    assert any("not 8-bit" in w for w in plain.warnings)
+    png = _export(db, "llava", tmp_path / "b" / "l.json", images="png", **options)
+    assert not any("not 8-bit" in w for w in png.warnings)
+    for record in json.loads((tmp_path / "b" / "l_train.json").read_text()):
+        _open_8bit(record["image"], Path("/"))

@@ -182,6 +182,17 @@ def _write_records(store: Store, exporter: ExportFormat, assignment: SplitAssign
             per_split[row["split"]] += exporter.keeps(row)  # a format may skip a text
 
 
+def not_8bit(store: Store, f: Filters) -> int:
+    """How many selected scenes have an image whose pixels are not 8-bit."""
+    ids = [s[0] for s in selected_scenes(store, f)]
+    if not ids or "dtype" not in store.columns("scenes"):
+        return 0
+    rows = store.con.execute("SELECT scene_id, dtype FROM scenes WHERE dtype IS NOT NULL "
+                             "AND dtype NOT IN ('uint8', 'int8')").fetchall()
+    wanted = set(ids)
+    return sum(1 for sid, _ in rows if sid in wanted)
+
+
 def split_counts(store: Store, exporter: ExportFormat) -> dict[str, int]:
     """The selection's texts per split, every split (for the message of an empty one)."""
     f = exporter.options.filters
@@ -197,7 +208,9 @@ def export_warnings(store: Store, exporter: ExportFormat, result: ExportResult) 
     """Empty splits (an error when the split was asked for by --split), texts of another
     style than the format's, scene images not found."""
     f, out = exporter.options.filters, []
-    empty = [s for s in (f.splits or SPLITS) if not result.splits.get(s)]
+    share = dict(zip(SPLITS, exporter.options.splits.ratios, strict=True))
+    empty = [s for s in (f.splits or SPLITS) if not result.splits.get(s)
+             and (share[s] > 0 or f.splits)]
     if f.splits and set(empty) == set(f.splits) and count_texts(store, f):
         raise ExportError(f"--split {','.join(empty)}: no text of the selection falls in "
                           f"that split (texts per split: {split_counts(store, exporter)}); "
@@ -214,6 +227,11 @@ def export_warnings(store: Store, exporter: ExportFormat, result: ExportResult) 
                        f"{exporter.style!r}, but the selection has style(s) "
                        f"{', '.join(other)}: generate with --style {exporter.style} or "
                        f"filter with --style {exporter.style}")
+    if exporter.options.images == "original" and exporter.name != "fusar":
+        deep = not_8bit(store, f)
+        if deep:
+            out.append(f"{deep} scene image(s) are not 8-bit (float or 16-bit SAR), which "
+                       "PIL-based trainers turn black or saturated: export with --images png")
     if result.images_missing:
         out.append(f"{result.images_missing} scene image(s) were not found (looked from the "
                    f"current folder and from {store.path.resolve().parent}); their stored "
