@@ -7,19 +7,20 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from narrator.export import export
+from narrator.export import ExportOptions, export
 from narrator.store import Store
 
 
 @task(name="export", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def export_task(db: str, out: str, fmt: str) -> int:
+def export_task(db: str, out: str, fmt: str, single_file: bool = False) -> int:
     with Store(db, read_only=True) as store:
-        return export(store, fmt, Path(out)).texts
+        return export(store, fmt, Path(out), ExportOptions(single_file=single_file)).texts
 
 
 @flow(name="narrator-export", log_prints=False)
-def export_flow(db: str, out: str, fmt: str = "jsonl") -> int:
-    """Every format of ``narrator export`` (default options: accepted texts, all splits)."""
-    n = export_task(db, out, fmt)
+def export_flow(db: str, out: str, fmt: str = "jsonl", single_file: bool = False) -> int:
+    """Every format of ``narrator export`` (default options: accepted texts, all splits, one
+    file per split unless ``single_file``)."""
+    n = export_task(db, out, fmt, single_file)
     get_run_logger().info("wrote %d %s records to %s", n, fmt, out)
     return n

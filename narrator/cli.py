@@ -405,7 +405,8 @@ def _print_ingest(result: Any, root: Path, shown: int = 5) -> None:
                           "(see the quarantine table)", highlight=False)
 
 
-EXPORT_FORMATS = ("jsonl", "llava", "sharegpt", "sarlang", "sarchat", "parquet")
+EXPORT_FORMATS = ("jsonl", "llava", "sharegpt", "sarlang", "sarchat", "parquet", "vrsbench",
+                  "fusar")
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -435,11 +436,31 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--cell-deg", default=0.1, show_default=True,
               help="Size in degrees of the lon/lat cells that keep nearby scenes together.")
 @click.option("--image-root", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Write image paths relative to this folder (default: as stored).")
+              help="Write image paths relative to this folder.")
+@click.option("--images", "images", default="original", show_default=True,
+              type=click.Choice(("original", "png")),
+              help="png: write 8-bit greyscale previews (dB and percentile stretch) into the "
+                   "export folder and point every record at them.")
+@click.option("--paths", "paths", default="absolute", show_default=True,
+              type=click.Choice(("absolute", "relative")),
+              help="Image paths absolute, or relative to the export folder (LLaMA-Factory: "
+                   "dataset_dir = that folder; ms-swift: ROOT_IMAGE_DIR).")
+@click.option("--single-file", is_flag=True,
+              help="Write every split into the one --out file (default: one file per split).")
+@click.option("--boxes", default="pixel", show_default=True,
+              type=click.Choice(("pixel", "1000", "100", "swift")),
+              help="Box scale of the sarchat and vrsbench exports (swift: ms-swift's "
+                   "<bbox> tokens and 'objects' in pixels).")
+@click.option("--no-class-list", is_flag=True,
+              help="sarlang: leave out SARLANG's 'The classes are: ...' prefixes.")
+@click.option("--conversations", is_flag=True,
+              help="sharegpt: one multi-turn conversation per image (its VQA pairs; its "
+                   "captions) instead of one record per text.")
 @handle_errors
 def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tuple[str, ...],
            splits: tuple[str, ...], styles: tuple[str, ...], ratios: str, split_seed: int,
-           cell_deg: float, image_root: Path | None) -> None:
+           cell_deg: float, image_root: Path | None, images: str, paths: str,
+           single_file: bool, boxes: str, no_class_list: bool, conversations: bool) -> None:
     """Write the texts in --db out as training files, split train/val/test by scene group.
 
     Scenes that are crops of one parent scene, share an acquisition, lie in one
@@ -458,7 +479,9 @@ def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tupl
         filters=Filters(tasks=_names(tasks), statuses=() if "any" in status else status,
                         splits=_names(splits), styles=_names(styles)),
         splits=SplitConfig(parse_ratios(ratios), split_seed, cell_deg),
-        image_root=str(image_root) if image_root else None)
+        image_root=str(image_root) if image_root else None, images=images, paths=paths,
+        single_file=single_file, boxes=boxes, class_list=not no_class_list,
+        conversations=conversations)
     with Store(db, read_only=True) as store, progress_bars(console) as reporter:
         result = run(store, fmt, out, options, on_rows=lambda k: reporter.advance("export", k),
                      on_total=lambda t: reporter.start("export", t))
@@ -470,7 +493,56 @@ def export(db: Path, fmt: str, out: Path, tasks: tuple[str, ...], statuses: tupl
     console.print(table)
     if not result.texts:
         err_console.print("Warning: no text matched the filters", highlight=False)
+    for warning in result.warnings:
+        err_console.print(f"Warning: {warning}", highlight=False)
+    if result.images_written:
+        console.print(f"Wrote {result.images_written:,} 8-bit PNG previews", highlight=False)
     console.print(f"Wrote {result.texts:,} records to {out}")
+
+
+@cli.command("eval")
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DuckDB file the exported texts came from.")
+@click.option("--predictions", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="LLaMA-Factory generated_predictions.jsonl, ms-swift infer results, or "
+                   "JSON Lines of {id, prediction}.")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The exported file the model was run on (ties the n-th prediction to "
+                   "its n-th record, for predictions without ids).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the scores as JSON here.")
+@click.option("--sarlang-csv", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write SARLANG-1M's VQA_result.csv (for its Evaluate_VQA.py).")
+@handle_errors
+def eval_(db: Path, predictions: Path, reference: Path | None, out: Path | None,
+          sarlang_csv: Path | None) -> None:
+    """Score a model's predictions with the seeds' metrics, per task.
+
+    VQA: SARLANG-1M's matching rule; boxes: accuracy at IoU 0.25/0.5/0.7; captions and
+    descriptions: BLEU-1..4, ROUGE-L, CIDEr (pycocoevalcap).
+
+    \b
+    Example: narrator eval --db narrator.duckdb --predictions generated_predictions.jsonl \\
+             --reference out/t_test.jsonl --out scores.json
+    """
+    import json
+
+    from narrator.eval import score, write_sarlang_csv
+    from narrator.eval.table import eval_tables
+    from narrator.store import Store
+
+    with Store(db, read_only=True) as store:
+        result = score(store, predictions, reference)
+    for table in eval_tables(result):
+        console.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"Wrote the scores to {out}")
+    if sarlang_csv:
+        n = write_sarlang_csv(result, sarlang_csv)
+        console.print(f"Wrote {n:,} VQA rows to {sarlang_csv}")
 
 
 STAGE_LABELS["report"] = "Plotting"

@@ -36,7 +36,8 @@ def test_generate_twice_then_export(example_dir: Path, tmp_path: Path) -> None:
     assert _counts(db) == counts
 
     out = tmp_path / "texts.jsonl"
-    exported = run_cli("export", "--db", str(db), "--format", "jsonl", "--out", str(out))
+    exported = run_cli("export", "--db", str(db), "--format", "jsonl", "--out", str(out),
+                       "--single-file")
     assert exported.returncode == 0, exported.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == counts["vqa"] + counts["captions"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from narrator.export import ExportError, ExportOptions, Filters, export
-from narrator.export.sarchat import sarchat_task
 from narrator.export.splits import SPLITS
 from narrator.ingest import load_config, read_dataset
 from narrator.pipeline import GenerateConfig, process_shard
@@ -60,8 +60,10 @@ def db_counts(db: Path) -> dict[str, int]:
 
 
 def run(db: Path, fmt: str, out: Path, **filters: tuple[str, ...]):
+    """One export; a file ``out`` gets every split (``single_file``)."""
     with Store(db, read_only=True) as store:
-        return export(store, fmt, out, ExportOptions(filters=Filters(**filters)))
+        return export(store, fmt, out, ExportOptions(filters=Filters(**filters),
+                                                     single_file=bool(out.suffix)))
 
 
 def test_jsonl_round_trip(db: Path, tmp_path: Path) -> None:
@@ -74,7 +76,8 @@ def test_jsonl_round_trip(db: Path, tmp_path: Path) -> None:
     vqa = next(r for r in records if r["type"] == "vqa")
     cap = next(r for r in records if r["type"] == "caption")
     assert {"question", "answer", "params", "template_id", "style", "task"} <= set(vqa)
-    assert {"kind", "text", "status", "generator", "template_id"} <= set(cap)
+    assert set(vqa) == set(cap)  # one schema for every record
+    assert cap["answer"] and cap["question"] and cap["kind"] and vqa["kind"] is None
     assert cap["task"] == "caption" and cap["status"] == "accepted"
     for r in records:
         assert r["split"] in SPLITS and r["group"]
@@ -113,6 +116,23 @@ def test_sharegpt_folder_round_trip(db: Path, tmp_path: Path) -> None:
     assert len(info) == sum(1 for n in result.splits.values() if n)
 
 
+def test_sharegpt_conversations_group_one_image(db: Path, tmp_path: Path) -> None:
+    with Store(db, read_only=True) as store:
+        result = export(store, "sharegpt", tmp_path / "conv", ExportOptions(conversations=True))
+    records = [r for p in (tmp_path / "conv").glob("*.json") if p.name != "dataset_info.json"
+               for r in json.loads(p.read_text())]
+    counts = db_counts(db)
+    assert result.texts == sum(len(r["meta"]["ids"]) for r in records) == \
+        counts["vqa"] + counts["caption"]
+    seen = Counter((r["meta"]["scene_id"], r["meta"]["type"]) for r in records)
+    assert set(seen.values()) == {1}  # one conversation per image and kind of text
+    for r in records:
+        roles = [m["role"] for m in r["messages"]]
+        assert roles == ["user", "assistant"] * len(r["meta"]["ids"])
+        assert sum(m["content"].count("<image>") for m in r["messages"]) == 1
+        assert r["messages"][0]["content"].startswith("<image>")
+
+
 def _csv_rows(paths: list[Path]) -> list[dict[str, str]]:
     rows = []
     for path in paths:
@@ -133,6 +153,15 @@ def test_sarlang_round_trip(db: Path, tmp_path: Path) -> None:
     assert Counter(r["task"] for r in vqa) == {k[5:]: v for k, v in counts.items()
                                                if k.startswith("task:")}
     assert (text / "caption" / "Caption-training.csv").exists()
+    # SARLANG's VQA files: SARVQA1 (the example has SARDet-100K's six classes only), train/test
+    assert {p.stem for p in (text / "VQA").glob("*.csv")} <= {"SARVQA1_train", "SARVQA1_test"}
+    for r in vqa:
+        prefix = ("The classes are: top, center, bottom, left, right. " if
+                  r["task"] == "position" else
+                  "The classes are: tank, car, aircraft, harbor, bridge, ship. ")
+        assert r["question"].startswith(prefix) and "storage tank" not in r["question"]
+        if r["task"] == "presence":
+            assert r["answer"] in ("yes", "no")
     for path in text.rglob("*.csv"):  # each CSV has a LLaMA-Factory JSON twin
         assert len(json.loads(path.with_suffix(".json").read_text())) == \
             len(_csv_rows([path]))
@@ -144,22 +173,40 @@ def test_sarlang_round_trip(db: Path, tmp_path: Path) -> None:
         assert {r["type"] for r in _csv_rows([path])} == {"concise"}
 
 
+SARCHAT_TEST_FILES = {  # SARChat's own test files (its infer/swift-eval.py)
+    "SARChat_classify_count_test.json", "SARChat_classify_test.json",
+    "SARChat_describe_test.json"} | {
+    f"SARChat_classify_{t}_{n}_test.json" for t in ("grounding", "identify", "refer")
+    for n in ("single", "multi")}
+
+
 def test_sarchat_round_trip(db: Path, tmp_path: Path) -> None:
     run(db, "sarchat", tmp_path / "sc")
     counts = db_counts(db)
-    per_task: Counter[str] = Counter()
+    total, boxes = 0, 0
+    con = duckdb.connect(str(db), read_only=True)
+    pixel = {(sid, tuple(int(v + 0.5) for v in box)) for sid, *box in con.execute(
+        "SELECT scene_id, x0, y0, x1, y1 FROM objects").fetchall()}
+    con.close()
     for path in (tmp_path / "sc").glob("SARChat_*.json"):
-        task, split = path.stem.removeprefix("SARChat_").rsplit("_", 1)
         records = json.loads(path.read_text())
-        assert split in SPLITS and records
-        assert {r["meta"]["split"] for r in records} == {split}
-        per_task[task] += len(records)
-    expected: Counter[str] = Counter({"describe": counts["caption"]})
-    for key, n in counts.items():
-        if key.startswith("task:"):
-            expected[sarchat_task(key[5:])] += n
-    assert per_task == expected
-    assert per_task["identify"] == counts["task:presence"]
+        splits = {r["meta"]["split"] for r in records}
+        if path.name == "SARChat_total_task_train_modified.json":
+            assert splits == {"train"}
+        else:
+            assert len(splits) == 1 and path.name.endswith(f"_{splits.pop()}.json")
+            if path.name.endswith("_test.json") and "_other_" not in path.name:
+                assert path.name in SARCHAT_TEST_FILES
+        for r in records:
+            user = r["messages"][0]["content"]
+            assert user.startswith("<image>\n")
+            for m in re.finditer(r"\{<(\d+)><(\d+)><(\d+)><(\d+)>\}", user + r["messages"][1]["content"]):
+                boxes += 1  # pixel boxes, each one of the scene's objects
+                assert (r["meta"]["scene_id"], tuple(map(int, m.groups()))) in pixel
+            if "[refer]" in user:
+                assert re.search(r"\}+ \((top|bottom|left|right|center)", r["messages"][1]["content"])
+        total += len(records)
+    assert total == counts["vqa"] + counts["caption"] and boxes
 
 
 def test_parquet_round_trip(db: Path, tmp_path: Path) -> None:
@@ -198,7 +245,7 @@ def test_filters(db: Path, tmp_path: Path) -> None:
         counts["caption"] + counts["task:presence"]
     rejected = run(db, "jsonl", tmp_path / "c.jsonl", statuses=("rejected",))
     assert rejected.texts == 1
-    assert json.loads((tmp_path / "c.jsonl").read_text())["text"] == "Ten ships in a desert."
+    assert json.loads((tmp_path / "c.jsonl").read_text())["answer"] == "Ten ships in a desert."
     assert run(db, "jsonl", tmp_path / "d.jsonl", statuses=()).texts == \
         counts["vqa"] + counts["caption"] + 1
     # captions have no style: a style filter keeps them and selects VQA pairs by style
@@ -211,9 +258,12 @@ def test_filters(db: Path, tmp_path: Path) -> None:
     assert test.texts == everything.splits.get("test", 0) + everything.splits.get("val", 0)
 
 
-def test_empty_selection_writes_a_valid_empty_file(db: Path, tmp_path: Path) -> None:
-    result = run(db, "llava", tmp_path / "none.json", tasks=("no_such_task",))
-    assert result.texts == 0 and json.loads((tmp_path / "none.json").read_text()) == []
+def test_unknown_filter_values_are_refused(db: Path, tmp_path: Path) -> None:
+    for bad in ({"tasks": ("no_such_task",)}, {"styles": ("fancy",)},
+                {"statuses": ("approved",)}):
+        with pytest.raises(ExportError, match="has: "):
+            run(db, "llava", tmp_path / "none.json", **bad)
+    assert not (tmp_path / "none.json").exists()
 
 
 def test_record_breaking_its_schema_stops_the_export(example_dir: Path, tmp_path: Path) -> None:

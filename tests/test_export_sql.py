@@ -30,7 +30,8 @@ def export_both(db: Path, out: Path, **filters: tuple[str, ...]) -> tuple[Path, 
     for name, in_sql in (("sql", True), ("py", False)):
         target = out / name / "t.jsonl"
         with Store(db, read_only=True) as store:
-            run_export(store, JsonlExport, target, ExportOptions(filters=Filters(**filters)),
+            run_export(store, JsonlExport, target, ExportOptions(filters=Filters(**filters),
+                                                                single_file=True),
                        in_sql=in_sql)
         paths.append(target)
     return paths[0], paths[1]

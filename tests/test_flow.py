@@ -61,7 +61,7 @@ def test_ingest_and_export_flows(prefect_harness, tmp_path: Path) -> None:
     assert ingest_flow(str(data), str(db))["scenes"] == 3
     generate_flow(str(data), str(db))
     out = tmp_path / "llava.json"
-    n = export_flow(str(db), str(out), "llava")
+    n = export_flow(str(db), str(out), "llava", single_file=True)
     with Store(db) as store:
         texts = store.count("vqa") + store.count("captions", "status = 'accepted'")
     assert n == texts > 0

@@ -59,7 +59,7 @@ def test_no_key_in_anything_written(example_dir: Path, tmp_path: Path) -> None:
         assert r.returncode == 0, r.stderr
         assert key not in r.stdout + r.stderr
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    for expected in ("n.duckdb", "n.duckdb.log", "t.jsonl", "pq/train.parquet",
+    for expected in ("n.duckdb", "n.duckdb.log", "t_train.jsonl", "pq/train.parquet",
                      "report/index.html"):
         assert expected in written, written
     assert any(name.startswith("n.duckdb.llm/") for name in written), written

@@ -149,7 +149,8 @@ def test_exported_texts_follow_their_scene_groups(tmp_path: Path) -> None:
     config = SplitConfig((0.5, 0.25, 0.25), seed=2, cell_deg=0.5)
     with Store(db, read_only=True) as store:
         stored = assign_splits(store, config)
-        export(store, "jsonl", tmp_path / "t.jsonl", ExportOptions(splits=config))
+        export(store, "jsonl", tmp_path / "t.jsonl", ExportOptions(splits=config,
+                                                                  single_file=True))
     records = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert len(records) == 2 * len(scenes)
     split_of_scene = {}

@@ -1,6 +1,7 @@
 """Exports of the texts in a narrator DuckDB file to the formats VLM trainers read.
 
-Formats: ``jsonl``, ``llava``, ``sharegpt``, ``sarlang``, ``sarchat``, ``parquet``. Every
+Formats: ``jsonl``, ``llava``, ``sharegpt``, ``sarlang``, ``sarchat``, ``parquet``,
+``vrsbench``, ``fusar``. Every
 record written matches the format's JSON Schema (``narrator/export/schemas/``): validated
 record by record, or, for the JSON Lines that DuckDB writes (:mod:`narrator.export.sqljson`),
 valid by construction with the data-dependent constraints checked in SQL. Texts are
@@ -17,7 +18,9 @@ from narrator.export.chat import LlavaExport, ShareGptExport
 from narrator.export.jsonl import JsonlExport, export_jsonl
 from narrator.export.parquet import ParquetExport
 from narrator.export.sarchat import SarchatExport
+from narrator.export.fusar import FusarExport
 from narrator.export.sarlang import SarlangExport
+from narrator.export.vrsbench import VrsbenchExport
 from narrator.export.select import Filters
 from narrator.export.splits import SplitConfig, assign_splits
 from narrator.export.validate import ExportError
@@ -25,7 +28,7 @@ from narrator.store import Store
 
 FORMATS: dict[str, type[ExportFormat]] = {
     f.name: f for f in (JsonlExport, LlavaExport, ShareGptExport, SarlangExport,
-                        SarchatExport, ParquetExport)
+                        SarchatExport, ParquetExport, VrsbenchExport, FusarExport)
 }
 
 

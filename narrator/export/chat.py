@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from narrator.export.base import Emitted, ExportFormat, llama_factory_info
-from narrator.export.select import image_ref, prompt_and_answer
+from narrator.export.select import prompt_and_answer
+from narrator.export.validate import check
 from narrator.export.writers import SinkSet
 
 _META = ("id", "type", "scene_id", "dataset", "task", "kind", "style", "split", "group",
@@ -36,7 +37,7 @@ class LlavaExport(ExportFormat):
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
         question, answer = prompt_and_answer(row)
-        record = {"id": row["id"], "image": image_ref(row, self.options.image_root),
+        record = {"id": row["id"], "image": self.image(row),
                   "conversations": [{"from": "human", "value": "<image>\n" + question},
                                     {"from": "gpt", "value": answer}],
                   "meta": meta(row)}
@@ -44,14 +45,47 @@ class LlavaExport(ExportFormat):
 
 
 class ShareGptExport(ExportFormat):
+    """One record per text, or with ``conversations`` one per image and kind of text (its
+    VQA pairs, then its captions): the turns in export order, ``<image>`` in the first user
+    turn only, ``meta.ids`` the texts' ids. Texts come sorted by scene within each kind, so a
+    conversation is complete when the scene (or kind) changes."""
+
     name = "sharegpt"
     suffix = ".json"
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.turns: list[dict[str, Any]] = []
+
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
-        yield self.target(row), "sharegpt", sharegpt_record(
-            row, image_ref(row, self.options.image_root))
+        if not self.options.conversations:
+            yield self.target(row), "sharegpt", sharegpt_record(row, self.image(row))
+            return
+        if self.turns and (self.turns[0]["scene_id"], self.turns[0]["type"]) != \
+                (row["scene_id"], row["type"]):
+            yield self.conversation()
+        self.turns.append(row)
+
+    def conversation(self) -> Emitted:
+        rows, self.turns = self.turns, []
+        messages = []
+        for i, row in enumerate(rows):
+            question, answer = prompt_and_answer(row)
+            messages += [{"role": "user", "content": ("<image>" if i == 0 else "") + question},
+                         {"role": "assistant", "content": answer}]
+        first = rows[0]
+        record = {"messages": messages, "images": [self.image(first)],
+                  "meta": {k: v for k, v in meta(first).items()
+                           if k in ("scene_id", "dataset", "split", "group", "type")}
+                  | {"ids": [r["id"] for r in rows], "tasks": [r["task"] for r in rows]}}
+        return self.target(first), "sharegpt_conversation", record
 
     def finish(self, sinks: SinkSet) -> None:
+        if self.turns:
+            path, schema, record = self.conversation()
+            check(schema, record)
+            sink = sinks.get(path) or sinks.add(self.open(path, schema))
+            sink.write(record)
         super().finish(sinks)
         if self.per_split and sinks.sinks:  # a folder LLaMA-Factory can use as dataset_dir
             files = {f"narrator_{p.stem}": p.name for p in sinks.sinks}

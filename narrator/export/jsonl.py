@@ -1,17 +1,17 @@
 """JSON Lines: one record per text (VQA pair or caption) with scene, task, params and
 provenance.
 
-The record layout of earlier versions is kept (``id, type, scene_id, image, image_path,
-dataset, split, task, question, answer, params, template_id, style`` for a VQA pair; ``id,
-type, scene_id, image, image_path, dataset, split, kind, text, status, generator,
-template_id`` for a caption). Added: ``task`` (``caption``) and ``params`` on captions,
-``status`` on VQA pairs, and on every record ``source_split`` (the dataset's own split),
-``group`` (the scene group its split follows) and ``provenance``. ``split`` is the export's
-train/val/test split.
+Every record has the same keys (``KEYS`` plus ``provenance``), so that HF ``datasets``
+loads any mix of VQA pairs and captions: a caption's ``question`` is the instruction for its
+kind and its ``answer`` the caption; ``params`` is JSON text (its keys differ per task);
+``image`` is the path a trainer opens (absolute, or the 8-bit preview with ``--images png``)
+and ``source_image`` the stored one. ``split`` is the export's train/val/test split,
+``source_split`` the dataset's own.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,15 @@ from typing import Any
 from narrator import __version__
 from narrator.export import sqljson as sj
 from narrator.export.base import Emitted, ExportFormat, ExportOptions, run_export
-from narrator.export.select import Filters
+from narrator.export.select import Filters, prompt_and_answer
+from narrator.export.validate import ExportError
 from narrator.store import Store
 
-_COMMON = ("id", "type", "scene_id", "image", "image_path", "dataset", "split", "task")
-_VQA = _COMMON + ("question", "answer", "params", "template_id", "style", "status")
-_CAPTION = _COMMON + ("kind", "text", "status", "generator", "template_id", "params", "style")
+#: every record has these keys, in this order (one schema for VQA pairs and captions, so
+#: that ``datasets.load_dataset("json", ...)`` reads any mix of them)
+KEYS = ("id", "type", "scene_id", "image", "source_image", "dataset", "split", "source_split",
+        "group", "task", "kind", "style", "question", "answer", "status", "generator",
+        "template_id", "params")
 
 
 def provenance(row: dict[str, Any]) -> dict[str, Any]:
@@ -33,26 +36,40 @@ def provenance(row: dict[str, Any]) -> dict[str, Any]:
             "facts_version": row["facts_version"], "narrator_version": __version__}
 
 
+def params_text(params: Any) -> str | None:
+    """``params`` as JSON text: its keys differ between tasks, so it is one string column."""
+    return None if params is None else json.dumps(params, ensure_ascii=False)
+
+
 class JsonlExport(ExportFormat):
     name = "jsonl"
     suffix = ".jsonl"
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
-        keys = _VQA if row["type"] == "vqa" else _CAPTION
-        record = {k: row[k] for k in keys}
-        record.update(source_split=row["source_split"], group=row["group"],
-                      provenance=provenance(row))
+        if row["params"] is not None and not isinstance(row["params"], dict):
+            raise ExportError(f"record {row['id']}: its params are not a JSON object; this "
+                              "is a hand-edited or damaged database, regenerate it")
+        question, answer = prompt_and_answer(row)
+        value = row | {"image": self.image(row), "source_image": row["image_path"] or
+                       row["image"], "question": question, "answer": answer,
+                       "params": params_text(row["params"])}
+        record = {k: value[k] for k in KEYS}
+        record["provenance"] = provenance(row)
         yield self.target(row), "jsonl", record
 
-    def line_sql(self, text_type: str) -> tuple[str, list[str]]:
-        """The record of :meth:`emit` as DuckDB builds it, and the checks of the values its
-        schema constrains (``jsonl.json``: non-empty strings, a non-null dataset, params a
-        JSON object or null; the keys, types and constants follow from the SQL)."""
-        keys = _VQA if text_type == "vqa" else _CAPTION
-        value = {k: sj.text(f"t.{k}") for k in keys} | {
-            "split": sj.text("sp.split"), "params": "t.params_json"}
-        fields = [(k, value[k]) for k in keys] + [
-            ("source_split", sj.text("t.source_split")), ("group", sj.text("sp.grp")),
+    def line_sql(self, text_type: str) -> tuple[str, list[str]] | None:
+        """The record of :meth:`emit` as DuckDB builds it (VQA pairs; a caption's prompt is
+        picked in Python), and the checks of the values its schema constrains (non-empty
+        strings, a non-null dataset, params JSON text of an object or null)."""
+        if text_type != "vqa":
+            return None
+        value = {k: sj.text(f"t.{k}") for k in KEYS} | {
+            "image": sj.text("coalesce(sp.image, t.image_path, t.image)"),
+            "source_image": sj.text("coalesce(t.image_path, t.image)"),
+            "split": sj.text("sp.split"), "group": sj.text("sp.grp"),
+            "params": "(CASE WHEN t.params IS NULL THEN 'null' ELSE "
+                      f"{sj.text('t.params_json')} END)"}
+        fields = [(k, value[k]) for k in KEYS] + [
             ("provenance", sj.obj([
                 ("template_id", sj.text("t.template_id")),
                 ("template_version", sj.integer("t.template_version")),
@@ -60,8 +77,7 @@ class JsonlExport(ExportFormat):
                 ("facts_hash", sj.text("t.facts_hash")),
                 ("facts_version", sj.integer("t.facts_version")),
                 ("narrator_version", sj.text(sj.literal(__version__)))]))]
-        required = ("id", "scene_id", "image", "task", "status") + (
-            ("question", "answer") if text_type == "vqa" else ("kind", "text"))
+        required = ("id", "scene_id", "image", "task", "status", "question", "answer")
         checks = [sj.non_empty(f"t.{k}") for k in required] + [
             "t.dataset IS NOT NULL", sj.params_ok("t.params", "t.params_pretty"),
             "t.type = " + sj.literal(text_type), sj.literal(__version__) + " <> ''"]

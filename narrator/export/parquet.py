@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from narrator.export.base import Emitted, ExportFormat
 from narrator.export.chat import sharegpt_record
-from narrator.export.select import image_ref
+
 
 _STRINGS = ("id", "type", "scene_id", "image", "image_path", "dataset", "split",
             "source_split", "group", "task", "kind", "style", "question", "answer", "text",
@@ -40,7 +40,7 @@ class ParquetExport(ExportFormat):
     arrow_schema = SCHEMA
 
     def emit(self, row: dict[str, Any]) -> Iterator[Emitted]:
-        image = image_ref(row, self.options.image_root)
+        image = self.image(row)
         chat = sharegpt_record(row, image)
         record = {name: row[name] for name in _STRINGS}
         record.update(template_version=row["template_version"], facts_hash=row["facts_hash"],

@@ -140,6 +140,45 @@ def scene_ranges(store: Store, q: TextQuery, max_rows: int) -> Iterator[tuple[st
             start, rows = i + 1, 0
 
 
+def selected_scenes(store: Store, f: Filters) -> list[tuple[str, str, str | None]]:
+    """``(scene_id, file_name, image_path)`` of every scene with a selected text."""
+    ids = " UNION ".join(f"SELECT DISTINCT {q.table.split()[-1]}.scene_id FROM {q.table} "
+                         f"{_where(q.clauses)}" for q in queries(store, f))
+    if not ids:
+        return []
+    return [tuple(r) for r in store.con.execute(  # type: ignore[misc]
+        f"SELECT s.scene_id, s.file_name, s.image_path FROM scenes s "
+        f"WHERE s.scene_id IN ({ids}) ORDER BY 1").fetchall()]
+
+
+def styles_of(store: Store, f: Filters) -> set[str]:
+    """The VQA styles of the selection."""
+    q = next((q for q in queries(store, f) if q.type == "vqa"), None)
+    if q is None:
+        return set()
+    return {r[0] for r in store.con.execute(
+        f"SELECT DISTINCT v.style FROM {q.table} {_where(q.clauses)}").fetchall() if r[0]}
+
+
+def check_filters(store: Store, f: Filters) -> None:
+    """An ExportError for a --task, --status or --style value that no text has."""
+    vqa_status = "status" if "status" in store.columns("vqa") else "'accepted'"
+    known = {
+        "task": _values(store, "SELECT DISTINCT task FROM vqa") | {CAPTION_TASK},
+        "status": _values(store, f"SELECT DISTINCT {vqa_status} FROM vqa UNION "
+                                 "SELECT DISTINCT status FROM captions"),
+        "style": _values(store, "SELECT DISTINCT style FROM vqa")}
+    for label, values in (("task", f.tasks), ("status", f.statuses), ("style", f.styles)):
+        unknown = sorted(set(values) - known[label])
+        if unknown and not (label == "status" and set(values) == {"accepted"}):
+            raise ExportError(f"--{label} {', '.join(unknown)}: no text in {store.path} has "
+                              f"this {label}; it has: {', '.join(sorted(known[label]))}")
+
+
+def _values(store: Store, sql: str) -> set[str]:
+    return {r[0] for r in store.con.execute(sql).fetchall() if r[0] is not None}
+
+
 def count_texts(store: Store, f: Filters) -> int:
     """How many texts the filters select before the split filter (the progress total)."""
     return sum(int(store.scalar(f"SELECT count(*) FROM {q.table} {_where(q.clauses)}") or 0)

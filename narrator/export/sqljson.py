@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from narrator.export.select import TextQuery, annotate, queries, scene_ranges
+from narrator.export.select import TextQuery, annotate, iter_range, queries, scene_ranges
 from narrator.export.splits import SPLITS, SplitAssignment
 from narrator.export.validate import check
 from narrator.export.writers import SinkSet, _FileSink
@@ -64,10 +64,11 @@ class LineExport(Protocol):
     name: str
     options: Any
 
-    def line_sql(self, text_type: str) -> tuple[str, list[str]]: ...
+    def line_sql(self, text_type: str) -> tuple[str, list[str]] | None: ...
     def target(self, row: dict[str, Any]) -> Path: ...
     def open(self, path: Path, schema: str) -> _FileSink: ...
     def emit(self, row: dict[str, Any]) -> Iterator[tuple[Path, str, dict[str, Any]]]: ...
+    def keeps(self, row: dict[str, Any]) -> bool: ...
 
 
 def text(expr: str) -> str:
@@ -145,12 +146,15 @@ def line_query(body: str, order: Sequence[str], line: str, ok: Sequence[str],
             f"ORDER BY {', '.join(f'k{i}' for i in range(len(order)))}")
 
 
-def split_table(assignment: SplitAssignment) -> pa.Table:
-    """The assignment as a table ``(scene_id, split, grp)``."""
-    ids = list(assignment.split)
+def split_table(assignment: SplitAssignment, images: dict[str, str] | None = None
+                ) -> pa.Table:
+    """The assignment as a table ``(scene_id, split, grp, image)``: ``image`` is the path
+    the export writes for the scene (see :mod:`narrator.export.images`), or null."""
+    ids, images = list(assignment.split), images or {}
     return pa.table({"scene_id": pa.array(ids, pa.string()),
                      "split": pa.array([assignment.split[i] for i in ids], pa.string()),
-                     "grp": pa.array([assignment.group.get(i) for i in ids], pa.string())})
+                     "grp": pa.array([assignment.group.get(i) for i in ids], pa.string()),
+                     "image": pa.array([images.get(i) for i in ids], pa.string())})
 
 
 def fetch(store: Store, splits: pa.Table, sql: str) -> pa.Table:
@@ -198,11 +202,15 @@ def write_lines(store: Store, exporter: LineExport, assignment: SplitAssignment,
     """Write the filtered texts as lines built by DuckDB, one scene range at a time, with
     up to ``ahead`` ranges being built (DuckDB runs one range on about one core)."""
     f = exporter.options.filters
-    splits = split_table(assignment)
-    jobs = [(q, line_query(q.body(clause), q.order, *exporter.line_sql(q.type), f.splits),
-             scanned)
-            for q in queries(store, f) for clause, scanned in list(scene_ranges(store, q,
-                                                                                range_rows))]
+    splits = split_table(assignment, getattr(getattr(exporter, "images", None), "paths", None))
+    jobs, in_python = [], []
+    for q in queries(store, f):
+        sql = exporter.line_sql(q.type)
+        for clause, scanned in list(scene_ranges(store, q, range_rows)):
+            if sql is None:  # this text type is built record by record in Python
+                in_python.append((q, clause, scanned))
+            else:
+                jobs.append((q, line_query(q.body(clause), q.order, *sql, f.splits), scanned))
     with _memory_limit(store, DUCKDB_MEMORY), ThreadPoolExecutor(max_workers=ahead) as pool:
         running: deque[Future[pa.Table]] = deque()
         for i, (q, _, scanned) in enumerate(jobs):
@@ -213,6 +221,21 @@ def write_lines(store: Store, exporter: LineExport, assignment: SplitAssignment,
                              per_split)
             if on_rows:
                 on_rows(scanned)
+    for q, clause, scanned in in_python:  # after the SQL ranges: queries() sorts VQA first
+        _write_python(store, exporter, q, clause, assignment, sinks, per_split)
+        if on_rows:
+            on_rows(scanned)
+
+
+def _write_python(store: Store, exporter: LineExport, q: TextQuery, clause: str,
+                  assignment: SplitAssignment, sinks: SinkSet, per_split: Counter[str]) -> None:
+    for batch in iter_range(store, q, clause, exporter.options.filters, assignment):
+        for row in batch:
+            for path, schema, record in exporter.emit(row):
+                check(schema, record)
+                sink = sinks.get(path) or sinks.add(exporter.open(path, schema))
+                sink.write(record)
+            per_split[row["split"]] += exporter.keeps(row)
 
 
 @contextmanager
