@@ -44,6 +44,7 @@ import numpy as np
 import orjson
 import shapely
 
+from narrator.geo import cached_geo_facts
 from narrator.ids import canonical_json, text_hash
 from narrator.records import SceneBundle
 
@@ -379,6 +380,7 @@ def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: d
     geo = {k: v for k in GEO_KEYS if (v := getattr(scene, k)) is not None}
     if "gsd_m" in geo:
         geo["gsd_m"] = round(geo["gsd_m"], 3)
+    geo |= _where(scene)
     return {
         "version": FACTS_VERSION,
         "scene_id": scene.scene_id,
@@ -397,6 +399,22 @@ def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: d
         "in_region": {k: dict(sorted(v.items())) for k, v in sorted(in_region.items())},
         "geo": geo,
     }
+
+
+def _where(scene: Any) -> dict[str, Any]:
+    """Offline geo facts of a georeferenced scene (narrator.geo): place, country, surface..."""
+    if scene.center_lon is None or scene.center_lat is None:
+        return {}
+    corners: tuple[tuple[float, float], ...] = ()
+    if scene.footprint_wkb:
+        ring = shapely.get_coordinates(shapely.from_wkb(scene.footprint_wkb))
+        corners = tuple((round(float(x), 5), round(float(y), 5)) for x, y in ring[:4])
+    out = dict(cached_geo_facts(round(scene.center_lon, 5), round(scene.center_lat, 5),
+                                corners, scene.acquired_at))
+    rotation = (scene.meta or {}).get("rotation_deg")
+    if rotation is not None and abs(rotation) > 0.5:
+        out["rotation_deg"] = round(rotation, 1)
+    return out
 
 
 def shard_facts(bundles: list[SceneBundle], vocabulary: list[str]) -> list[dict[str, Any]]:
