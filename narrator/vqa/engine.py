@@ -19,7 +19,7 @@ from typing import Any
 from narrator.errors import ConfigError
 from narrator.ids import stable_seed, text_id
 from narrator.text import Vocabulary, default_vocabulary
-from narrator.vqa import answers, measures
+from narrator.vqa import answers, geo, measures
 from narrator.vqa.context import Group, SceneContext
 from narrator.vqa.families import Family, Templates, load_templates
 from narrator.vqa.options import STYLES, VQAOptions
@@ -35,6 +35,7 @@ ANSWER_FUNCTIONS: dict[str, AnswerFunction] = {
         (measures, ("compare", "area", "length", "size_class", "shape", "elongation",
                     "direction", "arrangement", "land_dominant", "land_share", "land_under",
                     "land_count", "describe", "fine_describe")),
+        (geo, ("country", "place", "surface", "spacing", "polarization")),
     )
     for name in names
 }

@@ -9,6 +9,7 @@ from typing import Any
 
 from narrator.facts import DIRECTIONS, SHAPE_RATIO, SIZE_CLASSES
 from narrator.vqa.context import Group, SceneContext, half_up, sig3
+from narrator.vqa.geo import scene_phrase
 
 
 def _unique(ctx: SceneContext) -> Iterator[dict[str, Any]]:
@@ -147,7 +148,8 @@ def describe(ctx: SceneContext) -> Iterator[Group]:
     key = "default" if ctx.facts["total"] else "empty"
     yield [(key, {"facts_version": ctx.facts["version"]},
             {"objects": ctx.objects_phrase(), "land_phrase": _land_phrase(ctx),
-             "be": "is" if ctx.facts["total"] == 1 else "are"})]
+             "be": "is" if ctx.facts["total"] == 1 else "are",
+             "scene": "" if ctx.facts["total"] else scene_phrase(ctx.facts, ctx.vocab)})]
 
 
 def _group_sentence(ctx: SceneContext, cat: str, objs: list[dict[str, Any]]) -> str:
@@ -174,5 +176,6 @@ def fine_describe(ctx: SceneContext) -> Iterator[Group]:
     yield [(key, {"facts_version": ctx.facts["version"]},
             {"objects": ctx.objects_phrase(), "land_phrase": _land_phrase(ctx),
              "be": "is" if ctx.facts["total"] == 1 else "are",
-             "details": (" " + details) if details else ""})]
+             "details": (" " + details) if details else "",
+             "scene": "" if ctx.facts["total"] else scene_phrase(ctx.facts, ctx.vocab)})]
 

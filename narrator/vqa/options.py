@@ -10,7 +10,7 @@ from narrator.errors import ConfigError
 #: The fixed task vocabulary every vqa row's ``task`` comes from (documented in README).
 TASKS = ("presence", "count", "dominant_class", "region_class", "position", "grounding",
          "nine_grid", "comparison", "area", "land_cover", "shape", "direction", "arrangement",
-         "description")
+         "description", "geo", "metadata")
 STYLES = ("generic", "sarlang", "sarchat")
 
 
