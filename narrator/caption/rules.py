@@ -64,7 +64,7 @@ class RuleCaptioner:
     def _size(self, o: dict[str, Any]) -> str:
         if o.get("length_m"):
             return f"{sig3(o['length_m'])} m"
-        return f"{sig3(o['length_px'])}-pixel"
+        return f"{round(o['length_px'])} by {round(o['width_px'])}-pixel"
 
     def _detail(self, facts: dict[str, Any]) -> str:
         """Sizes and places of up to three targets, or where many are and how arranged."""
@@ -79,7 +79,7 @@ class RuleCaptioner:
         where = (cell_phrase(cells[0]) if len(cells) == 1
                  else "across " + join_list([f"the {c}" for c in cells]) + " of the image")
         size = (f"{sig3(largest['length_m'])} m" if largest.get("length_m")
-                else f"{sig3(largest['length_px'])} pixels")
+                else f"{round(largest['length_px'])} pixels")
         pattern = next((v for v in (facts.get("arrangement") or {}).values()
                         if isinstance(v, str)), None)
         lay = f", {pattern}" if pattern else ""

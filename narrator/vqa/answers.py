@@ -45,9 +45,14 @@ def count_boxes(ctx: SceneContext) -> Iterator[Group]:
                     ctx.noun(cat) | {"count": len(objs), "boxes": ctx.boxes(objs)})]
 
 
+def _one_class(ctx: SceneContext) -> bool:
+    """The dataset has one category: a question about which class cannot vary its answer."""
+    return len(ctx.facts["present"]) + len(ctx.facts["absent"]) <= 1
+
+
 def dominant(ctx: SceneContext) -> Iterator[Group]:
     cat = ctx.facts["dominant"]
-    if cat:
+    if cat and not _one_class(ctx):
         key = "one" if ctx.facts["counts"][cat] == 1 else "default"
         yield [(key, {"category": cat}, ctx.noun(cat))]
 
@@ -67,7 +72,10 @@ def classify(ctx: SceneContext) -> Iterator[Group]:
 
 def region_class(ctx: SceneContext) -> Iterator[Group]:
     """Box -> category, for targets that pass the filters (SARLANG region referring,
-    SARChat cross-modal identification)."""
+    SARChat cross-modal identification). Not asked in a one-class dataset without fine
+    types: its answer could not vary."""
+    if _one_class(ctx) and not any(o.get("fine_type") for o in ctx.targets):
+        return
     for o in ctx.pick(ctx.targets, 3):
         yield [("default", _target_params(o), ctx.noun(o["category"]) | {"box": ctx.box(o["box"])})]
 

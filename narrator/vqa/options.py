@@ -26,6 +26,9 @@ class VQAOptions:
     """
 
     max_per_scene: int = 12
+    #: most share of a family's rows in a shard one answer may have (see VQAEngine.balance;
+    #: a family whose answer cannot vary is dropped); 1.0 turns balancing off
+    max_answer_share: float = 0.6
     #: per-task caps per scene; tasks not listed are capped only by ``max_per_scene``
     task_quotas: dict[str, int] = field(default_factory=lambda: {
         "presence": 4, "count": 2, "dominant_class": 1, "region_class": 2, "position": 2,
