@@ -53,6 +53,7 @@ class Raw:
     mask: np.ndarray | None
     nodata: Any
     classes: dict[int, str]
+    center: tuple[float, float] | None = None  # lon, lat of the raster centre (WGS84)
 
 
 def load_raw(dataset: Path) -> dict[str, Raw]:
@@ -69,7 +70,8 @@ def load_raw(dataset: Path) -> dict[str, Raw]:
         for img in coco["images"]:
             w, h = img["width"], img["height"]
             raw = Raw(w, h, _gsd(dataset / cfg.get("images", "."), img["file_name"], cfg),
-                      [], None, None, {int(k): v for k, v in (masks.get("classes") or {}).items()})
+                      [], None, None, {int(k): v for k, v in (masks.get("classes") or {}).items()},
+                      _center(dataset / cfg.get("images", ".") / img["file_name"]))
             for a in anns.get(img["id"], []):
                 x, y, bw, bh = (float(v) for v in a["bbox"])
                 box = (max(x, 0.0), max(y, 0.0), min(x + bw, w), min(y + bh, h))
@@ -89,6 +91,21 @@ def load_raw(dataset: Path) -> dict[str, Raw]:
                             raw.mask, raw.nodata = src.read(1), src.nodata
             out[img["file_name"]] = raw
     return out
+
+
+def _center(path: Path) -> tuple[float, float] | None:
+    """The WGS84 lon/lat of a georeferenced raster's centre, straight from the file."""
+    if not path.is_file():
+        return None
+    from pyproj import Transformer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                return None
+            x, y = src.transform * (src.width / 2, src.height / 2)
+            lon, lat = Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return lon, lat
 
 
 def _gsd(images: Path, file_name: str, cfg: dict[str, Any]) -> float | None:

@@ -27,6 +27,12 @@ _DARK = {"water", "bare soil", "bare", "sand", "road", "runway"}
 _CELL_ORDER = [cell for row in GRID_NAMES for cell in row]
 
 
+def _num(value: float) -> str:
+    """Three significant figures without a trailing '.0': 60.0 -> '60', 0.594 -> '0.594'."""
+    text = sig3(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _variants(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
@@ -63,7 +69,7 @@ class RuleCaptioner:
 
     def _size(self, o: dict[str, Any]) -> str:
         if o.get("length_m"):
-            return f"{sig3(o['length_m'])} m"
+            return f"{_num(o['length_m'])} m"
         return f"{round(o['length_px'])} by {round(o['width_px'])}-pixel"
 
     def _detail(self, facts: dict[str, Any]) -> str:
@@ -78,7 +84,7 @@ class RuleCaptioner:
         largest = max(objs, key=lambda o: o["length_px"])
         where = (cell_phrase(cells[0]) if len(cells) == 1
                  else "across " + join_list([f"the {c}" for c in cells]) + " of the image")
-        size = (f"{sig3(largest['length_m'])} m" if largest.get("length_m")
+        size = (f"{_num(largest['length_m'])} m" if largest.get("length_m")
                 else f"{round(largest['length_px'])} pixels")
         pattern = next((v for v in (facts.get("arrangement") or {}).values()
                         if isinstance(v, str)), None)
@@ -89,8 +95,10 @@ class RuleCaptioner:
         geo = facts["geo"]
         where = where_phrase(geo)
         sensor = self._sensor(geo)
-        slots = {"sensor": sensor, "sensor_cap": (sensor[:1].upper() + sensor[1:]) or "",
-                 "where": f" {where}" if where else "",
+        dominant = facts.get("dominant_land_cover")
+        land = f" over a mostly {dominant} area" if dominant and facts["total"] else ""
+        slots = {"sensor": sensor, "a": "an" if sensor[:1] in ("X", "L", "S") else "a", "sensor_cap": (sensor[:1].upper() + sensor[1:]) or "",
+                 "where": land + (f" {where}" if where else ""),
                  "objects": self._objects(facts), "be": "is" if facts["total"] == 1 else "are"}
         slots["Objects"] = slots["objects"][:1].upper() + slots["objects"][1:]
         if facts["total"]:
@@ -103,7 +111,7 @@ class RuleCaptioner:
 
     def _sensor_sentence(self, geo: dict[str, Any]) -> str:
         t = self.detailed
-        res = f" with a pixel spacing of about {sig3(geo['gsd_m'])} m" if geo.get("gsd_m") else ""
+        res = f" with a pixel spacing of about {_num(geo['gsd_m'])} m" if geo.get("gsd_m") else ""
         pol = f" in {geo['polarization']} polarization" if geo.get("polarization") else ""
         if geo.get("platform"):
             return t["sensor"].format(band=self._sensor(geo), platform=geo["platform"],
@@ -119,7 +127,7 @@ class RuleCaptioner:
         if geo.get("surface"):
             surface = {"land": "land only", "sea": "sea only"}.get(geo["surface"], geo["surface"])
             if geo.get("island_km2"):
-                surface += f", on an island of about {sig3(geo['island_km2'])} km²"
+                surface += f", on an island of about {_num(geo['island_km2'])} km²"
             out.append(self.detailed["surface"].format(surface=surface))
         if geo.get("rotation_deg") is not None:
             out.append(f"The image grid is rotated by about {round(abs(geo['rotation_deg']))} "
@@ -130,7 +138,7 @@ class RuleCaptioner:
         geo, t = facts["geo"], self.detailed
         parts = [self._sensor_sentence(geo), *self._geo_sentences(geo)]
         land = list(facts["land_cover"].items())
-        if "water" in facts["land_cover"]:
+        if "water" in facts["land_cover"] and set(facts["land_cover"]) <= {"water", "not water"}:
             parts.append(t["water"].format(water_pct=round(facts["land_cover"]["water"] * 100)))
         elif len(land) == 1:
             parts.append(t["land_single"].format(dominant=land[0][0]))

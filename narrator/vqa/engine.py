@@ -221,7 +221,8 @@ class VQAEngine:
             by_family.setdefault(row["template_id"], {}).setdefault(answer, []).append(i)
         dropped: set[int] = set()
         for answers_ in by_family.values():
-            dropped.update(_over_share(answers_, share, rows))
+            if sum(map(len, answers_.values())) >= self.options.balance_min_rows:
+                dropped.update(_over_share(answers_, share, rows))
         return [r for i, r in enumerate(rows) if i not in dropped]
 
 
