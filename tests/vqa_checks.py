@@ -128,7 +128,19 @@ class FamilyChecks:
         a = matches[0]
         if self.overlapping(s, a) or self.border(s, a):
             return "ambiguous target (overlapping or cut by the border)"
+        if p.get("answer_key") == "fine":
+            return self._fine_type(row["answer"], a)
         return self.expect(self.cat(row["answer"]), a.category)
+
+    def _fine_type(self, answer: str, a: Any) -> str | None:
+        """'It is a Boeing 787 aircraft.' / 'Boeing 787' / 'an aircraft of another type'."""
+        text = re.sub(r"^(It is )?(an? )?", "", answer.strip().rstrip("."))
+        if text.endswith("of another type"):
+            catch_all = a.fine and a.fine.lower() in ("other", "others", "unknown")
+            return None if catch_all else f"catch-all answer for fine type {a.fine!r}"
+        singular = next((k for k, v in self.nouns.items() if v == a.category), a.category)
+        text = text.removesuffix(" " + singular)
+        return self.expect(text, a.fine)
 
     # positions --------------------------------------------------------------------------------
     def _position(self, row: dict, s: Any, p: dict) -> str | None:

@@ -90,7 +90,7 @@ def direction(ctx: SceneContext) -> Iterator[Group]:
 
 def arrangement(ctx: SceneContext) -> Iterator[Group]:
     for cat, arr in ctx.facts.get("arrangement", {}).items():
-        if arr["clear"]:
+        if arr["clear"] and cat in ctx.by_category:  # not a catch-all class
             yield [(arr["label"], {"category": cat},
                     ctx.noun(cat) | {"count": arr["n"]})]
 
