@@ -33,6 +33,13 @@ Definitions (pixel frame of ``narrator.records``; W, H = image width and height)
   value ratio of the centred centres is < 0.1, else ``clustered`` when every centre lies
   within (W + H) / 8 of their mean, else ``scattered``; ``clear`` is False within 30% (ratio)
   or 10% (radius) of those thresholds.
+- ``land_cover``: area fractions of the mask regions whose class is not an object class of
+  the dataset (a semantic or instance mask of ships gives objects, never "mostly ship").
+- ``geo``: the scene's SAR metadata, centre and GSD, and for a georeferenced scene the
+  offline geo facts of :mod:`narrator.geo` (``place``, ``admin_region``, ``country``,
+  ``country_code``, ``place_distance_km``, ``surface``, ``island_km2``, ``climate``,
+  ``climate_code``, ``timezone``, ``local_time``, ``season``, each group with its
+  ``*_source``) and ``rotation_deg`` of a rotated image grid.
 """
 
 from __future__ import annotations
@@ -370,7 +377,10 @@ def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: d
     scene = bundle.scene
     counts = Counter(o["category"] for o in objects)
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions),
+    # regions of an object class (instance or semantic masks of ships) are objects, never
+    # land cover ("mostly ship")
+    land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions
+                   if r.category not in vocabulary),
                   key=lambda kv: (-kv[1], kv[0])) if bundle.regions else []
     in_region: dict[str, dict[str, int]] = {}
     for o in objects if bundle.regions else ():  # ``on`` needs a region of this scene

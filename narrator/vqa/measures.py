@@ -60,10 +60,26 @@ def size_class(ctx: SceneContext) -> Iterator[Group]:
             yield [("default", _params(o), ctx.noun(o["category"]) | {"size_class": o["size_class"]})]
 
 
+def outlined(o: dict[str, Any]) -> bool:
+    """The object has a real outline (a traced polygon, a mask or a rotated box), not only
+    its axis-aligned box (nor a polygon that is that box, as in HRSID's offshore labels):
+    questions about shape, elongation and direction need one, or they describe the box."""
+    if not o["polygon"]:
+        return False
+    x0, y0, x1, y1 = o["box"]
+    box_area = (x1 - x0) * (y1 - y0)
+    turn = (o["orientation"] or 0.0) % 90
+    axis_aligned = o["orientation"] is None or min(turn, 90 - turn) < 0.5
+    return not (axis_aligned and abs(o["area_px"] - box_area) <= 0.005 * box_area)
+
+
 def shape(ctx: SceneContext) -> Iterator[Group]:
-    """Wide / square / tall by the box's width over height, away from the thresholds."""
+    """Wide / square / tall by the box's width over height, away from the thresholds; only
+    for outlined objects (see :func:`outlined`)."""
     limit = math.log(1 + ctx.options.shape_margin)
     for o in _unique(ctx):
+        if not outlined(o):
+            continue
         log_aspect = math.log(o["aspect"])
         if min(abs(log_aspect - math.log(SHAPE_RATIO)),
                abs(log_aspect + math.log(SHAPE_RATIO))) >= limit:
@@ -72,7 +88,7 @@ def shape(ctx: SceneContext) -> Iterator[Group]:
 
 def elongation(ctx: SceneContext) -> Iterator[Group]:
     for o in _unique(ctx):
-        if o["polygon"] and o["elongation"] <= 50:
+        if outlined(o) and o["elongation"] <= 50:
             yield [("default", _params(o),
                     ctx.noun(o["category"]) | {"ratio": f"{o['elongation']:.1f}"})]
 
@@ -81,7 +97,7 @@ def direction(ctx: SceneContext) -> Iterator[Group]:
     """The 45-degree direction bin of an elongated target, away from the bin edges."""
     margin = ctx.options.direction_margin_deg
     for o in _unique(ctx):
-        if o["direction"] in DIRECTIONS:
+        if o["direction"] in DIRECTIONS and outlined(o):
             r = (o["orientation"] + 22.5) % 45
             if min(r, 45 - r) >= margin:
                 yield [(o["direction"], _params(o) | {"orientation": o["orientation"]},

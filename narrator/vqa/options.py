@@ -30,7 +30,7 @@ class VQAOptions:
     #: a family whose answer cannot vary is dropped); 1.0 turns balancing off
     max_answer_share: float = 0.6
     #: a family with fewer rows than this in a shard is not balanced (too few to tell)
-    balance_min_rows: int = 20
+    balance_min_rows: int = 3
     #: per-task caps per scene; tasks not listed are capped only by ``max_per_scene``
     task_quotas: dict[str, int] = field(default_factory=lambda: {
         "presence": 4, "count": 2, "dominant_class": 1, "region_class": 2, "position": 2,
