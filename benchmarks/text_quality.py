@@ -12,38 +12,22 @@ import argparse
 import json
 import random
 import re
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import duckdb
 
-#: answer keys that are not the answer itself (the text is)
-_OPAQUE = {"default", "one", "many"}
-
-
-def _answer_of(row: tuple[str, str, str]) -> str:
-    _, answer, params = row
-    key = json.loads(params).get("answer_key")
-    if key in (None, *_OPAQUE):
-        return answer
-    return key
-
+from narrator.vqa.skew import family_skew
 
 def measure(db: Path, show: int = 0) -> dict:
     con = duckdb.connect(str(db), read_only=True)
-    rows = con.sql("select template_id, answer, params from vqa").fetchall()
-    fams: dict[str, Counter] = defaultdict(Counter)
-    for row in rows:
-        fams[row[0]][_answer_of(row)] += 1
-    skew = {f: {"rows": sum(c.values()), "top": c.most_common(1)[0][0],
-                "top_share": round(c.most_common(1)[0][1] / sum(c.values()), 3)}
-            for f, c in sorted(fams.items())}
+    rows = con.sql("select count(*) from vqa").fetchall()[0][0]
+    skew = {r.pop("family"): r for r in family_skew(con)}
     scenes = con.sql("select count(*) from scenes").fetchall()[0][0]
     concise = con.sql("select count(distinct text) from captions where kind='concise'"
                       ).fetchall()[0][0]
     texts = [t for (t,) in con.sql("select answer from vqa union all select text from captions")
              .fetchall()]
-    out = {"scenes": scenes, "qa": len(rows),
+    out = {"scenes": scenes, "qa": rows,
            "distinct_concise_per_scene": round(concise / max(scenes, 1), 3),
            "no_annotated_targets": sum("no annotated targets" in t for t in texts),
            "other_as_noun": sum(bool(re.search(r"\b(an|the) others?\b|\bany others\b", t, re.I))

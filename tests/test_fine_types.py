@@ -52,3 +52,20 @@ def test_fine_types_in_identification_answers(tmp_path: Path) -> None:
     assert len(fine) >= 0.2 * len(ident), (len(fine), len(ident))
     assert any("Boeing 787" in r["answer"] for r in fine)
     assert any("aircraft of another type" in r["answer"] for r in fine)
+
+
+def test_balancing_keeps_fine_types_and_caps_every_answer(tmp_path: Path) -> None:
+    """With balancing on, fine-type answers stay (each type is its own answer) and no
+    family of more than a few rows has one answer over 60% of its rows."""
+    write_fine_scenes(tmp_path / "d")
+    result = read_dataset(load_config(tmp_path / "d"))
+    rows = VQAEngine().rows_many(shard_facts(result.bundles, result.vocabulary))
+    fine = [r for r in rows if r["params"].get("answer_key") == "fine"]
+    assert len({r["answer"] for r in fine}) == 7  # six types and the catch-all
+    by_family: dict[str, list[str]] = {}
+    for r in rows:
+        if r["params"]["answer_key"] not in ("yes", "no"):
+            by_family.setdefault(r["template_id"], []).append(r["answer"])
+    for family, answers in by_family.items():
+        top = max(answers.count(a) for a in set(answers))
+        assert len(answers) < 3 or top <= 0.6 * len(answers), family

@@ -23,6 +23,7 @@ from narrator.vqa import answers, geo, measures
 from narrator.vqa.context import Group, SceneContext
 from narrator.vqa.families import Family, Templates, load_templates
 from narrator.vqa.options import STYLES, VQAOptions
+from narrator.vqa.skew import OPAQUE_KEYS
 
 AnswerFunction = Callable[[SceneContext], Iterable[Group]]
 
@@ -63,7 +64,7 @@ def _intent(fam: Family, params: dict[str, Any]) -> tuple[Any, ...]:
 
 _GAP = object()
 #: answer keys that do not name the answer (the answer text does)
-_OPAQUE_KEYS = {None, "default", "one", "many", "zero"}
+_OPAQUE_KEYS = {None, *OPAQUE_KEYS}
 
 
 def _over_share(answers_: dict[str, list[int]], share: float,
