@@ -76,7 +76,8 @@ def test_rule_captions_state_only_facts() -> None:
     assert concise.startswith(("An X-band SAR image over a mostly water area showing two ships",
                                "X-band SAR view of two ships and one harbor over a mostly water",
                                "Two ships and one harbor are visible", "This X-band SAR scene"))
-    assert "a 60 m ship in the center of the image" in concise and "a 180 m harbor" in concise
+    assert "a ship about 60 m long in the center of the image" in concise
+    assert "a harbor about 180 m long" in concise
     assert "TerraSAR-X" in detailed and "pixel spacing of about 2 m" in detailed
     assert "mostly water (70%), with built-up (30%)" in detailed
     assert "The ships are spread over the top left and the center of the image." in detailed

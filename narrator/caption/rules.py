@@ -67,29 +67,37 @@ class RuleCaptioner:
     def _sensor(geo: dict[str, Any]) -> str:
         return f"{geo['band']}-band " if geo.get("band") else ""
 
-    def _size(self, o: dict[str, Any]) -> str:
-        if o.get("length_m"):
-            return f"{_num(o['length_m'])} m"
-        return f"{round(o['length_px'])} by {round(o['width_px'])}-pixel"
+    @staticmethod
+    def _size(o: dict[str, Any]) -> str:
+        """'about 53 m long', or 'about 45 by 12 pixels' without a GSD (the number never
+        stands before the noun, where it would read as a count)."""
+        if o.get("length_m"):  # whole metres: a decimal point reads as a sentence end
+            return f"about {max(round(o['length_m']), 1)} m long"
+        return f"about {round(o['length_px'])} by {round(o['width_px'])} pixels"
 
     def _detail(self, facts: dict[str, Any]) -> str:
         """Sizes and places of up to three targets, or where many are and how arranged."""
         objs = facts["objects"]
         if len(objs) <= 3:
-            parts = [f"{self.vocab[o['category']].article} {self._size(o)} "
-                     f"{self.vocab[o['category']].singular} {cell_phrase(o['cell'])}"
+            parts = [f"{self.vocab[o['category']].article} {self.vocab[o['category']].singular}"
+                     f" {self._size(o)} {cell_phrase(o['cell'])}"
                      for o in sorted(objs, key=lambda o: -o["length_px"])]
             return ": " + join_list(parts)
-        cells = sorted({o["cell"] for o in objs}, key=_CELL_ORDER.index)
-        largest = max(objs, key=lambda o: o["length_px"])
+        counts = facts["counts"]
+        main = min(counts, key=lambda c: (-counts[c], c))  # the most numerous category
+        mine = [o for o in objs if o["category"] == main]
+        cells = sorted({o["cell"] for o in mine}, key=_CELL_ORDER.index)
+        largest = max(mine, key=lambda o: o["length_px"])
         where = (cell_phrase(cells[0]) if len(cells) == 1
                  else "across " + join_list([f"the {c}" for c in cells]) + " of the image")
-        size = (f"{_num(largest['length_m'])} m" if largest.get("length_m")
+        size = (f"{max(round(largest['length_m']), 1)} m" if largest.get("length_m")
                 else f"{round(largest['length_px'])} pixels")
-        pattern = next((v for v in (facts.get("arrangement") or {}).values()
-                        if isinstance(v, str)), None)
-        lay = f", {pattern}" if pattern else ""
-        return f" {where}{lay}, the largest about {size} long"
+        arr = (facts.get("arrangement") or {}).get(main)
+        lay = f" and {arr['label']}" if arr and arr.get("clear") and len(mine) >= 3 else ""
+        noun = self.vocab[main]
+        return (f", the {noun.plural if len(mine) > 1 else noun.singular} {where}{lay}, "
+                f"the largest about {size} long" if len(mine) > 1 else
+                f", the {noun.singular} {where}, about {size} long")
 
     def concise_caption(self, facts: dict[str, Any]) -> str:
         geo = facts["geo"]
@@ -119,12 +127,14 @@ class RuleCaptioner:
         return t["sensor_unknown"].format(band=self._sensor(geo), polarization=pol,
                                           resolution=res)
 
-    def _geo_sentences(self, geo: dict[str, Any]) -> list[str]:
+    def _geo_sentences(self, geo: dict[str, Any], land_cover: bool) -> list[str]:
+        """Where the scene is; land or sea by the coarse global mask only when no land-cover
+        mask says what the ground is (the mask is finer, and they must not disagree)."""
         out, where = [], where_phrase(geo)
         if where:
             climate = f", in a {geo['climate']} climate zone" if geo.get("climate") else ""
             out.append(self.detailed["where"].format(where=where, climate=climate))
-        if geo.get("surface"):
+        if geo.get("surface") and not land_cover:
             surface = {"land": "land only", "sea": "sea only"}.get(geo["surface"], geo["surface"])
             if geo.get("island_km2"):
                 surface += f", on an island of about {_num(geo['island_km2'])} km²"
@@ -137,7 +147,8 @@ class RuleCaptioner:
 
     def detailed_caption(self, facts: dict[str, Any]) -> str:
         geo, t = facts["geo"], self.detailed
-        parts = [self._sensor_sentence(geo), *self._geo_sentences(geo)]
+        parts = [self._sensor_sentence(geo),
+                 *self._geo_sentences(geo, bool(facts["land_cover"]))]
         land = list(facts["land_cover"].items())
         if "water" in facts["land_cover"] and set(facts["land_cover"]) <= {"water", "not water"}:
             parts.append(t["water"].format(water_pct=round(facts["land_cover"]["water"] * 100)))

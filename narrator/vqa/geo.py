@@ -49,8 +49,9 @@ def place(ctx: SceneContext) -> Iterator[Group]:
 
 
 def surface(ctx: SceneContext) -> Iterator[Group]:
+    """Land, sea or both by the global mask; not asked where a land-cover mask says more."""
     geo = ctx.facts["geo"]
-    if geo.get("surface"):
+    if geo.get("surface") and not ctx.facts.get("land_cover"):
         yield [(geo["surface"].replace(" ", "_"), _params(geo, "surface", "island_km2"),
                 {"area": sig3(geo["island_km2"]) if geo.get("island_km2") else ""})]
 
