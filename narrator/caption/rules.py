@@ -104,7 +104,8 @@ class RuleCaptioner:
         where = where_phrase(geo)
         sensor = self._sensor(geo)
         dominant = facts.get("dominant_land_cover")
-        land = f" over a mostly {dominant} area" if dominant and facts["total"] else ""
+        land = (f" over a mostly {dominant} area" if dominant and facts["total"]
+                and not dominant.lower().startswith(("not ", "non-", "no ")) else "")
         slots = {"sensor": sensor, "a": "an" if sensor[:1] in ("X", "L", "S") else "a", "sensor_cap": (sensor[:1].upper() + sensor[1:]) or "",
                  "where": land + (f" {where}" if where else ""),
                  "objects": self._objects(facts), "be": "is" if facts["total"] == 1 else "are"}

@@ -84,8 +84,9 @@ def area_phrase(facts: dict[str, Any]) -> str | None:
     land, geo = facts.get("land_cover") or {}, facts["geo"]
     if "water" in land:
         return f"an area about {round(land['water'] * 100)}% covered by water"
-    if facts.get("dominant_land_cover"):
-        return f"an area that is mostly {facts['dominant_land_cover']}"
+    dominant = facts.get("dominant_land_cover")
+    if dominant and not dominant.lower().startswith(("not ", "non-", "no ")):
+        return f"an area that is mostly {dominant}"
     kind = geo.get("surface")
     if kind == "land and sea":
         return "an area of land and sea"
@@ -107,6 +108,8 @@ def scene_phrase(facts: dict[str, Any], vocab: Vocabulary) -> str:
     if area:
         parts.append(("in " if parts else "") + area)
     if where:
+        if area:
+            parts[-1] += ","
         parts.append(where if parts else f"an area {where}")
     gsd = facts["geo"].get("gsd_m")
     if gsd and (area or where):

@@ -123,15 +123,21 @@ def _dominant_land(ctx: SceneContext) -> str | None:
     return None
 
 
+def negated(name: str) -> bool:
+    """A complement class ("not water", "non-building", "background"): never asked about by
+    name, the positive class is."""
+    return name.lower().startswith(("not ", "non-", "non ", "no ")) or name == "background"
+
+
 def land_dominant(ctx: SceneContext) -> Iterator[Group]:
     name = _dominant_land(ctx)
-    if name:
+    if name and not negated(name):
         yield [("default", {"land": name}, {"land": name})]
 
 
 def land_share(ctx: SceneContext) -> Iterator[Group]:
     for name, frac in ctx.pick(_land(ctx), 3):
-        if frac >= ctx.options.min_land_fraction:
+        if frac >= ctx.options.min_land_fraction and not negated(name):
             yield [("default", {"land": name}, {"land": name, "pct": half_up(100 * frac)})]
 
 
