@@ -45,7 +45,8 @@ def test_catch_all_is_never_a_noun(tmp_path: Path, class_map: str | None) -> Non
 
 
 def test_fine_types_in_identification_answers(tmp_path: Path) -> None:
-    rows, _, checker = _generate(tmp_path / "d", "sar-aircraft")
+    rows, captions, checker = _generate(tmp_path / "d", "sar-aircraft")
+    assert any("aircraft of type Boeing 787" in c for c in captions)
     assert checker.check(rows) == []
     ident = [r for r in rows if r["task"] in ("region_class", "dominant_class")]
     fine = [r for r in ident if r["params"].get("answer_key") == "fine"]

@@ -18,7 +18,8 @@ from narrator.errors import ConfigError
 from narrator.facts import GRID_NAMES
 from narrator.ids import make_id, stable_seed
 from narrator.resources import template_path
-from narrator.text import Vocabulary, cell_phrase, default_vocabulary, join_list, load_yaml
+from narrator.text import (Vocabulary, cell_phrase, default_vocabulary, is_catch_all, join_list,
+                           load_yaml)
 from narrator.vqa.context import sig3
 from narrator.vqa.geo import coast_phrase, scene_phrase, where_phrase
 
@@ -75,12 +76,22 @@ class RuleCaptioner:
             return f"about {max(round(o['length_m']), 1)} m long"
         return f"about {round(o['length_px'])} by {round(o['width_px'])} pixels"
 
+    def _named(self, o: dict[str, Any]) -> str:
+        """'a ship', 'an aircraft of type Boeing 787' (the type after the noun: a number
+        before it would read as a count), 'an aircraft of another type' (catch-all)."""
+        noun = self.vocab[o["category"]]
+        fine = o.get("fine_type")
+        if not fine:
+            return f"{noun.article} {noun.singular}"
+        if is_catch_all(fine):
+            return f"{noun.article} {noun.singular} of another type"
+        return f"{noun.article} {noun.singular} of type {fine}"
+
     def _detail(self, facts: dict[str, Any]) -> str:
         """Sizes and places of up to three targets, or where many are and how arranged."""
         objs = facts["objects"]
         if len(objs) <= 3:
-            parts = [f"{self.vocab[o['category']].article} {self.vocab[o['category']].singular}"
-                     f" {self._size(o)} {cell_phrase(o['cell'])}"
+            parts = [f"{self._named(o)} {self._size(o)} {cell_phrase(o['cell'])}"
                      for o in sorted(objs, key=lambda o: -o["length_px"])]
             return ": " + join_list(parts)
         counts = facts["counts"]
