@@ -33,6 +33,13 @@ Definitions (pixel frame of ``narrator.records``; W, H = image width and height)
   value ratio of the centred centres is < 0.1, else ``clustered`` when every centre lies
   within (W + H) / 8 of their mean, else ``scattered``; ``clear`` is False within 30% (ratio)
   or 10% (radius) of those thresholds.
+- ``land_cover``: area fractions of the mask regions whose class is not an object class of
+  the dataset (a semantic or instance mask of ships gives objects, never "mostly ship").
+- ``geo``: the scene's SAR metadata, centre and GSD, and for a georeferenced scene the
+  offline geo facts of :mod:`narrator.geo` (``place``, ``admin_region``, ``country``,
+  ``country_code``, ``place_distance_km``, ``surface``, ``island_km2``, ``climate``,
+  ``climate_code``, ``timezone``, ``local_time``, ``season``, each group with its
+  ``*_source``) and ``rotation_deg`` of a rotated image grid.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import numpy as np
 import orjson
 import shapely
 
+from narrator.geo import cached_geo_facts
 from narrator.ids import canonical_json, text_hash
 from narrator.records import SceneBundle
 
@@ -369,7 +377,10 @@ def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: d
     scene = bundle.scene
     counts = Counter(o["category"] for o in objects)
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions),
+    # regions of an object class (instance or semantic masks of ships) are objects, never
+    # land cover ("mostly ship")
+    land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions
+                   if r.category not in vocabulary),
                   key=lambda kv: (-kv[1], kv[0])) if bundle.regions else []
     in_region: dict[str, dict[str, int]] = {}
     for o in objects if bundle.regions else ():  # ``on`` needs a region of this scene
@@ -379,6 +390,7 @@ def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: d
     geo = {k: v for k in GEO_KEYS if (v := getattr(scene, k)) is not None}
     if "gsd_m" in geo:
         geo["gsd_m"] = round(geo["gsd_m"], 3)
+    geo |= _where(scene)
     return {
         "version": FACTS_VERSION,
         "scene_id": scene.scene_id,
@@ -397,6 +409,22 @@ def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: d
         "in_region": {k: dict(sorted(v.items())) for k, v in sorted(in_region.items())},
         "geo": geo,
     }
+
+
+def _where(scene: Any) -> dict[str, Any]:
+    """Offline geo facts of a georeferenced scene (narrator.geo): place, country, surface..."""
+    if scene.center_lon is None or scene.center_lat is None:
+        return {}
+    corners: tuple[tuple[float, float], ...] = ()
+    if scene.footprint_wkb:
+        ring = shapely.get_coordinates(shapely.from_wkb(scene.footprint_wkb))
+        corners = tuple((round(float(x), 5), round(float(y), 5)) for x, y in ring[:4])
+    out = dict(cached_geo_facts(round(scene.center_lon, 5), round(scene.center_lat, 5),
+                                corners, scene.acquired_at))
+    rotation = (scene.meta or {}).get("rotation_deg")
+    if rotation is not None and abs(rotation) > 0.5:
+        out["rotation_deg"] = round(rotation, 1)
+    return out
 
 
 def shard_facts(bundles: list[SceneBundle], vocabulary: list[str]) -> list[dict[str, Any]]:

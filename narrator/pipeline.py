@@ -176,9 +176,10 @@ def process_shard(bundles: list[SceneBundle], vocabulary: list[str],
         for facts, text in documents:
             result.facts.append({"scene_id": facts["scene_id"], "version": facts["version"],
                                  "facts_hash": text_hash(text), "facts": text})
-            result.vqa.extend(engine.rows(facts))
+            result.vqa.extend(engine.rows(facts))  # balanced per shard below
             if captioner is not None:
                 result.captions.extend(captioner.rows(facts))
+        result.vqa = engine.balance(result.vqa)
         for row in result.vqa:
             row["params"] = canonical_json(row["params"])
     finally:

@@ -69,11 +69,24 @@ class Vocabulary:
 
     def __getitem__(self, category: str) -> Noun:
         noun = self._nouns.get(category)
+        if noun is None and is_catch_all(category):
+            noun = self._nouns[category] = CATCH_ALL_NOUN  # never "an other"
         if noun is None:
             word = category.replace("_", " ")
             noun = Noun(word, word if word.endswith("s") else word + "s", _article(word))
             self._nouns[category] = noun
         return noun
+
+
+#: class names that only say "none of the named classes" (SAR-AIRcraft's "other")
+CATCH_ALL = frozenset({"other", "others", "unknown", "misc", "miscellaneous", "other type",
+                       "other types", "others type", "unclassified"})
+CATCH_ALL_NOUN = Noun("object of another type", "objects of other types", "an")
+
+
+def is_catch_all(name: str | None) -> bool:
+    """A catch-all class name: it may not be used as a noun nor as a reference object."""
+    return name is not None and " ".join(name.replace("_", " ").lower().split()) in CATCH_ALL
 
 
 def _article(word: str) -> str:

@@ -72,8 +72,13 @@ def test_rule_captions_state_only_facts() -> None:
     facts = scene_facts(_scene([("ship", 0, 0, 10, 10), ("ship", 140, 60, 160, 90),
                                 ("harbor", 200, 100, 290, 140)]), vocabulary=["ship", "harbor"])
     concise, detailed = (r["text"] for r in RuleCaptioner().rows(facts))
-    assert concise == "A X-band SAR image of a water area showing two ships and one harbor."
-    assert "TerraSAR-X" in detailed and "2 m resolution" in detailed
+    # (v2: paraphrases, target sizes and places; GSD worded as pixel spacing)
+    assert concise.startswith(("An X-band SAR image over a mostly water area showing two ships",
+                               "X-band SAR view of two ships and one harbor over a mostly water",
+                               "Two ships and one harbor are visible", "This X-band SAR scene"))
+    assert "a ship about 60 m long in the center of the image" in concise
+    assert "a harbor about 180 m long" in concise
+    assert "TerraSAR-X" in detailed and "pixel spacing of about 2 m" in detailed
     assert "mostly water (70%), with built-up (30%)" in detailed
     assert "The ships are spread over the top left and the center of the image." in detailed
     assert "The harbor is at the bottom right of the image." in detailed

@@ -39,11 +39,14 @@ def _rows(facts: list[dict], **kwargs: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("style", ["generic", "sarlang", "sarchat"])
 def test_checker_finds_no_wrong_answer(generated: dict, style: str) -> None:
-    families = {f.id for f in load_templates().families.values() if style in f.styles}
+    # geo/metadata families need georeferenced rasters: tests/test_texts_real.py
+    families = {f.id for f in load_templates().families.values()
+                if style in f.styles and f.task not in ("geo", "metadata")}
     seen: Counter[str] = Counter()
     for seed, class_list in ((0, False), (1, True), (2, False)):
+        # balancing off: it drops the fixture's one-location geo families (tested below)
         rows = _rows(generated["facts"], seed=seed, style=style,
-                     options=VQAOptions(class_list=class_list))
+                     options=VQAOptions(class_list=class_list, max_answer_share=1.0))
         assert generated["checker"].check(rows) == []
         seen.update(r["template_id"].rsplit(".v", 1)[0] for r in rows)
     # every family of the style was exercised, so the zero above covers all of them
@@ -114,7 +117,8 @@ def test_caps_quotas_and_no_repeated_questions(generated: dict) -> None:
     for scene in per_scene:
         questions = [_normalised(r["question"]) for r in default if r["scene_id"] == scene]
         assert len(questions) == len(set(questions))
-    assert len(Counter(r["task"] for r in default)) == len(TASKS)
+    # geo and metadata tasks need georeferenced rasters (tests/test_texts_real.py)
+    assert len(Counter(r["task"] for r in default)) == len(TASKS) - 2
 
 
 def test_class_list_prefix(generated: dict) -> None:

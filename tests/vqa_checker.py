@@ -38,6 +38,7 @@ class Ann:
     box: tuple[float, float, float, float]
     clipped: bool
     ring: np.ndarray | None
+    fine: str | None = None
 
     @property
     def center(self) -> tuple[float, float]:
@@ -53,6 +54,7 @@ class Raw:
     mask: np.ndarray | None
     nodata: Any
     classes: dict[int, str]
+    center: tuple[float, float] | None = None  # lon, lat of the raster centre (WGS84)
 
 
 def load_raw(dataset: Path) -> dict[str, Raw]:
@@ -63,13 +65,15 @@ def load_raw(dataset: Path) -> dict[str, Raw]:
     for rel in cfg["annotations"]:
         coco = json.loads((dataset / rel).read_text())
         names = {c["id"]: c["name"] for c in coco["categories"]}
+        mapped = _class_map(cfg.get("class_map"))
         anns: dict[Any, list[dict[str, Any]]] = {}
         for a in coco["annotations"]:
             anns.setdefault(a["image_id"], []).append(a)
         for img in coco["images"]:
             w, h = img["width"], img["height"]
             raw = Raw(w, h, _gsd(dataset / cfg.get("images", "."), img["file_name"], cfg),
-                      [], None, None, {int(k): v for k, v in (masks.get("classes") or {}).items()})
+                      [], None, None, {int(k): v for k, v in (masks.get("classes") or {}).items()},
+                      _center(dataset / cfg.get("images", ".") / img["file_name"]))
             for a in anns.get(img["id"], []):
                 x, y, bw, bh = (float(v) for v in a["bbox"])
                 box = (max(x, 0.0), max(y, 0.0), min(x + bw, w), min(y + bh, h))
@@ -77,8 +81,8 @@ def load_raw(dataset: Path) -> dict[str, Raw]:
                     continue  # wholly outside: quarantined at ingest
                 seg = a.get("segmentation") or []
                 ring = np.array(seg[0], dtype=float).reshape(-1, 2) if seg else None
-                raw.anns.append(Ann(names[a["category_id"]], box, box != (x, y, x + bw, y + bh),
-                                    ring))
+                cat, fine = mapped.get(names[a["category_id"]], (names[a["category_id"]], None))
+                raw.anns.append(Ann(cat, box, box != (x, y, x + bw, y + bh), ring, fine))
             if masks:
                 stem = Path(img["file_name"]).stem
                 path = dataset / masks.get("dir", "masks") / masks["pattern"].format(stem=stem)
@@ -89,6 +93,33 @@ def load_raw(dataset: Path) -> dict[str, Raw]:
                             raw.mask, raw.nodata = src.read(1), src.nodata
             out[img["file_name"]] = raw
     return out
+
+
+def _class_map(name: str | None) -> dict[str, tuple[str, str | None]]:
+    """Raw class name -> (category, fine type), read from the built-in class map file."""
+    if not name:
+        return {}
+    data = yaml.safe_load((REPO / "templates" / "classmaps" / f"{name}.yaml").read_text())
+    out: dict[str, tuple[str, str | None]] = {}
+    for raw, spec in (data.get("classes") or {}).items():
+        out[str(raw)] = ((spec["category"], spec.get("fine_type")) if isinstance(spec, dict)
+                         else (str(spec), None))
+    return out
+
+
+def _center(path: Path) -> tuple[float, float] | None:
+    """The WGS84 lon/lat of a georeferenced raster's centre, straight from the file."""
+    if not path.is_file():
+        return None
+    from pyproj import Transformer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                return None
+            x, y = src.transform * (src.width / 2, src.height / 2)
+            lon, lat = Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return lon, lat
 
 
 def _gsd(images: Path, file_name: str, cfg: dict[str, Any]) -> float | None:
@@ -109,6 +140,8 @@ def nouns() -> dict[str, str]:
     for cat, spec in (data.get("categories") or {}).items():
         sing = spec.get("singular", cat)
         out.update({sing: cat, spec.get("plural", sing + "s"): cat, cat: cat})
+    # a catch-all class ("other") is written as these, never as its name
+    out.update({"object of another type": "other", "objects of other types": "other"})
     return out
 
 
@@ -118,6 +151,7 @@ class Checker(FamilyChecks):
     def __init__(self, raw: dict[str, Raw], files: dict[str, str]) -> None:
         self.raw = raw
         self.files = files  # scene_id -> file name
+        self.raw_categories = {a.category for r in raw.values() for a in r.anns}
         self.nouns = nouns()
 
     def check(self, rows: list[dict[str, Any]]) -> list[str]:
@@ -136,8 +170,12 @@ class Checker(FamilyChecks):
 
     # -- helpers ---------------------------------------------------------------------------
     def cat(self, text: str) -> str:
-        t = text.strip().rstrip(".").lower()
-        t = re.sub(r"^(it is |the )?(an? )?", "", t)
+        kept = re.sub(r"^(It is |it is |The |the )?(an? )?", "", text.strip().rstrip("."))
+        t = kept.lower()
+        if kept in self.raw_categories:  # a dataset name written as is ("ARJ21")
+            return kept
+        if kept.endswith("s") and kept[:-1] in self.raw_categories:  # its plural
+            return kept[:-1]
         return self.nouns.get(t) or self.nouns.get(t.replace(" ", "_")) or t
 
     @staticmethod

@@ -134,3 +134,37 @@ def write_scenes(root: Path, n_scenes: int = 120, seed: int = 3) -> Path:
         "masks:\n  dir: masks\n  pattern: '{stem}_lc.tif'\n  classes:\n" + classes
         + f"sar: {{gsd_m: {GSD_M}}}\n")
     return root
+
+
+#: SAR-AIRcraft-1.0's class names (seven types, one of them the catch-all "other")
+AIRCRAFT_TYPES = ["A220", "A320/321", "A330", "ARJ21", "Boeing737", "Boeing787", "other"]
+
+
+def write_fine_scenes(root: Path, n_scenes: int = 80, seed: int = 21,
+                      class_map: str | None = "sar-aircraft") -> Path:
+    """A COCO dataset of aircraft named by SAR-AIRcraft's fine types (``narrator.yaml`` names
+    the built-in class map, or none: the raw names are then the categories)."""
+    rng = random.Random(seed)
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    coco: dict[str, Any] = {"images": [], "annotations": [], "categories": [
+        {"id": i + 1, "name": c} for i, c in enumerate(AIRCRAFT_TYPES)]}
+    for i in range(n_scenes):
+        width, height = SIZES[i % len(SIZES)]
+        coco["images"].append({"id": i + 1, "file_name": f"air_{i:04d}.png", "width": width,
+                               "height": height})
+        for _ in range(rng.randint(0, 6)):
+            cat = rng.choice(AIRCRAFT_TYPES)
+            ann = _ann(cat, _rect(rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height,
+                                  rng.uniform(15, 40), rng.uniform(12, 35), rng.uniform(0, 180)),
+                       rng.random() > 0.3)
+            if ann:
+                coco["annotations"].append({
+                    "id": len(coco["annotations"]) + 1, "image_id": i + 1,
+                    "category_id": AIRCRAFT_TYPES.index(cat) + 1, "bbox": ann["bbox"],
+                    "segmentation": ann.get("segmentation", []), "iscrowd": 0})
+    (root / "annotations" / "scenes.json").write_text(json.dumps(coco))
+    (root / "narrator.yaml").write_text(
+        "name: fine-check\nformat: coco\nimages: images\n"
+        "annotations: [annotations/scenes.json]\n" + f"sar: {{gsd_m: {GSD_M}}}\n"
+        + (f"class_map: {class_map}\n" if class_map else ""))
+    return root

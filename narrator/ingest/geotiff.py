@@ -56,6 +56,9 @@ def _open_meta(path: Path) -> tuple[dict[str, Any], dict[str, Any], CRS | None,
                     "width": src.width, "height": src.height, "bands": src.count,
                     "dtype": src.dtypes[0] if src.count else None,
                 }
+                names = [d for d in src.descriptions if d]
+                if names:
+                    meta["band_names"] = names
                 t, crs = src.transform, src.crs
                 gcps, gcp_crs = src.gcps
                 if t.is_identity and gcps and gcp_crs:
@@ -66,11 +69,24 @@ def _open_meta(path: Path) -> tuple[dict[str, Any], dict[str, Any], CRS | None,
     return meta, tags, (CRS.from_user_input(crs) if crs else None), t
 
 
+_POLARIZATIONS = {"HH", "HV", "VH", "VV"}
+
+
+def _band_fields(meta: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
+    """SAR fields of the tags, and the polarization the band names give (Sentinel-1 chips
+    name their bands VV and VH) when no tag states it."""
+    out = sar_fields(tags)
+    names = [str(n).strip().upper() for n in meta.get("band_names", ())]
+    if "polarization" not in out and names and set(names) <= _POLARIZATIONS:
+        out["polarization"] = "+".join(dict.fromkeys(names))
+    return out
+
+
 def read_raster_meta(path: Path) -> dict[str, Any]:
     """Everything a Scene needs from the raster at ``path``; InputError if it is not a raster."""
     meta, tags, crs, t = _open_meta(path)
     if crs is None or t.is_identity:
-        return meta | sar_fields(tags) | {"tags": tags}
+        return meta | _band_fields(meta, tags) | {"tags": tags}
     width, height = meta["width"], meta["height"]
     epsg = crs.to_epsg()
     meta["crs"] = f"EPSG:{epsg}" if epsg else crs.to_wkt()
@@ -85,6 +101,6 @@ def read_raster_meta(path: Path) -> dict[str, Any]:
     meta["footprint_wkb"] = Polygon(zip(lons, lats, strict=True)).wkb
     cx, cy = t @ (width / 2, height / 2)
     meta["center_lon"], meta["center_lat"] = to_wgs84.transform(cx, cy)
-    tag_fields = sar_fields(tags)
+    tag_fields = _band_fields(meta, tags)
     tag_fields.pop("gsd_m", None)  # the raster's own grid beats a GSD tag
     return meta | tag_fields | {"tags": tags}

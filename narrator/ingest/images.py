@@ -2,9 +2,10 @@
 
 For imagery that has no annotations (yet): the scenes carry their geo and SAR metadata (and
 the regions of any masks configured in narrator.yaml), which is what scene-level texts
-(location, resolution, sensor) are made from. Never detected: ask for it with
-``--format images``, so that a dataset whose annotations failed to be recognised is not
-silently read as unannotated.
+(location, resolution, sensor) are made from. Detected (as the last resort) only for
+georeferenced rasters -- a GeoTIFF, or a folder of them, with no annotation file the other
+readers recognise -- so that a folder of plain PNG/JPEG chips whose annotations failed to be
+recognised is not silently read as unannotated; ask for that with ``--format images``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ from pathlib import Path
 
 from narrator.errors import InputError
 from narrator.ingest.base import DatasetConfig, Reader
+from narrator.ingest.geotiff import read_raster_meta
 from narrator.ingest.scenes import raster_files
 from narrator.records import Quarantine, SceneBundle
+
+
+def _georeferenced(path: Path) -> bool:
+    try:
+        meta = read_raster_meta(path)
+    except InputError:
+        return False
+    return "crs" in meta
 
 
 class ImageReader(Reader):
@@ -23,7 +33,10 @@ class ImageReader(Reader):
 
     @classmethod
     def detect(cls, config: DatasetConfig) -> bool:
-        return False
+        sources = [config.path(a) for a in config.annotations] or [config.images_dir]
+        files = [f for s in sources if s.exists() for f in raster_files(s)]
+        return bool(files) and all(f.suffix.lower() in (".tif", ".tiff") for f in files) \
+            and any(_georeferenced(f) for f in files[:8])
 
     def sources(self) -> list[Path]:
         """The images folder, or the image files named on the command line."""

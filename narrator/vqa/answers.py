@@ -45,9 +45,14 @@ def count_boxes(ctx: SceneContext) -> Iterator[Group]:
                     ctx.noun(cat) | {"count": len(objs), "boxes": ctx.boxes(objs)})]
 
 
+def _one_class(ctx: SceneContext) -> bool:
+    """The dataset has one category: a question about which class cannot vary its answer."""
+    return len(ctx.facts["present"]) + len(ctx.facts["absent"]) <= 1
+
+
 def dominant(ctx: SceneContext) -> Iterator[Group]:
     cat = ctx.facts["dominant"]
-    if cat:
+    if cat and not _one_class(ctx):
         key = "one" if ctx.facts["counts"][cat] == 1 else "default"
         yield [(key, {"category": cat}, ctx.noun(cat))]
 
@@ -67,9 +72,18 @@ def classify(ctx: SceneContext) -> Iterator[Group]:
 
 def region_class(ctx: SceneContext) -> Iterator[Group]:
     """Box -> category, for targets that pass the filters (SARLANG region referring,
-    SARChat cross-modal identification)."""
+    SARChat cross-modal identification). Not asked in a one-class dataset without fine
+    types: its answer could not vary."""
+    if _one_class(ctx) and not any(o.get("fine_type") for o in ctx.targets):
+        return
     for o in ctx.pick(ctx.targets, 3):
-        yield [("default", _target_params(o), ctx.noun(o["category"]) | {"box": ctx.box(o["box"])})]
+        slots = ctx.noun(o["category"]) | {"box": ctx.box(o["box"])}
+        fine = ctx.fine(o)
+        if fine:  # the fine type is the more informative answer
+            yield [("fine", _target_params(o) | {"fine_type": o["fine_type"]},
+                    slots | {"fine": fine[0], "fine_name": fine[1]})]
+        else:
+            yield [("default", _target_params(o), slots)]
 
 
 def _positioned(ctx: SceneContext) -> Iterator[dict[str, Any]]:
@@ -105,9 +119,11 @@ def grounded(ctx: SceneContext) -> Iterator[Group]:
     total = ctx.facts["total"]
     if not total or total > ctx.options.max_boxes:
         return
-    cats = sorted(ctx.by_category, key=lambda c: (-len(ctx.by_category[c]), c))
-    parts = [f"{ctx.counted(c, len(ctx.by_category[c]))} {ctx.boxes(ctx.by_category[c])}"
-             for c in cats]
+    groups: dict[str, list[dict[str, Any]]] = {}  # every target, catch-all classes too
+    for o in ctx.all_facts["objects"]:
+        groups.setdefault(o["category"], []).append(o)
+    cats = sorted(groups, key=lambda c: (-len(groups[c]), c))
+    parts = [f"{ctx.counted(c, len(groups[c]))} {ctx.boxes(groups[c])}" for c in cats]
     yield [("default", {"categories": cats, "total": total},
             {"details": join_list(parts), "count": total})]
 

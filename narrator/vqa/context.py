@@ -12,7 +12,7 @@ import math
 import random
 from typing import Any
 
-from narrator.text import Vocabulary, cell_phrase, join_list, number_word
+from narrator.text import Vocabulary, cell_phrase, is_catch_all, join_list, number_word
 from narrator.vqa.families import Style
 from narrator.vqa.options import VQAOptions
 
@@ -37,13 +37,31 @@ def half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
+def named_view(facts: dict[str, Any]) -> dict[str, Any]:
+    """``facts`` without its catch-all categories ("other", "unknown") in ``present``,
+    ``absent``, ``counts`` and ``dominant``: a question that names a category by itself, or
+    uses it as a reference object, is never asked about one. Objects keep them."""
+    cats = set(facts["present"]) | set(facts["absent"])
+    if not any(is_catch_all(c) for c in cats):
+        return facts
+    out = dict(facts)
+    out["present"] = [c for c in facts["present"] if not is_catch_all(c)]
+    out["absent"] = [c for c in facts["absent"] if not is_catch_all(c)]
+    out["counts"] = {c: n for c, n in facts["counts"].items() if not is_catch_all(c)}
+    if is_catch_all(facts["dominant"]):
+        out["dominant"] = None
+    return out
+
+
 class SceneContext:
     """Everything an answer function needs about one scene, computed lazily and once."""
 
     def __init__(self, facts: dict[str, Any], rng: random.Random, vocab: Vocabulary,
                  style: Style, options: VQAOptions,
                  nouns: dict[tuple[str, str], dict[str, str]] | None = None) -> None:
-        self.facts = facts
+        #: every fact (descriptions count every object) and the named view of the questions
+        self.all_facts = facts
+        self.facts = named_view(facts)
         self.rng = rng
         self.vocab = vocab
         self.style = style
@@ -63,12 +81,13 @@ class SceneContext:
         slots = self._nouns.get((category, prefix))
         if slots is None:
             n = self.vocab[category]
+            name = n.singular if is_catch_all(category) else category  # never "other"
             if prefix:
                 slots = {f"{prefix}singular": n.singular, f"{prefix}plural": n.plural,
-                         f"{prefix}name": category}
+                         f"{prefix}name": name}
             else:
                 slots = {"singular": n.singular, "plural": n.plural, "a": n.article,
-                         "name": category}
+                         "name": name}
             self._nouns[(category, prefix)] = slots
         return slots
 
@@ -77,7 +96,7 @@ class SceneContext:
         return f"{number_word(n)} {noun.singular if n == 1 else noun.plural}"
 
     def objects_phrase(self) -> str:
-        counts = sorted(self.facts["counts"].items(), key=lambda kv: (-kv[1], kv[0]))
+        counts = sorted(self.all_facts["counts"].items(), key=lambda kv: (-kv[1], kv[0]))
         return join_list([self.counted(c, n) for c, n in counts])
 
     @staticmethod
@@ -88,6 +107,21 @@ class SceneContext:
     def cells_phrase(cells: list[str]) -> str:
         ordered = sorted(set(cells), key=_CELL_ORDER.index)
         return join_list([f"the {c}" for c in ordered]) + " of the image"
+
+    def fine(self, o: dict[str, Any]) -> tuple[str, str] | None:
+        """(phrase with article, bare name) of an object's fine type: ('a Boeing 787
+        aircraft', 'Boeing 787'); a catch-all type is 'an aircraft of another type'; None
+        without a fine type."""
+        fine = o.get("fine_type")
+        if not fine:
+            return None
+        noun = self.vocab[o["category"]]
+        if is_catch_all(fine):
+            return (f"{noun.article} {noun.singular} of another type",
+                    f"{noun.singular} of another type")
+        name = fine if fine.lower().endswith(noun.singular.lower()) else f"{fine} {noun.singular}"
+        article = "an" if name[:1].lower() in "aeiou" else "a"
+        return f"{article} {name}", fine
 
     # -- boxes -------------------------------------------------------------------------------
     def box(self, box: list[float]) -> str:
@@ -117,7 +151,8 @@ class SceneContext:
         if self._by_category is None:
             out: dict[str, list[dict[str, Any]]] = {}
             for o in self.facts["objects"]:
-                out.setdefault(o["category"], []).append(o)
+                if not is_catch_all(o["category"]):
+                    out.setdefault(o["category"], []).append(o)
             self._by_category = out
         return self._by_category
 

@@ -19,10 +19,11 @@ from typing import Any
 from narrator.errors import ConfigError
 from narrator.ids import stable_seed, text_id
 from narrator.text import Vocabulary, default_vocabulary
-from narrator.vqa import answers, measures
+from narrator.vqa import answers, geo, measures
 from narrator.vqa.context import Group, SceneContext
 from narrator.vqa.families import Family, Templates, load_templates
 from narrator.vqa.options import STYLES, VQAOptions
+from narrator.vqa.skew import OPAQUE_KEYS
 
 AnswerFunction = Callable[[SceneContext], Iterable[Group]]
 
@@ -35,6 +36,7 @@ ANSWER_FUNCTIONS: dict[str, AnswerFunction] = {
         (measures, ("compare", "area", "length", "size_class", "shape", "elongation",
                     "direction", "arrangement", "land_dominant", "land_share", "land_under",
                     "land_count", "describe", "fine_describe")),
+        (geo, ("country", "place", "surface", "spacing", "polarization")),
     )
     for name in names
 }
@@ -61,6 +63,25 @@ def _intent(fam: Family, params: dict[str, Any]) -> tuple[Any, ...]:
 
 
 _GAP = object()
+#: answer keys that do not name the answer (the answer text does)
+_OPAQUE_KEYS = {None, *OPAQUE_KEYS}
+
+
+def _over_share(answers_: dict[str, list[int]], share: float,
+                rows: list[dict[str, Any]]) -> list[int]:
+    """Indices to drop so that no answer has more than ``share`` of the rows left."""
+    kept = {a: sorted(ix, key=lambda i: rows[i]["qa_id"]) for a, ix in answers_.items()}
+    if len(kept) == 1:
+        return next(iter(kept.values()))
+    while True:
+        top = max(kept, key=lambda a: (len(kept[a]), a))
+        rest = sum(len(v) for a, v in kept.items() if a != top)
+        limit = int(share * rest / (1 - share) + 1e-9)
+        if len(kept[top]) <= limit:
+            break
+        kept[top] = kept[top][:limit]
+    keep = {i for v in kept.values() for i in v}
+    return [i for v in answers_.values() for i in v if i not in keep]
 
 
 def _round_robin(queues: list[list[Any]]) -> list[Any]:
@@ -180,7 +201,30 @@ class VQAEngine:
         return rows
 
     def rows_many(self, facts_list: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [row for facts in facts_list for row in self.rows(facts)]
+        return self.balance([row for facts in facts_list for row in self.rows(facts)])
+
+    def balance(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows of a shard with no answer over ``max_answer_share`` of its family's rows.
+
+        Rows of an over-represented answer are dropped (those whose qa_id hashes highest)
+        until every answer is within the share; a family with one answer only is dropped
+        whole. Yes/no families are balanced by construction and kept as they are. Since each
+        shard is balanced, so is the whole dataset (a mix of balanced shards)."""
+        share = self.options.max_answer_share
+        if share >= 1.0 or not rows:
+            return rows
+        by_family: dict[str, dict[str, list[int]]] = {}
+        for i, row in enumerate(rows):
+            key = row["params"].get("answer_key")
+            if key in ("yes", "no"):
+                continue
+            answer = row["answer"] if key in _OPAQUE_KEYS else key
+            by_family.setdefault(row["template_id"], {}).setdefault(answer, []).append(i)
+        dropped: set[int] = set()
+        for answers_ in by_family.values():
+            if sum(map(len, answers_.values())) >= self.options.balance_min_rows:
+                dropped.update(_over_share(answers_, share, rows))
+        return [r for i, r in enumerate(rows) if i not in dropped]
 
 
 _SHARED: dict[tuple[Any, ...], tuple[Templates, VQAEngine]] = {}

@@ -9,6 +9,7 @@ from typing import Any
 
 from narrator.facts import DIRECTIONS, SHAPE_RATIO, SIZE_CLASSES
 from narrator.vqa.context import Group, SceneContext, half_up, sig3
+from narrator.vqa.geo import scene_phrase
 
 
 def _unique(ctx: SceneContext) -> Iterator[dict[str, Any]]:
@@ -59,10 +60,26 @@ def size_class(ctx: SceneContext) -> Iterator[Group]:
             yield [("default", _params(o), ctx.noun(o["category"]) | {"size_class": o["size_class"]})]
 
 
+def outlined(o: dict[str, Any]) -> bool:
+    """The object has a real outline (a traced polygon, a mask or a rotated box), not only
+    its axis-aligned box (nor a polygon that is that box, as in HRSID's offshore labels):
+    questions about shape, elongation and direction need one, or they describe the box."""
+    if not o["polygon"]:
+        return False
+    x0, y0, x1, y1 = o["box"]
+    box_area = (x1 - x0) * (y1 - y0)
+    turn = (o["orientation"] or 0.0) % 90
+    axis_aligned = o["orientation"] is None or min(turn, 90 - turn) < 0.5
+    return not (axis_aligned and abs(o["area_px"] - box_area) <= 0.005 * box_area)
+
+
 def shape(ctx: SceneContext) -> Iterator[Group]:
-    """Wide / square / tall by the box's width over height, away from the thresholds."""
+    """Wide / square / tall by the box's width over height, away from the thresholds; only
+    for outlined objects (see :func:`outlined`)."""
     limit = math.log(1 + ctx.options.shape_margin)
     for o in _unique(ctx):
+        if not outlined(o):
+            continue
         log_aspect = math.log(o["aspect"])
         if min(abs(log_aspect - math.log(SHAPE_RATIO)),
                abs(log_aspect + math.log(SHAPE_RATIO))) >= limit:
@@ -71,7 +88,7 @@ def shape(ctx: SceneContext) -> Iterator[Group]:
 
 def elongation(ctx: SceneContext) -> Iterator[Group]:
     for o in _unique(ctx):
-        if o["polygon"] and o["elongation"] <= 50:
+        if outlined(o) and o["elongation"] <= 50:
             yield [("default", _params(o),
                     ctx.noun(o["category"]) | {"ratio": f"{o['elongation']:.1f}"})]
 
@@ -80,7 +97,7 @@ def direction(ctx: SceneContext) -> Iterator[Group]:
     """The 45-degree direction bin of an elongated target, away from the bin edges."""
     margin = ctx.options.direction_margin_deg
     for o in _unique(ctx):
-        if o["direction"] in DIRECTIONS:
+        if o["direction"] in DIRECTIONS and outlined(o):
             r = (o["orientation"] + 22.5) % 45
             if min(r, 45 - r) >= margin:
                 yield [(o["direction"], _params(o) | {"orientation": o["orientation"]},
@@ -89,7 +106,7 @@ def direction(ctx: SceneContext) -> Iterator[Group]:
 
 def arrangement(ctx: SceneContext) -> Iterator[Group]:
     for cat, arr in ctx.facts.get("arrangement", {}).items():
-        if arr["clear"]:
+        if arr["clear"] and cat in ctx.by_category:  # not a catch-all class
             yield [(arr["label"], {"category": cat},
                     ctx.noun(cat) | {"count": arr["n"]})]
 
@@ -106,15 +123,21 @@ def _dominant_land(ctx: SceneContext) -> str | None:
     return None
 
 
+def negated(name: str) -> bool:
+    """A complement class ("not water", "non-building", "background"): never asked about by
+    name, the positive class is."""
+    return name.lower().startswith(("not ", "non-", "non ", "no ")) or name == "background"
+
+
 def land_dominant(ctx: SceneContext) -> Iterator[Group]:
     name = _dominant_land(ctx)
-    if name:
+    if name and not negated(name):
         yield [("default", {"land": name}, {"land": name})]
 
 
 def land_share(ctx: SceneContext) -> Iterator[Group]:
     for name, frac in ctx.pick(_land(ctx), 3):
-        if frac >= ctx.options.min_land_fraction:
+        if frac >= ctx.options.min_land_fraction and not negated(name):
             yield [("default", {"land": name}, {"land": name, "pct": half_up(100 * frac)})]
 
 
@@ -147,7 +170,8 @@ def describe(ctx: SceneContext) -> Iterator[Group]:
     key = "default" if ctx.facts["total"] else "empty"
     yield [(key, {"facts_version": ctx.facts["version"]},
             {"objects": ctx.objects_phrase(), "land_phrase": _land_phrase(ctx),
-             "be": "is" if ctx.facts["total"] == 1 else "are"})]
+             "be": "is" if ctx.facts["total"] == 1 else "are",
+             "scene": "" if ctx.facts["total"] else scene_phrase(ctx.facts, ctx.vocab)})]
 
 
 def _group_sentence(ctx: SceneContext, cat: str, objs: list[dict[str, Any]]) -> str:
@@ -174,5 +198,6 @@ def fine_describe(ctx: SceneContext) -> Iterator[Group]:
     yield [(key, {"facts_version": ctx.facts["version"]},
             {"objects": ctx.objects_phrase(), "land_phrase": _land_phrase(ctx),
              "be": "is" if ctx.facts["total"] == 1 else "are",
-             "details": (" " + details) if details else ""})]
+             "details": (" " + details) if details else "",
+             "scene": "" if ctx.facts["total"] else scene_phrase(ctx.facts, ctx.vocab)})]
 

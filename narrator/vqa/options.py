@@ -10,7 +10,7 @@ from narrator.errors import ConfigError
 #: The fixed task vocabulary every vqa row's ``task`` comes from (documented in README).
 TASKS = ("presence", "count", "dominant_class", "region_class", "position", "grounding",
          "nine_grid", "comparison", "area", "land_cover", "shape", "direction", "arrangement",
-         "description")
+         "description", "geo", "metadata")
 STYLES = ("generic", "sarlang", "sarchat")
 
 
@@ -26,6 +26,11 @@ class VQAOptions:
     """
 
     max_per_scene: int = 12
+    #: most share of a family's rows in a shard one answer may have (see VQAEngine.balance;
+    #: a family whose answer cannot vary is dropped); 1.0 turns balancing off
+    max_answer_share: float = 0.6
+    #: a family with fewer rows than this in a shard is not balanced (too few to tell)
+    balance_min_rows: int = 3
     #: per-task caps per scene; tasks not listed are capped only by ``max_per_scene``
     task_quotas: dict[str, int] = field(default_factory=lambda: {
         "presence": 4, "count": 2, "dominant_class": 1, "region_class": 2, "position": 2,
