@@ -9,8 +9,8 @@ from narrator.generate.executors import (
     compute,
     process_pool,
 )
-from narrator.generate.generator import Generator, Outcome, Plan
+from narrator.generate.generator import Generator, Outcome, Plan, commit_result
 from narrator.generate.options import GenerateOptions
 
 __all__ = ["Executor", "GenerateOptions", "Generator", "InlineExecutor", "Outcome", "Plan",
-           "PoolExecutor", "ShardWork", "compute", "process_pool"]
+           "PoolExecutor", "ShardWork", "commit_result", "compute", "process_pool"]

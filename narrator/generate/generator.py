@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from datetime import UTC, datetime
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -26,7 +27,15 @@ from narrator.generate.executors import Executor, InlineExecutor, ShardWork
 from narrator.generate.options import GenerateOptions
 from narrator.ids import make_id
 from narrator.ingest import IngestResult, ingest_into, load_config
-from narrator.pipeline import GenerateConfig, LLMContext, Shard, ShardResult, plan_shards
+from narrator.pipeline import (
+    TEXT_TABLES,
+    GenerateConfig,
+    LLMContext,
+    Shard,
+    ShardResult,
+    plan_shards,
+)
+from narrator.queries import dataset_summary, yes_no_counts
 from narrator.store import Store
 
 log = logging.getLogger(__name__)
@@ -160,7 +169,7 @@ class Generator:
                 result: ShardResult = future.result()
                 if group == 1 or i % group == 1:
                     batch.enter_context(store.transaction())
-                store.commit_shard(result, plan.config_hash, fresh=plan.fresh.issuperset(ids))
+                commit_result(store, result, plan.config_hash, plan.fresh.issuperset(ids))
                 in_flight += submit() - 1
                 self.log.info("shard %d/%d done (%d scenes, %d QA pairs, %d captions)", i,
                               total, len(result.scene_ids), len(result.vqa),
@@ -184,8 +193,8 @@ class Generator:
     def summary(self, plan: Plan, outcome: Outcome, timings: dict[str, float]) -> dict[str, Any]:
         """The run's summary (what ``runs.summary`` records and the CLI prints)."""
         name, ingested = self.config.name, plan.ingested
-        out = self.store.dataset_summary(name)
-        out["yes_no"] = self.store.yes_no_counts(name)
+        out = dataset_summary(self.store, name)
+        out["yes_no"] = yes_no_counts(self.store, name)
         if self.options.uses_llm:
             # no shard ran (everything already done): no calls, all counts zero
             stats = {k: 0 for k in LLM_COUNTS} | dict(outcome.llm) | {"model": self.gen.llm}
@@ -224,6 +233,17 @@ class Generator:
 @contextmanager
 def _inline(_plan: Plan) -> Iterator[Executor]:
     yield InlineExecutor()
+
+
+def commit_result(store: Store, result: ShardResult, config_hash: str,
+                  fresh: bool = False) -> None:
+    """A shard's texts into the store, its scenes marked processed with ``config_hash`` (what
+    resume compares), in one transaction."""
+    now = datetime.now(UTC)
+    store.commit_texts(
+        result.scene_ids, {t: getattr(result, t) for t in TEXT_TABLES},
+        [{"scene_id": s, "content_hash": result.content_hashes[s], "config_hash": config_hash,
+          "committed_at": now} for s in result.scene_ids], fresh=fresh)
 
 
 #: the counters of an LLM run's statistics (narrator.llm.stats.LLMStats.summary)
