@@ -111,3 +111,26 @@ def test_llm_summaries_fresh_all_cached_and_nothing_to_do(tmp_path: Path,
                            (nothing, 0)):
         text = _printed(summary)
         assert "LLM calls" in text and f"{calls:,}" in text
+
+
+def test_cli_deploy_and_flow_parameters_derive_from_the_options(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flows.deploy import deployment_parameters
+    from flows.generate import generate_flow
+    from narrator.cli import cli
+    from narrator.generate.options import option_fields
+
+    helps = {cmd: CliRunner().invoke(cli, [cmd, "--help"], env={"COLUMNS": "200"}).output
+             for cmd in ("generate", "deploy")}
+    for f in option_fields():
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        flag = "--no-" + flag[2:] if f.metadata.get("invert") else flag
+        assert all(flag in text for text in helps.values()), flag
+    assert {f.name for f in option_fields()} <= set(generate_flow.parameters.properties)
+    options = GenerateOptions(class_map=str(tmp_path / "m.yaml"), seed=4, fallback=False,
+                              vqa_options={"quota.count": "3"})
+    (tmp_path / "m.yaml").write_text("classes: {}\n")
+    params = deployment_parameters("d", str(tmp_path / "n.duckdb"), **options.to_params())
+    assert GenerateOptions.from_params({k: v for k, v in params.items()
+                                        if k not in ("dataset", "db")}) == options
