@@ -134,3 +134,24 @@ def test_cli_deploy_and_flow_parameters_derive_from_the_options(tmp_path: Path) 
     params = deployment_parameters("d", str(tmp_path / "n.duckdb"), **options.to_params())
     assert GenerateOptions.from_params({k: v for k, v in params.items()
                                         if k not in ("dataset", "db")}) == options
+
+
+def test_a_family_using_a_slot_its_answer_function_lacks_names_file_family_and_slot(
+        tmp_path: Path) -> None:
+    import shutil
+
+    from narrator.facts import scene_facts
+    from narrator.resources import template_path
+    from narrator.vqa import VQAEngine, load_templates
+    from tests.shard_scenes import VOCABULARY, make_bundles
+
+    shutil.copy(template_path("vqa") / "styles.yaml", tmp_path / "styles.yaml")
+    (tmp_path / "bad.yaml").write_text(
+        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
+        '    quota: 1\n    questions: ["How many {plural} near {land}?"]\n'
+        '    answers: {default: "{count}"}\n')
+    engine = VQAEngine(templates=load_templates(tmp_path))
+    facts = scene_facts(make_bundles()[3], VOCABULARY)
+    with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*slot \{land\}.*"
+                                          r"'count'"):
+        engine.rows(facts)
