@@ -55,7 +55,7 @@ def _executor(generator: Generator, plan: Any) -> Any:
 
 
 def generate_flow(dataset: str, db: str, prepared: Generator | None = None,
-              **options: Any) -> dict[str, Any]:
+                  **options: Any) -> dict[str, Any]:
     """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db`` (a
     ``prepared`` Generator, e.g. the CLI's with its ingest already started, is used as is)."""
     with ExitStack() as stack:

@@ -189,7 +189,7 @@ def generate_options(func: Callable[..., Any]) -> Callable[..., Any]:
     definition for ``generate`` and ``deploy``. The command gets them as ``options``."""
     from dataclasses import MISSING
 
-    from narrator.generate.options import GenerateOptions, option_fields
+    from narrator.generate.options import option_fields
 
     decorators = []
     for f in option_fields():
@@ -213,7 +213,7 @@ def generate_options(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         values = {k[4:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("opt_")}
         try:
-            options = _options_from_cli(GenerateOptions, values)
+            options = _options_from_cli(values)
         except NarratorError as exc:
             fail(str(exc))
         return func(*args, options=options, **kwargs)
@@ -223,17 +223,17 @@ def generate_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _options_from_cli(cls: Any, values: dict[str, Any]) -> Any:
+def _options_from_cli(values: dict[str, Any]) -> Any:
     """CLI values as GenerateOptions: ``--no-X`` flags inverted, ``KEY=VALUE`` pairs parsed,
     paths as strings; validated (ConfigError -> "Error: ..." before any work)."""
-    from narrator.generate.options import option_fields, parse_pairs
+    from narrator.generate.options import GenerateOptions, option_fields, parse_pairs
 
     for f in option_fields():
         if f.metadata.get("invert"):
             values[f.name] = not values[f.name]
         elif f.metadata.get("multiple"):
             values[f.name] = parse_pairs(values[f.name], f.metadata.get("flag", f.name))
-    return cls(**values).validate()
+    return GenerateOptions(**values).validate()
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
