@@ -42,6 +42,10 @@ def deployment_parameters(dataset: str, db: str, **options: Any) -> dict[str, An
     params = {"dataset": str(Path(dataset).expanduser().resolve()),
               "db": str(Path(db).expanduser().resolve())}
     params.update({k: v for k, v in options.items() if v is not None})
+    for key in ("images", "rewrite", "class_map"):  # paths (a class map may be a name)
+        path = Path(params[key]).expanduser() if params.get(key) else None
+        if path is not None and (key != "class_map" or path.is_file()):
+            params[key] = str(path.resolve())
     return params
 
 

@@ -184,20 +184,56 @@ def _balance(yes_no: dict[str, Any]) -> str:
     return f"{yes_no.get('yes', 0):,} / {yes_no.get('no', 0):,}{pct}"
 
 
-def _vqa_overrides(pairs: tuple[str, ...], max_qa: int | None) -> dict[str, Any]:
-    """``--vqa-option KEY=VALUE`` pairs (and ``--max-qa-per-scene``), validated."""
-    from narrator.vqa import VQAOptions
+def generate_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The click options of every GenerateOptions field (narrator.generate.options): one
+    definition for ``generate`` and ``deploy``. The command gets them as ``options``."""
+    from dataclasses import MISSING
 
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise click.UsageError(f"--vqa-option expects KEY=VALUE, got {pair!r}")
-        overrides[key.strip()] = value.strip()
-    if max_qa is not None:
-        overrides["max_per_scene"] = max_qa
-    VQAOptions.from_overrides(overrides)  # ConfigError -> "Error: ..." before any work
-    return overrides
+    from narrator.generate.options import option_fields
+
+    decorators = []
+    for f in option_fields():
+        meta = f.metadata
+        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not MISSING else None
+        kwargs: dict[str, Any] = {"help": meta["help"]}
+        if meta.get("invert"):
+            flag, kwargs["is_flag"] = "--no-" + flag[2:], True
+        elif isinstance(default, bool):
+            kwargs["is_flag"] = True
+        elif meta.get("multiple"):
+            kwargs |= {"multiple": True, "metavar": meta.get("metavar")}
+        else:
+            kwargs |= {"default": default, "show_default": default is not None,
+                       "type": click.Choice(meta["choices"]) if "choices" in meta
+                       else int if f.type in ("int", "int | None") else None}
+        decorators.append(click.option(flag, f"opt_{f.name}", **kwargs))
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {k[4:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("opt_")}
+        try:
+            options = _options_from_cli(values)
+        except NarratorError as exc:
+            fail(str(exc))
+        return func(*args, options=options, **kwargs)
+
+    for decorate in reversed(decorators):
+        wrapper = decorate(wrapper)
+    return wrapper
+
+
+def _options_from_cli(values: dict[str, Any]) -> Any:
+    """CLI values as GenerateOptions: ``--no-X`` flags inverted, ``KEY=VALUE`` pairs parsed,
+    paths as strings; validated (ConfigError -> "Error: ..." before any work)."""
+    from narrator.generate.options import GenerateOptions, option_fields, parse_pairs
+
+    for f in option_fields():
+        if f.metadata.get("invert"):
+            values[f.name] = not values[f.name]
+        elif f.metadata.get("multiple"):
+            values[f.name] = parse_pairs(values[f.name], f.metadata.get("flag", f.name))
+    return GenerateOptions(**values).validate()
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
@@ -226,11 +262,13 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not llm:
         return []
     cost = llm.get("cost_usd")
-    return [("LLM calls", f"{llm['calls']:,}"), ("  from cache", f"{llm['cached']:,}"),
-            ("  failed", f"{llm['failed'] + llm['errors']:,}"),
-            ("  HTTP requests", f"{llm['http_requests']:,}"),
+    n = {k: llm.get(k) or 0 for k in ("calls", "cached", "failed", "errors", "http_requests",
+                                      "prompt_tokens", "completion_tokens")}
+    return [("LLM calls", f"{n['calls']:,}"), ("  from cache", f"{n['cached']:,}"),
+            ("  failed", f"{n['failed'] + n['errors']:,}"),
+            ("  HTTP requests", f"{n['http_requests']:,}"),
             ("  tokens (prompt + completion)",
-             f"{llm['prompt_tokens']:,} + {llm['completion_tokens']:,}"),
+             f"{n['prompt_tokens']:,} + {n['completion_tokens']:,}"),
             ("  cost (USD)", f"{cost:,.4f}" if cost is not None else "n/a (no price)")]
 
 
@@ -238,87 +276,32 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="DuckDB file to write (created if missing).")
-@click.option("--format", "fmt", default=None, help="Annotation format (default: detect).")
-@click.option("--images", default=None, type=click.Path(path_type=Path),
-              help="Folder of the images, if not where the dataset config says.")
-@click.option("--llm", default="rules", show_default=True,
-              help="Caption writer: rules (no LLM), openai:MODEL (any OpenAI-compatible "
-                   "server: OPENAI_BASE_URL, OPENAI_API_KEY) or vllm:MODEL (in-process).")
-@click.option("--samples", default=3, show_default=True,
-              help="LLM caption candidates per scene (self-consistency).")
-@click.option("--rounds", default=2, show_default=True,
-              help="Proofreading rounds for a scene without a clean candidate.")
-@click.option("--no-fallback", is_flag=True,
-              help="Reject a scene no LLM caption passes, instead of using its rule caption.")
-@click.option("--rewrite", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help='Rewrite mode: JSON Lines of {"scene_id" or "image", "text"} (e.g. optical '
-                   "captions) that the LLM rewrites into SAR terms.")
-@click.option("--seed", default=0, show_default=True, help="Seed for template choices.")
-@click.option("--style", default="generic", show_default=True,
-              type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
-@click.option("--shard-size", type=int, default=None,
-              help="Scenes per shard task [default: 256 with an LLM, 1024 with rules].")
-@click.option("--task-runner", default="thread", show_default=True,
-              type=click.Choice(["thread", "process", "dask"]),
-              help="Where shards run: a thread pool, a local process pool (uses every core "
-                   "for template work), or Dask (extra 'dask').")
-@click.option("--dask-address", default=None,
-              help="Scheduler address of a running Dask cluster (default: a local cluster).")
-@click.option("--workers", default=2, show_default=True,
-              help="Shard tasks run at once: threads, each computing rule-mode shards in "
-                   "its own worker process, or local Dask workers.")
-@click.option("--class-list", is_flag=True,
-              help='Start every question with SARLANG\'s "The classes are: ..." prefix.')
-@click.option("--max-qa-per-scene", type=int, default=None,
-              help="Most VQA pairs per scene (default 12).")
-@click.option("--vqa-option", "vqa_option", multiple=True, metavar="KEY=VALUE",
-              help="A VQA option, e.g. quota.count=3 or min_rel_area=0.001 (repeatable; "
-                   "see README).")
+@generate_options
 @click.pass_context
 @handle_errors
-def generate(ctx: click.Context, dataset: Path, db: Path, fmt: str | None, images: Path | None,
-             llm: str, seed: int, style: str, shard_size: int | None, task_runner: str,
-             dask_address: str | None, workers: int, class_list: bool,
-             max_qa_per_scene: int | None, vqa_option: tuple[str, ...], samples: int,
-             rounds: int, no_fallback: bool, rewrite: Path | None) -> None:
+def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
     """Ingest DATASET and build VQA pairs and captions into the DuckDB file --db.
 
     Reruns skip scenes already done with the same settings, so an interrupted run resumes.
 
     Example: narrator generate example_data --db narrator.duckdb
     """
-    from narrator.llm import parse_llm_spec
+    from narrator.generate import Generator
 
-    parse_llm_spec(llm)  # a bad spec fails here, before Prefect starts
-    if samples < 1 or rounds < 0:
-        raise click.UsageError("--samples must be >= 1 and --rounds >= 0")
-    if rewrite and llm == "rules":
-        raise click.UsageError("--rewrite needs an LLM (--llm openai:MODEL or vllm:MODEL)")
-    if (shard_size is not None and shard_size < 1) or workers < 1:
-        raise click.UsageError("--shard-size and --workers must be >= 1")
-    vqa_options = _vqa_overrides(vqa_option, max_qa_per_scene)
-    log_file = db.with_name(db.name + ".log")
-    from narrator.ingest import load_config, prefetch_ingest
-
-    config = load_config(dataset, fmt, str(images) if images else None)
     store = _hold_db(db)
     ctx.call_on_close(store.close)
-    quiet_prefect(ctx.obj["verbose"], log_file)
+    generator = Generator(store, dataset, options)
+    quiet_prefect(ctx.obj["verbose"], db.with_name(db.name + ".log"))
     t0 = time.perf_counter()
     with progress_bars(console):
         # reading the dataset starts now, in a thread, and overlaps Prefect's start-up
         progress_hooks.start("ingest", None)
-        prefetch_ingest(store, config,
-                        on_source=lambda _s, n: progress_hooks.advance("ingest", n))
+        generator.start_ingest(on_source=lambda _s, n: progress_hooks.advance("ingest", n))
         from flows.generate import build_task_runner, generate_flow  # imports Prefect
 
-        runner = build_task_runner(task_runner, dask_address, workers)
+        runner = build_task_runner(options.task_runner, options.dask_address, options.workers)
         summary = generate_flow.with_options(task_runner=runner)(
-            str(dataset), str(db), fmt=fmt, images=str(images) if images else None, llm=llm,
-            seed=seed, style=style, shard_size=shard_size, class_list=class_list,
-            vqa_options=vqa_options, samples=samples, rounds=rounds, fallback=not no_fallback,
-            rewrite=str(rewrite) if rewrite else None,
-            processes=workers if task_runner == "thread" else 0)
+            str(dataset), str(db), prepared=generator, **options.to_params())
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
     for message in summary["file_errors"]:
@@ -621,14 +604,10 @@ def screen(db: Path, captions: Path, out: Path | None) -> None:
               help="Process work pool (created if missing) a worker takes runs from.")
 @click.option("--serve", is_flag=True,
               help="Serve the deployment from this process instead of registering it.")
-@click.option("--llm", default="rules", show_default=True, help="Text generator.")
-@click.option("--style", default="generic", show_default=True,
-              type=click.Choice(["generic", "sarlang", "sarchat"]), help="Phrasing style.")
-@click.option("--shard-size", type=int, default=None,
-              help="Scenes per shard task [default: 256 with an LLM, 1024 with rules].")
+@generate_options
 @handle_errors
 def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int | None,
-           pool: str, serve: bool, llm: str, style: str, shard_size: int | None) -> None:
+           pool: str, serve: bool, options: Any) -> None:
     """Create a scheduled deployment of `generate` that picks up new scenes.
 
     Needs a Prefect server (`prefect server start`, then PREFECT_API_URL). Without --serve,
@@ -639,8 +618,7 @@ def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int |
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.deploy import deploy_generate, deployment_parameters, serve_generate
 
-    params = deployment_parameters(str(dataset), str(db), llm=llm, style=style,
-                                   shard_size=shard_size)
+    params = deployment_parameters(str(dataset), str(db), **options.to_params())
     if serve:
         console.print(f"Serving deployment {name!r}; Ctrl+C stops it.")
         serve_generate(name, params, cron, interval)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from narrator.ids import canonical_json
 from narrator.records import Object, Region, Scene, SceneBundle
 
 _EMPTY = "{}"
@@ -24,9 +25,11 @@ JSON_COLUMNS = {"meta", "attrs", "params", "summary", "facts", "violations", "re
 
 
 def encode(value: Any, column: str) -> Any:
-    """A JSON column's value as text (sorted keys, no spaces); text and None are kept."""
+    """A JSON column's value as text by the one encoder of stored JSON,
+    :func:`narrator.ids.canonical_json` (sorted keys, no spaces, UTF-8 kept); text and None
+    are kept."""
     if column in JSON_COLUMNS and value is not None and not isinstance(value, str):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+        return canonical_json(value)
     return value
 
 

@@ -1,4 +1,4 @@
-"""The plain functions the flows call: shard planning and the per-shard work.
+"""The plain per-shard work (and shard planning) that narrator.generate.Generator drives.
 
 Kept free of Prefect and of DuckDB connections so that a shard can run in a thread, a process
 or on a Dask worker; only the flow writes what a shard returns.
@@ -7,11 +7,7 @@ or on a Dask worker; only the flow writes what a shard returns.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any
 
 import pyarrow as pa
@@ -126,35 +122,9 @@ def plan_shards(scene_ids: list[str], shard_size: int) -> list[list[str]]:
 
 def run_shard(shard: Shard, vocabulary: list[str], config: GenerateConfig,
               llm: LLMContext | None = None) -> ShardResult:
-    """A shard from its stored input to Arrow rows: where it runs, here or in a worker
-    process (see :func:`worker_processes`), changes nothing in what it makes."""
-    pool = _POOL if llm is None else None
-    if pool is not None:
-        return pool.submit(run_shard, shard, vocabulary, config).result()
+    """A shard from its stored input to Arrow rows, wherever it runs (this thread, a worker
+    process, a Dask worker: see narrator.generate.executors)."""
     return process_shard(shard.bundles(), vocabulary, config, llm, shard.rewrites).to_arrow()
-
-
-_POOL: ProcessPoolExecutor | None = None
-
-
-@contextmanager
-def worker_processes(n: int) -> Iterator[None]:
-    """While open, rule-mode shards (:func:`run_shard`) compute in ``n`` worker processes:
-    the template work is pure Python, so threads would share one core. LLM shards stay in
-    their thread (they wait on HTTP). Workers fork from a server that has imported the
-    pipeline once, so they start in milliseconds and never import Prefect."""
-    global _POOL
-    if n < 2:
-        yield
-        return
-    ctx = get_context("forkserver")
-    ctx.set_forkserver_preload(["narrator.pipeline"])
-    _POOL = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
-    try:
-        yield
-    finally:
-        pool, _POOL = _POOL, None
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def process_shard(bundles: list[SceneBundle], vocabulary: list[str],

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -26,9 +26,6 @@ from narrator.errors import StoreError
 from narrator.columns import JSON_COLUMNS, bundle_tables, last_wins
 from narrator.columns import encode as _encode
 from narrator.records import Quarantine, SceneBundle, SceneRefs, to_row
-
-if TYPE_CHECKING:
-    from narrator.pipeline import ShardResult
 
 log = logging.getLogger(__name__)
 
@@ -404,22 +401,20 @@ class Store:
         finally:
             self.con.unregister("_shard_ids")
 
-    def commit_shard(self, result: ShardResult, config_hash: str, fresh: bool = False) -> None:
-        """Everything a shard produced, in one transaction, then mark its scenes processed.
+    def commit_texts(self, scene_ids: Sequence[str],
+                     tables: dict[str, pa.Table | Sequence[dict[str, Any]]],
+                     processed: Sequence[dict[str, Any]], fresh: bool = False) -> None:
+        """Replace the rows of ``scene_ids`` in each of ``tables`` (table name -> Arrow table
+        or dict rows) and upsert their ``processed`` rows, in one transaction.
 
-        ``fresh``: none of the shard's scenes was ever committed, so nothing is deleted first
-        (a delete scans the whole table: per shard, that grows with the database)."""
-        ids = result.scene_ids
-        now = datetime.now(UTC)
+        ``fresh``: none of the scenes was ever committed, so nothing is deleted first (a
+        delete scans the whole table: per shard, that grows with the database)."""
         with self.transaction():
-            for table in ("facts", "vqa", "captions", "candidates"):
+            for table, rows in tables.items():
                 if not fresh:
-                    self.delete_scenes(table, ids)
-                self._insert_rows(table, getattr(result, table))
-            self.upsert("processed", [
-                {"scene_id": s, "content_hash": result.content_hashes[s],
-                 "config_hash": config_hash, "committed_at": now} for s in ids
-            ])
+                    self.delete_scenes(table, scene_ids)
+                self._insert_rows(table, rows)
+            self.upsert("processed", processed)
 
     def _insert_rows(self, table: str, rows: pa.Table | Sequence[dict[str, Any]]) -> None:
         if isinstance(rows, pa.Table):
@@ -535,33 +530,6 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         return {t: self.count(t) for t in TABLES}
-
-    def dataset_summary(self, dataset: str) -> dict[str, Any]:
-        """Row counts of one dataset's scenes and what was made from them."""
-        q = ("SELECT count(*) FROM {t} WHERE scene_id IN "
-             "(SELECT scene_id FROM scenes WHERE dataset = ?)")
-        out = {"scenes": self.count("scenes", "dataset = ?", [dataset])}
-        for name, table in (("objects", "objects"), ("regions", "regions"), ("qa_pairs", "vqa"),
-                            ("captions", "captions")):
-            out[name] = int(self.scalar(q.format(t=table), [dataset]) or 0)
-        out["quarantined"] = self.count("quarantine", "dataset = ?", [dataset])
-        tasks = self.con.execute(
-            "SELECT task, count(*) FROM vqa WHERE scene_id IN "
-            "(SELECT scene_id FROM scenes WHERE dataset = ?) GROUP BY task ORDER BY task",
-            [dataset]).fetchall()
-        out["tasks"] = {t: int(n) for t, n in tasks}
-        return out
-
-    def yes_no_counts(self, dataset: str) -> dict[str, Any]:
-        """How many of a dataset's VQA answers are yes and no (``params.answer_key``)."""
-        rows = self.con.execute(
-            "SELECT json_extract_string(params, '$.answer_key') AS k, count(*) FROM vqa "
-            "WHERE scene_id IN (SELECT scene_id FROM scenes WHERE dataset = ?) "
-            "AND json_extract_string(params, '$.answer_key') IN ('yes', 'no') GROUP BY k",
-            [dataset]).fetchall()
-        counts = {"yes": 0, "no": 0} | {k: int(n) for k, n in rows}
-        total = counts["yes"] + counts["no"]
-        return counts | {"yes_share": round(counts["yes"] / total, 4) if total else None}
 
     def migrations(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]

@@ -12,9 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from narrator.cli import cli
-from narrator.ids import make_id
-from narrator.ingest import ingest_into, load_config
-from narrator.pipeline import GenerateConfig, Shard, plan_shards, run_shard
+from narrator.generate import GenerateOptions, Generator
 from narrator.store import Store
 from tests.badinputs import CASES, Case, Expect
 from tests.conftest import run_cli
@@ -82,17 +80,10 @@ def check_db(case: Case, db: Path, summary: dict) -> None:
 
 
 def generate_without_prefect(root: Path, db: Path) -> dict:
-    """What the generate flow does, through the same plain functions (narrator.pipeline and
-    the store) without Prefect's ~1 s per flow run; the flow runs in the tests below."""
-    config = load_config(root)
-    gen = GenerateConfig()
+    """What the generate flow does, through the same Generator, with shards computed inline
+    (no Prefect: ~1 s less per run); the flow runs in the tests below."""
     with Store(db) as store:
-        ingested = ingest_into(store, config)
-        config_hash = make_id(gen.config_hash(), ingested.vocabulary)
-        for ids in plan_shards(list(ingested.scene_hashes), 256):
-            shard = Shard(store.load_shard(ids))
-            store.commit_shard(run_shard(shard, ingested.vocabulary, gen), config_hash)
-    return {"file_errors": [str(e) for e in ingested.file_errors]}
+        return Generator(store, root, GenerateOptions(shard_size=256)).generate()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

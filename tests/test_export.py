@@ -17,6 +17,7 @@ import pytest
 from narrator.export import ExportError, ExportOptions, Filters, export
 from narrator.export.splits import SPLITS
 from narrator.ingest import load_config, read_dataset
+from narrator.generate import commit_result
 from narrator.pipeline import GenerateConfig, process_shard
 from narrator.store import Store
 
@@ -28,8 +29,8 @@ def build_db(path: Path, example: Path) -> Path:
     ingested = read_dataset(config)
     with Store(path) as store:
         store.write_ingest(config.name, ingested.bundles, ingested.quarantine)
-        store.commit_shard(process_shard(ingested.bundles, ingested.vocabulary,
-                                         GenerateConfig()), "test")
+        commit_result(store, process_shard(ingested.bundles, ingested.vocabulary,
+                                           GenerateConfig()), "test")
         cap = store.query("SELECT * FROM captions ORDER BY caption_id LIMIT 1")[0]
         store.upsert("captions", [cap | {"caption_id": "0rejected", "status": "rejected",
                                          "text": "Ten ships in a desert."}])

@@ -125,8 +125,8 @@ def test_worker_processes_give_the_thread_runners_tables(prefect_harness, exampl
     from flows.generate import generate_flow
 
     thread_db, proc_db = tmp_path / "thread.duckdb", tmp_path / "proc.duckdb"
-    generate_flow(str(example_dir), str(thread_db), shard_size=2)
-    summary = generate_flow(str(example_dir), str(proc_db), shard_size=2, processes=2)
+    generate_flow(str(example_dir), str(thread_db), shard_size=2, workers=1)  # no processes
+    summary = generate_flow(str(example_dir), str(proc_db), shard_size=2, workers=2)
     assert summary["processed_now"] == 8
     assert snapshot(proc_db) == snapshot(thread_db)
 

@@ -14,6 +14,7 @@ from narrator.cli import cli
 from narrator.example import write_example
 from narrator.facts import scene_facts
 from narrator.ingest import load_config, read_dataset
+from narrator.generate import commit_result
 from narrator.pipeline import GenerateConfig, process_shard
 from narrator.screen import extract_claims, screen_text
 from narrator.store import Store
@@ -105,7 +106,7 @@ def _db_with_facts(tmp_path: Path) -> tuple[Path, list[dict]]:
     db = tmp_path / "n.duckdb"
     with Store(db) as store:
         store.write_ingest("d", result.bundles, [])
-        store.commit_shard(shard, "cfg")
+        commit_result(store, shard, "cfg")
     return db, [json.loads(f["facts"]) for f in shard.facts]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from narrator.queries import dataset_summary, yes_no_counts
 from narrator.store import Store
 from narrator.vqa import TASKS
 from tests.conftest import run_cli
@@ -23,8 +24,8 @@ def test_generate_prints_tasks_and_a_balanced_yes_no(tmp_path: Path) -> None:
     assert "quarantined" in out and "Traceback" not in out + result.stderr
     printed = dict(re.findall(r"│\s+(\w+)\s+│\s+([\d,]+)\s+│", out))
     with Store(db, read_only=True) as store:
-        balance = store.yes_no_counts("vqa-check")
-        tasks = store.dataset_summary("vqa-check")["tasks"]
+        balance = yes_no_counts(store, "vqa-check")
+        tasks = dataset_summary(store, "vqa-check")["tasks"]
         per_scene = store.query("SELECT scene_id, task, count(*) AS n FROM vqa "
                                 "GROUP BY scene_id, task")
         questions = store.query("SELECT question FROM vqa LIMIT 5")

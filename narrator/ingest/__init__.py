@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -181,32 +179,3 @@ def ingest_into(store: Store, config: DatasetConfig,
     result.scene_hashes = hashes
     result.seconds = time.perf_counter() - t0
     return result
-
-
-_prefetched: dict[tuple[str, str], Future[IngestResult]] = {}
-
-
-def _prefetch_key(db: str | Path, config: DatasetConfig) -> tuple[str, str]:
-    return str(Path(db).resolve()), repr(config)
-
-
-def prefetch_ingest(store: Store, config: DatasetConfig,
-                    on_source: Callable[[Path, int], None] | None = None) -> None:
-    """Start :func:`ingest_into` in a thread now; the generate flow's ingest task takes its
-    result (:func:`take_prefetched`). The CLI does this before Prefect is imported and its
-    server started, so that reading the dataset overlaps those seconds of start-up."""
-    future: Future[IngestResult] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(ingest_into(store, config, on_source))
-        except BaseException as exc:  # handed to whoever takes the result
-            future.set_exception(exc)
-
-    _prefetched[_prefetch_key(store.path, config)] = future
-    threading.Thread(target=run, name="narrator-ingest", daemon=True).start()
-
-
-def take_prefetched(db: str | Path, config: DatasetConfig) -> Future[IngestResult] | None:
-    """The prefetched ingest of ``config`` into ``db``, if one was started (once)."""
-    return _prefetched.pop(_prefetch_key(db, config), None)

@@ -10,6 +10,7 @@ and renders the chosen questions. Every row records the template id and version 
 
 from __future__ import annotations
 
+import inspect
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -27,19 +28,18 @@ from narrator.vqa.skew import OPAQUE_KEYS
 
 AnswerFunction = Callable[[SceneContext], Iterable[Group]]
 
-ANSWER_FUNCTIONS: dict[str, AnswerFunction] = {
-    name: getattr(module, name)
-    for module, names in (
-        (answers, ("presence", "count", "count_boxes", "dominant", "classify", "region_class",
-                   "position", "refer", "grounding", "grounded", "left_right", "above_below",
-                   "nine_grid")),
-        (measures, ("compare", "area", "length", "size_class", "shape", "elongation",
-                    "direction", "arrangement", "land_dominant", "land_share", "land_under",
-                    "land_count", "describe", "fine_describe")),
-        (geo, ("country", "place", "surface", "spacing", "polarization")),
-    )
-    for name in names
-}
+
+def _answer_functions(*modules: Any) -> dict[str, AnswerFunction]:
+    """Every public function defined in ``modules``, by name: a function written in
+    narrator/vqa/answers.py, measures.py or geo.py is an answer function a family can name.
+    A module that also holds public helpers lists its answer functions in ``ANSWERS``."""
+    return {name: fn for module in modules for name, fn in vars(module).items()
+            if inspect.isfunction(fn) and fn.__module__ == module.__name__
+            and not name.startswith("_")
+            and name in getattr(module, "ANSWERS", (name,))}
+
+
+ANSWER_FUNCTIONS: dict[str, AnswerFunction] = _answer_functions(answers, measures, geo)
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _Chosen = tuple[Family, Group]
 
@@ -102,9 +102,11 @@ class VQAEngine:
             raise ConfigError(f"unknown style {style!r}; styles are {', '.join(STYLES)}")
         templates = templates or load_templates()
         families = templates.families if families is None else families
-        unknown = {f.answer for f in families.values()} - set(ANSWER_FUNCTIONS)
-        if unknown:
-            raise ConfigError(f"no answer function named: {', '.join(sorted(unknown))}")
+        for family in families.values():
+            if family.answer not in ANSWER_FUNCTIONS:
+                raise ConfigError(f"{family.source}: no answer function named "
+                                  f"{family.answer!r} in narrator/vqa/answers.py or "
+                                  "measures.py")
         self.families = [families[k] for k in sorted(families) if style in families[k].styles]
         self.seed = seed
         self.style = templates.styles[style]
@@ -177,13 +179,19 @@ class VQAEngine:
         for fam, group in self._select(ctx):
             questions, answer_texts = self._wording[fam.id]
             rendered = []
-            for key, params, slots in group:
-                question = prefix + rng.choice(questions).format_map(slots)
-                answer = answer_texts.get(key, answer_texts.get("default"))
-                if answer is None:
-                    raise ConfigError(f"{fam.source}: no answer for key {key!r} "
-                                      f"(style {self.style.name})")
-                rendered.append((key, params, question, answer.format_map(slots)))
+            try:
+                for key, params, slots in group:
+                    question = prefix + rng.choice(questions).format_map(slots)
+                    answer = answer_texts.get(key, answer_texts.get("default"))
+                    if answer is None:
+                        raise ConfigError(f"{fam.source}: no answer for key {key!r} "
+                                          f"(style {self.style.name})")
+                    rendered.append((key, params, question, answer.format_map(slots)))
+            except KeyError as exc:  # a placeholder the answer function does not fill
+                raise ConfigError(
+                    f"{fam.source} (style {self.style.name}): slot "
+                    f"{{{exc.args[0]}}} is not given by answer function {fam.answer!r} (it "
+                    f"gives: {', '.join(sorted(slots))})") from None
             norms = [_normalised(r[2]) for r in rendered]
             if any(n in asked for n in norms):  # a near-duplicate question: drop its group
                 continue

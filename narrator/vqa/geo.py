@@ -16,6 +16,9 @@ COUNTRY_KM = 30.0
 _POLS = {"HH", "HV", "VH", "VV"}
 
 
+#: the answer functions of this module (the rest are phrase helpers shared with captions)
+ANSWERS = ("country", "place", "surface", "spacing", "polarization")
+
 def where_phrase(geo: dict[str, Any]) -> str | None:
     """'near Daya Nueva (Valencia, Spain)' or 'about 18 km from Isangel (Tafea, Vanuatu)'."""
     if not geo.get("place"):
