@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from narrator.example import write_example
-from narrator.llm.testserver import OpenAITestServer, ServerConfig
+from tests.fake_openai import OpenAITestServer, ServerConfig
 from narrator.store import Store
 from tests.caption_responder import CaptionResponder
 

@@ -21,7 +21,7 @@ import pytest
 from narrator.llm import LLM, CallCache, JournalWriter, LLMRequest, LLMSettings, LLMUnavailable
 from narrator.llm.journal import journal_path, read_journal
 from narrator.llm.openai_backend import OpenAIBackend
-from narrator.llm.testserver import FAULTS, OpenAITestServer, ServerConfig
+from tests.fake_openai import FAULTS, OpenAITestServer, ServerConfig
 from narrator.store import Store
 from tests.conftest import REPO
 
@@ -205,7 +205,7 @@ def test_killed_run_keeps_finished_calls_and_resumes(server, tmp_path: Path,
 def test_server_runs_standalone_and_answers_the_openai_client() -> None:
     import openai
 
-    proc = subprocess.Popen([sys.executable, "-m", "narrator.llm.testserver", "--latency", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--latency", "0",
                              "--model", "m-1", "--fault", "500=0.5", "--seed", "3"],
                             stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:

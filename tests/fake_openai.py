@@ -1,4 +1,6 @@
-"""A local OpenAI-compatible server for tests and benchmarks: real HTTP, scripted behaviour.
+"""A fake OpenAI-compatible server for tests and benchmarks: real HTTP, scripted behaviour.
+
+A test helper, not part of the installed library (nothing under narrator/ imports it).
 
 It serves ``POST /v1/chat/completions`` and ``GET /v1/models`` like vLLM or OpenAI would, with:
 
@@ -14,7 +16,7 @@ It serves ``POST /v1/chat/completions`` and ``GET /v1/models`` like vLLM or Open
 * ``GET /stats`` (requests by kind, faults, most in flight, the server's CPU seconds) and
   ``POST /stats/reset``, so a test can count what reached the server.
 
-Run it alone with ``python -m narrator.llm.testserver --latency 0.2 --capacity 64``; it prints
+Run it alone (from the repository root) with ``python -m tests.fake_openai --latency 0.2 --capacity 64``; it prints
 ``listening on http://HOST:PORT/v1`` when ready. In-process: ``with OpenAITestServer(...)``.
 """
 
@@ -350,7 +352,7 @@ def load_responder(spec: str) -> Responder:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m narrator.llm.testserver",
+    p = argparse.ArgumentParser(prog="python -m tests.fake_openai",
                                 description="Local OpenAI-compatible server for tests.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: any free port")
