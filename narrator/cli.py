@@ -608,6 +608,10 @@ def llm_check(spec: str, image: Path | None) -> None:
         table.add_row(label, value)
     for label, value in llm_summary_rows(stats)[4:]:
         table.add_row(label.strip(), value)
+    server = stats.get("server") or {}
+    if server:
+        table.add_row("server", f"{server['kind']}; context {server['context'] or 'unknown'}; "
+                      f"slots {server['slots'] or 'unknown'}; JSON via {server['structured']}")
     console.print(table)
     if not result.ok:
         sys.exit(EXIT_FATAL)

@@ -67,6 +67,9 @@ class LLM:
             try:
                 return await self.agenerate(requests, on_result)
             finally:
+                info = getattr(self.backend, "info", None)
+                if info is not None:  # what the server was found to be (a probe ran)
+                    self.stats.server = info.summary()
                 await self.backend.aclose()
 
         def run_loop() -> list[LLMResult]:
