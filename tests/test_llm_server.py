@@ -122,7 +122,9 @@ def test_429_lowers_concurrency_and_honours_retry_after(server) -> None:  # type
     result = LLM(OpenAIBackend("narrator-test", settings), settings).generate(
         _requests(1, "alone"))[0]
     assert result.ok and result.http_attempts == 2 and result.latency_s >= 0.4
-    assert srv2.stats()["status"] == {"429": 1, "200": 1}
+    # the chat request: one 429, then 200 (plus the probe: GET /v1/models 200, /props 404)
+    assert srv2.stats()["chat_requests"] == 2
+    assert srv2.stats()["status"] == {"429": 1, "200": 2, "404": 1}
 
 
 def test_gave_up_calls_are_recorded_with_reason_and_resent_next_run(
