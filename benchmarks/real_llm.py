@@ -52,9 +52,13 @@ def _pct(values: list[float], q: float) -> float:
 def call_figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     rows = con.execute("SELECT prompt_id, status, error, finish_reason, latency_s, "
                        "prompt_tokens, completion_tokens, request FROM llm_calls").fetchall()
-    lat = [r[4] for r in rows if r[4]]
+    requests = [json.loads(r[7]) for r in rows]
+    rounds = [q.get("rounds", 1) for q in requests]
+    # per request: the server's time (llm_calls.latency_s also holds the wait in narrator)
+    lat = [q["server_s"] / max(1, q.get("http_attempts", 1)) for q in requests
+           if q.get("server_s")]
     completion = sum(r[6] or 0 for r in rows)
-    rounds = [json.loads(r[7]).get("rounds", 1) for r in rows]
+    served = sum(q.get("server_s") or 0 for q in requests)
     return {
         "calls": len(rows), "by_prompt": dict(Counter(r[0] for r in rows)),
         "status": dict(Counter(r[1] for r in rows)),
@@ -67,7 +71,8 @@ def call_figures(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "latency_s": {"p50": round(statistics.median(lat), 2) if lat else None,
                       "p90": round(_pct(lat, 0.9), 2), "max": round(max(lat or [0]), 2)},
         "prompt_tokens": sum(r[5] or 0 for r in rows), "completion_tokens": completion,
-        "completion_tokens_per_s": round(completion / sum(lat), 1) if lat else None,
+        "call_latency_s_p50": round(statistics.median([r[4] for r in rows]), 2) if rows else None,
+        "completion_tokens_per_s": round(completion / served, 1) if served else None,
     }
 
 

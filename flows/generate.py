@@ -82,6 +82,7 @@ def _run_shards(store: Store, shards: list[list[str]], fresh: set[str], vocabula
 
     in_flight = sum(submit() for _ in range(window))
     llm_totals: Counter[str] = Counter()
+    server: dict[str, Any] | None = None
     outcomes: Counter[str] = Counter()
     # rule shards are cheap to redo: commit a few per transaction (each commit flushes the
     # log; measured 14 s -> 9 s of a 50k-scene run); an LLM shard commits alone, at once
@@ -104,11 +105,12 @@ def _run_shards(store: Store, shards: list[list[str]], fresh: set[str], vocabula
                 store.fold_llm_journals([result.journal])
             llm_totals.update({k: v for k, v in (result.llm or {}).items()
                                if isinstance(v, int | float) and not isinstance(v, bool)})
+            server = (result.llm or {}).get("server") or server  # what the probe found
             outcomes.update(result.caption_outcomes)
             progress.advance("generate", len(result.scene_ids))
     if not llm:
         return {}
-    stats = dict(llm_totals) | {"model": gen.llm}
+    stats = dict(llm_totals) | {"model": gen.llm} | ({"server": server} if server else {})
     stats.setdefault("cost_usd", None)
     return {"llm": stats, "caption_outcomes": dict(outcomes)}
 

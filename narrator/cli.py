@@ -226,11 +226,14 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not llm:
         return []
     cost = llm.get("cost_usd")
-    return [("LLM calls", f"{llm['calls']:,}"), ("  from cache", f"{llm['cached']:,}"),
-            ("  failed", f"{llm['failed'] + llm['errors']:,}"),
-            ("  HTTP requests", f"{llm['http_requests']:,}"),
+    n = {k: int(llm.get(k) or 0) for k in ("calls", "cached", "failed", "errors",
+                                           "http_requests", "prompt_tokens",
+                                           "completion_tokens")}  # a run with no shard: 0
+    return [("LLM calls", f"{n['calls']:,}"), ("  from cache", f"{n['cached']:,}"),
+            ("  failed", f"{n['failed'] + n['errors']:,}"),
+            ("  HTTP requests", f"{n['http_requests']:,}"),
             ("  tokens (prompt + completion)",
-             f"{llm['prompt_tokens']:,} + {llm['completion_tokens']:,}"),
+             f"{n['prompt_tokens']:,} + {n['completion_tokens']:,}"),
             ("  cost (USD)", f"{cost:,.4f}" if cost is not None else "n/a (no price)")]
 
 

@@ -137,10 +137,10 @@ class OpenAIBackend:
         failures = limited = 0
         last = "no attempt made"
         while True:
-            form, sent = info.structured, body
-            t0 = time.perf_counter()
+            form, sent, t0 = info.structured, body, time.perf_counter()
             try:
                 async with self.limiter.slot():  # the form as it stands when this is sent
+                    t0 = time.perf_counter()     # latency: the server's, not our queue's
                     form = info.structured
                     sent = self._fit(adapt_body(body, form), info)
                     raw = await self._send(self.client(), sent)
