@@ -12,7 +12,7 @@ retries are off; this module retries instead, so that it can tell the cases apar
 * a prompt larger than the model's context: the whole run stops with one line naming the
   model, its context and the prompt size.
 
-Before the first request it sends, the backend probes the server once per process (see
+Before the first request it sends, the backend probes the server once (see
 :mod:`narrator.llm.server`): the model must be one it serves, requests in flight start at its
 slot count, prompt + max_tokens are fitted to its context, and JSON is asked for in the form
 it takes (downgraded json_schema -> json_object -> prompt if the first replies reject it).
@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import random
-import threading
 import time
 from typing import Any
 
@@ -63,9 +62,6 @@ def _response_type() -> type:
 _RESPONSE = _response_type()
 
 
-#: what the probe found, per (endpoint, model), shared by every backend of this process
-_SERVERS: dict[tuple[str, str], ServerInfo] = {}
-_SERVERS_LOCK = threading.Lock()
 #: the fewest reply tokens worth sending a request for
 MIN_REPLY_TOKENS = 64
 
@@ -173,21 +169,14 @@ class OpenAIBackend:
 
     # -- what the server can do ---------------------------------------------------------------
     async def server_info(self) -> ServerInfo:
-        """The probed :class:`ServerInfo` (probed once per process and endpoint)."""
+        """The probed :class:`ServerInfo` (once per backend, i.e. per shard task: two GETs)."""
         if self.info is not None:
             return self.info
         client = self.client()
         assert self._probe_lock is not None
         async with self._probe_lock:
             if self.info is None:
-                key = (str(client.base_url), self.model)
-                with _SERVERS_LOCK:
-                    info = _SERVERS.get(key)
-                if info is None:
-                    info = await self._probe(client)
-                    with _SERVERS_LOCK:
-                        info = _SERVERS.setdefault(key, info)
-                self._adopt(info)
+                self._adopt(await self._probe(client))
         assert self.info is not None
         return self.info
 
