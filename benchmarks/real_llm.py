@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -34,12 +35,22 @@ sys.path.insert(0, str(REPO))
 from tests.llama_server import MODEL, chat_requests, start_llama_cpp_python  # noqa: E402
 
 
-def narrator(*args: str, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def narrator(*args: str, env: dict[str, str],
+             stop_after_s: float | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Run the narrator command; after ``stop_after_s`` send it SIGINT (Ctrl+C: committed
+    shards are kept) and return what it did by then (exit status 130)."""
     exe = Path(sys.executable).with_name("narrator")
     t0 = time.perf_counter()
-    done = subprocess.run([str(exe), *args], capture_output=True, text=True,
-                          env=os.environ | {"NO_COLOR": "1"} | env, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
+    proc = subprocess.Popen([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=os.environ | {"NO_COLOR": "1"} | env,
+                            stdin=subprocess.DEVNULL)
+    try:
+        out, err = proc.communicate(timeout=stop_after_s)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    if done.returncode not in (0, 130):
         raise SystemExit(f"narrator {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return time.perf_counter() - t0, done
 
@@ -113,6 +124,10 @@ def main() -> None:
     p.add_argument("--model", default=MODEL)
     p.add_argument("--n-ctx", type=int, default=8192)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--shard-size", type=int, default=None,
+                   help="scenes per shard (each shard commits when done)")
+    p.add_argument("--stop-after", type=float, default=None, metavar="S",
+                   help="Ctrl+C the generate after S seconds; figures of what it committed")
     p.add_argument("--show", type=int, default=10, help="accepted captions to print")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     a = p.parse_args()
@@ -129,12 +144,16 @@ def main() -> None:
                  str(a.size), env=env)
         args = ["generate", str(work / "data"), "--db", str(work / "n.duckdb"), "--llm",
                 f"openai:{a.model}", "--samples", str(a.samples), "--rounds", str(a.rounds)]
+        args += ["--shard-size", str(a.shard_size)] if a.shard_size else []
         check_s, check = narrator("llm-check", "--llm", f"openai:{a.model}", env=env)
         before = chat_requests(log) if proc else None
-        wall, _ = narrator(*args, env=env)
+        wall, first = narrator(*args, env=env, stop_after_s=a.stop_after)
         sent = chat_requests(log) - before if proc and before is not None else None
-        rerun_wall, _ = narrator(*args, env=env)
-        rerun_sent = chat_requests(log) - before - sent if proc and sent is not None else None
+        rerun_wall, rerun_sent = None, None
+        if first.returncode == 0:  # a finished run: the rerun must send nothing
+            rerun_wall, _ = narrator(*args, env=env)
+            rerun_sent = chat_requests(log) - before - sent if proc and sent is not None \
+                else None
     finally:
         if proc is not None:
             proc.terminate()
@@ -144,7 +163,10 @@ def main() -> None:
         figures = {"benchmark": "real-llm", "model": a.model, "server": base,
                    "scenes": a.scenes, "samples": a.samples, "rounds": a.rounds,
                    "cpus": os.cpu_count(), "llm_check_s": round(check_s, 1),
-                   "generate_wall_s": round(wall, 1), "rerun_wall_s": round(rerun_wall, 1),
+                   "generate_wall_s": round(wall, 1), "generate_exit": first.returncode,
+                   "scenes_committed": con.execute(
+                       "SELECT count(*) FROM processed").fetchone()[0],
+                   "rerun_wall_s": round(rerun_wall, 1) if rerun_wall else None,
                    "server_chat_requests": sent, "rerun_server_chat_requests": rerun_sent,
                    **call_figures(con), **caption_figures(con, a.show),
                    "run_summary": json.loads(con.execute(

@@ -143,3 +143,17 @@ def test_llm_check_fails_for_a_model_the_server_does_not_list(server) -> None:  
     ok = CliRunner().invoke(cli, ["llm-check", "--llm", "openai:narrator-test"])
     assert ok.exit_code == 0, ok.output
     assert "llama-cpp-python" in ok.output and "json_object" in ok.output
+
+
+def test_timeout_follows_the_servers_speed_and_doubles_on_a_slotted_server(server) -> None:  # type: ignore[no-untyped-def]
+    backend = OpenAIBackend("narrator-test", LLMSettings(timeout_s=120))
+    body = {"messages": [{"role": "user", "content": "x" * 2500}], "max_tokens": 1500}
+    assert backend.request_timeout(body) == 120  # nothing measured yet
+    backend._measure({"usage": {"prompt_tokens": 1000, "completion_tokens": 500}}, 150.0)
+    assert backend.request_timeout(body) == pytest.approx(2 * 0.1 * (estimate_tokens(
+        body["messages"]) + 1500))  # a slow CPU server: 0.1 s per token -> ~530 s, not 120
+    # llama.cpp answering slower than the timeout: the resend gets twice the time
+    srv = server(flavour="llama.cpp", slots=2, latency_s=0.5)
+    _, results = _run(_requests(1), timeout_s=0.3, backoff_base_s=0.0)
+    assert results[0].ok and results[0].http_attempts == 2
+    assert srv.stats()["chat_requests"] == 2

@@ -97,6 +97,12 @@ class OpenAIBackend:
         self._probe_lock: asyncio.Lock | None = None
         self.info: ServerInfo | None = None
         self._form_confirmed = False
+        #: the per-request timeout: ``timeout_s`` (doubled after a timeout on a server with
+        #: fixed slots), and at least twice
+        #: what the server's measured speed needs for this prompt + max_tokens (a small model
+        #: on a busy CPU takes minutes per request: a fixed 120 s would time out every one)
+        self._timeout_s = self.settings.timeout_s
+        self._s_per_token: float | None = None
 
     def client(self) -> openai.AsyncOpenAI:
         """The client of the running event loop (a client's connections belong to one loop)."""
@@ -142,6 +148,7 @@ class OpenAIBackend:
                     raw = await self._send(self.client(), sent)
                 latency = time.perf_counter() - t0
                 self.limiter.on_success(latency)
+                self._measure(raw, latency)
                 self._form_confirmed = self._form_confirmed or "response_format" in body
                 return Reply(raw, http_attempts=failures + limited + 1, latency_s=latency)
             except _Retry as exc:
@@ -256,14 +263,32 @@ class OpenAIBackend:
                 prompt or estimate_tokens(body["messages"]), size,
                 "counted by the server" if prompt else "estimated"))
 
+    def _measure(self, raw: dict[str, Any], latency: float) -> None:
+        """Seconds per token (prompt + completion) of the server, from a successful reply."""
+        usage = raw.get("usage") or {}
+        tokens = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
+        if tokens > 0:
+            rate = latency / tokens
+            self._s_per_token = rate if self._s_per_token is None else max(
+                rate, 0.8 * self._s_per_token + 0.2 * rate)
+
+    def request_timeout(self, body: dict[str, Any]) -> float:
+        """This request's timeout (see ``_timeout_s``), at most an hour."""
+        timeout = self._timeout_s
+        if self._s_per_token is not None:
+            tokens = estimate_tokens(body["messages"]) + int(body.get("max_tokens") or 1024)
+            timeout = max(timeout, 2 * self._s_per_token * tokens)
+        return min(timeout, 3600.0)
+
     async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
+        timeout = self.request_timeout(body)
         try:
             # The client's documented generic request (``client.post(path, cast_to=Response,
             # body=...)``): the same auth, timeouts and error classes as
             # ``chat.completions.create``, without re-validating the body we built against
             # the typed parameters (that walk cost more CPU than the rest of a call).
             response: Any = await client.post("/chat/completions", cast_to=_RESPONSE,
-                                              body=body)
+                                              body=body, options={"timeout": timeout})
             raw = json.loads(response.content)
         except openai.RateLimitError as exc:
             self.limiter.on_overload()
@@ -273,7 +298,11 @@ class OpenAIBackend:
             cause = str(exc.__cause__ or "")
             if "connect" in cause.lower():  # the aiohttp transport reports refusals so
                 raise _Retry(f"connection error: {cause}") from None
-            raise _Retry(f"no reply within {self.settings.timeout_s:g}s") from None
+            if self.info is not None and self.info.slots:
+                # a server with fixed slots (llama.cpp) keeps working on an abandoned request,
+                # so a resend queues behind it: the next try waits twice as long
+                self._timeout_s = min(2 * self._timeout_s, 3600.0)
+            raise _Retry(f"no reply within {timeout:g}s") from None
         except openai.APIConnectionError as exc:
             raise _Retry(f"connection error: {exc.__cause__ or exc}") from None
         except openai.APIStatusError as exc:
