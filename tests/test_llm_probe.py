@@ -157,3 +157,10 @@ def test_timeout_follows_the_servers_speed_and_doubles_on_a_slotted_server(serve
     _, results = _run(_requests(1), timeout_s=0.3, backoff_base_s=0.0)
     assert results[0].ok and results[0].http_attempts == 2
     assert srv.stats()["chat_requests"] == 2
+
+
+def test_a_raw_newline_inside_a_string_is_valid_json_for_narrator() -> None:
+    from narrator.llm.structured import parse_json_reply
+
+    value, error = parse_json_reply('{"caption": "two\nlines"}', SCHEMA)
+    assert error is None and value == {"caption": "two\nlines"}
