@@ -190,7 +190,7 @@ class OpenAIBackend:
     async def _probe(self, client: openai.AsyncOpenAI) -> ServerInfo:
         info = ServerInfo()
         root = str(client.base_url).rstrip("/").removesuffix("/v1")
-        timeout = min(10.0, self.settings.timeout_s)
+        timeout = min(60.0, self.settings.timeout_s)  # a busy one-slot server is slow to answer
         for path, read in (("/models", lambda p: read_models(p, info, self.model)),
                            (f"{root}/props", lambda p: read_props(p, info))):
             try:
