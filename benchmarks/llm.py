@@ -1,6 +1,6 @@
 """Throughput and CPU cost of narrator's LLM layer against the local test server.
 
-The server runs in its own process (``python -m narrator.llm.testserver``) with a fixed
+The server runs in its own process (``python -m tests.fake_openai``) with a fixed
 latency and capacity, so the ideal rate is capacity / latency (64 / 0.2 s = 320 requests/s).
 narrator sends N structured-output requests through the real openai client with a journal
 and a cache, as a shard task would, then sends them again (all cache hits). It prints JSON:
@@ -44,11 +44,13 @@ SCHEMA = {
     },
 }
 
+REPO = Path(__file__).resolve().parents[1]  # the fake server lives in tests/
+
 
 def start_server(latency: float, capacity: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "narrator.llm.testserver", "--latency", str(latency),
-         "--capacity", str(capacity)], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "tests.fake_openai", "--latency", str(latency),
+         "--capacity", str(capacity)], stdout=subprocess.PIPE, text=True, cwd=REPO)
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("listening on "):
         proc.kill()

@@ -262,8 +262,9 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not llm:
         return []
     cost = llm.get("cost_usd")
-    n = {k: llm.get(k) or 0 for k in ("calls", "cached", "failed", "errors", "http_requests",
-                                      "prompt_tokens", "completion_tokens")}
+    n = {k: int(llm.get(k) or 0) for k in ("calls", "cached", "failed", "errors",
+                                           "http_requests", "prompt_tokens",
+                                           "completion_tokens")}  # a run with no shard: 0
     return [("LLM calls", f"{n['calls']:,}"), ("  from cache", f"{n['cached']:,}"),
             ("  failed", f"{n['failed'] + n['errors']:,}"),
             ("  HTTP requests", f"{n['http_requests']:,}"),
@@ -658,6 +659,10 @@ def llm_check(spec: str, image: Path | None) -> None:
         table.add_row(label, value)
     for label, value in llm_summary_rows(stats)[4:]:
         table.add_row(label.strip(), value)
+    server = stats.get("server") or {}
+    if server:
+        table.add_row("server", f"{server['kind']}; context {server['context'] or 'unknown'}; "
+                      f"slots {server['slots'] or 'unknown'}; JSON via {server['structured']}")
     console.print(table)
     if not result.ok:
         sys.exit(EXIT_FATAL)

@@ -86,7 +86,7 @@ def test_bad_options_fail_before_any_work(bad: dict, message: str, example_dir: 
 def test_llm_summaries_fresh_all_cached_and_nothing_to_do(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    from narrator.llm.testserver import OpenAITestServer, ServerConfig
+    from tests.fake_openai import OpenAITestServer, ServerConfig
     from tests.caption_responder import CaptionResponder
 
     root = write_example(tmp_path / "d", n_scenes=4, size=128, seed=9)

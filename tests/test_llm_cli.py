@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from narrator.cli import cli
-from narrator.llm.testserver import OpenAITestServer, ServerConfig, default_responder
+from tests.fake_openai import OpenAITestServer, ServerConfig, default_responder
 
 
 @pytest.fixture

@@ -325,7 +325,7 @@ def test_llm_layer_does_not_import_prefect_and_cli_stays_light() -> None:
     import subprocess
 
     code = ("import sys, narrator.cli; light = 'openai' not in sys.modules; "
-            "import narrator.llm.runner, narrator.llm.openai_backend, narrator.llm.testserver, "
+            "import narrator.llm.runner, narrator.llm.openai_backend, "
             "narrator.llm.quicklook, narrator.llm.check; "
             "print(light, 'prefect' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

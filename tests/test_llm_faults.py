@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from narrator.example import write_example
-from narrator.llm.testserver import FAULTS, OpenAITestServer, ServerConfig
+from tests.fake_openai import FAULTS, OpenAITestServer, ServerConfig
 from narrator.store import Store
 from tests.caption_responder import CaptionResponder
 from tests.snapshots import snapshot

@@ -21,7 +21,7 @@ import pytest
 from narrator.llm import LLM, CallCache, JournalWriter, LLMRequest, LLMSettings, LLMUnavailable
 from narrator.llm.journal import journal_path, read_journal
 from narrator.llm.openai_backend import OpenAIBackend
-from narrator.llm.testserver import FAULTS, OpenAITestServer, ServerConfig
+from tests.fake_openai import FAULTS, OpenAITestServer, ServerConfig
 from narrator.store import Store
 from tests.conftest import REPO
 
@@ -122,7 +122,9 @@ def test_429_lowers_concurrency_and_honours_retry_after(server) -> None:  # type
     result = LLM(OpenAIBackend("narrator-test", settings), settings).generate(
         _requests(1, "alone"))[0]
     assert result.ok and result.http_attempts == 2 and result.latency_s >= 0.4
-    assert srv2.stats()["status"] == {"429": 1, "200": 1}
+    # the chat request: one 429, then 200 (plus the probe: GET /v1/models 200, /props 404)
+    assert srv2.stats()["chat_requests"] == 2
+    assert srv2.stats()["status"] == {"429": 1, "200": 2, "404": 1}
 
 
 def test_gave_up_calls_are_recorded_with_reason_and_resent_next_run(
@@ -205,7 +207,7 @@ def test_killed_run_keeps_finished_calls_and_resumes(server, tmp_path: Path,
 def test_server_runs_standalone_and_answers_the_openai_client() -> None:
     import openai
 
-    proc = subprocess.Popen([sys.executable, "-m", "narrator.llm.testserver", "--latency", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--latency", "0",
                              "--model", "m-1", "--fault", "500=0.5", "--seed", "3"],
                             stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:

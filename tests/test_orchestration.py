@@ -196,7 +196,7 @@ def test_sigkill_with_a_slow_llm_then_rerun_equals_an_uninterrupted_run(tmp_path
     """The same with LLM captions: the test server answers slowly, the run is killed while
     calls are in flight, and the rerun repeats at most the calls that were in flight."""
     from narrator.example import write_example
-    from narrator.llm.testserver import OpenAITestServer, ServerConfig
+    from tests.fake_openai import OpenAITestServer, ServerConfig
     from tests.caption_responder import CaptionResponder
 
     dataset = write_example(tmp_path / "data", n_scenes=24, size=128, seed=12)

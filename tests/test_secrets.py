@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from narrator.llm.testserver import OpenAITestServer, ServerConfig
+from tests.fake_openai import OpenAITestServer, ServerConfig
 from tests.caption_responder import CaptionResponder
 from tests.conftest import run_cli
 

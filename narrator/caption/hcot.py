@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from narrator.caption.promptfacts import prompt_facts, render_facts
 from narrator.caption.rules import RuleCaptioner
 from narrator.caption.schemas import CAPTION_PAIR, HCOT
 from narrator.ids import make_id
@@ -58,17 +59,9 @@ class Candidate:
         return self.output is not None and not self.violations
 
 
-def prompt_facts(facts: dict[str, Any]) -> dict[str, Any]:
-    """The facts an LLM needs, without ids and raw boxes (shorter prompts, same truth)."""
-    keep = ("category", "cell", "size_class", "size_m", "fine_type", "shape", "orientation")
-    return {
-        "image_size_px": facts["size"], "counts": facts["counts"], "total": facts["total"],
-        "objects": [{k: o[k] for k in keep if k in o} for o in facts["objects"]],
-        "land_cover": facts.get("land_cover", {}),
-        "dominant_land_cover": facts.get("dominant_land_cover"),
-        "sensor": facts.get("geo", {}),
-        **{k: facts[k] for k in ("arrangement", "relations") if k in facts},
-    }
+def _facts_text(facts: dict[str, Any]) -> str:
+    """The FACTS block of a prompt: bounded in size (see narrator.caption.promptfacts)."""
+    return render_facts(prompt_facts(facts))
 
 
 def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[Claim],
@@ -155,9 +148,9 @@ class HCoTCaptioner:
     def _first_request(self, sid: str, facts: dict[str, Any], sample: int) -> Any:
         if sid in self.rewrites:
             return self._request("rewrite", CAPTION_PAIR, sid, sample, self.config.temperature,
-                                 facts=prompt_facts(facts), caption=self.rewrites[sid])
+                                 facts=_facts_text(facts), caption=self.rewrites[sid])
         return self._request("hcot", HCOT, sid, sample, self.config.temperature,
-                             facts=prompt_facts(facts), strict=False)
+                             facts=_facts_text(facts), strict=False)
 
     def _run(self, requests: list[Any], round_: int, facts: dict[str, dict[str, Any]],
              previous: dict[str, Candidate] | None = None) -> list[Candidate]:
@@ -204,7 +197,7 @@ class HCoTCaptioner:
                 return
             requests = [self._request(
                 "proofread", CAPTION_PAIR, sid, c.sample_index, 0.0,
-                facts=prompt_facts(facts[sid]), concise=c.output["concise"],
+                facts=_facts_text(facts[sid]), concise=c.output["concise"],
                 detailed=c.output["detailed"], violations=[v.to_dict() for v in c.violations])
                 for sid, c in todo.items() if c.output]
             for cand in self._run(requests, round_, facts, previous=todo):
@@ -219,7 +212,7 @@ class HCoTCaptioner:
         todo = [sid for sid in facts if sid not in chosen]
         strict_round = self.config.rounds + 1
         requests = [self._request("hcot", HCOT, sid, self.config.samples, 0.2,
-                                  facts=prompt_facts(facts[sid]), strict=True) for sid in todo]
+                                  facts=_facts_text(facts[sid]), strict=True) for sid in todo]
         for cand in self._run(requests, strict_round, facts) if requests else []:
             by_scene[cand.scene_id].append(cand)
             if cand.clean:

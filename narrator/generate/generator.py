@@ -62,6 +62,8 @@ class Outcome:
     shards: int = 0
     llm: Counter[str] = field(default_factory=Counter)
     caption_outcomes: Counter[str] = field(default_factory=Counter)
+    #: what the LLM server probe found (structured-output form, context, slots)
+    server: dict[str, Any] | None = None
 
 
 class Generator:
@@ -187,6 +189,7 @@ class Generator:
         outcome.llm.update({k: v for k, v in (result.llm or {}).items()
                             if isinstance(v, int | float) and not isinstance(v, bool)})
         outcome.caption_outcomes.update(result.caption_outcomes)
+        outcome.server = (result.llm or {}).get("server") or outcome.server
         progress.advance("generate", len(result.scene_ids))
 
     # -- summary ---------------------------------------------------------------------------
@@ -198,6 +201,8 @@ class Generator:
         if self.options.uses_llm:
             # no shard ran (everything already done): no calls, all counts zero
             stats = {k: 0 for k in LLM_COUNTS} | dict(outcome.llm) | {"model": self.gen.llm}
+            if outcome.server:
+                stats["server"] = outcome.server
             stats.setdefault("cost_usd", None)
             out |= {"llm": stats, "caption_outcomes": dict(outcome.caption_outcomes)}
         return out | {"format": ingested.format, "processed_now": len(plan.todo),

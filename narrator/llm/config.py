@@ -43,6 +43,16 @@ class LLMSettings(BaseSettings):
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="model name or glob -> USD per 1M prompt and "
         "completion tokens, e.g. {\"gpt-4o-mini*\": [0.15, 0.6]}")
+    structured_output: Literal["auto", "json_schema", "json_object", "prompt"] = Field(
+        default="auto", description="how to ask for JSON: auto (found by probing the server), "
+        "json_schema (OpenAI, vLLM, llama-server), json_object (+schema, llama-cpp-python) or "
+        "prompt (the schema in the prompt; replies validated and repaired by feedback)")
+    context_tokens: int | None = Field(
+        default=None, ge=1, description="tokens one request may use (prompt + reply); "
+        "default: what the server reports (vLLM max_model_len, llama.cpp per-slot n_ctx)")
+    server_slots: int | None = Field(
+        default=None, ge=1, description="requests the server works on at once; default: "
+        "what it reports (llama.cpp total_slots; llama-cpp-python: 1)")
     images: bool = Field(default=False, description="send a SAR quicklook with each prompt")
     quicklook_size: int = Field(
         default=512, ge=32, le=4096, description="longest side of a quicklook")

@@ -67,6 +67,9 @@ class LLM:
             try:
                 return await self.agenerate(requests, on_result)
             finally:
+                info = getattr(self.backend, "info", None)
+                if info is not None:  # what the server was found to be (a probe ran)
+                    self.stats.server = info.summary()
                 await self.backend.aclose()
 
         def run_loop() -> list[LLMResult]:
@@ -164,10 +167,12 @@ class LLM:
         t0 = time.perf_counter()
         status: Status
         attempts = rounds = prompt_tokens = completion_tokens = 0
+        served_s = 0.0  # time the server spent on this call's requests (no queueing here)
         while True:
             rounds += 1
             reply = await self.backend.complete(body)
             attempts += reply.http_attempts
+            served_s += reply.latency_s
             if reply.raw is None:
                 status, outcome = "error", None  # no usable answer: a rerun resends it
                 break
@@ -187,7 +192,9 @@ class LLM:
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             latency_s=time.perf_counter() - t0, http_attempts=attempts, rounds=rounds,
             request=request)
-        return result, self._row(request, key, body, reply, result)
+        row = self._row(request, key, body, reply, result)
+        row["request"]["server_s"] = round(served_s, 4)
+        return result, row
 
     def _row(self, request: LLMRequest, key: str, body: dict[str, Any], reply: Reply,
              result: LLMResult) -> dict[str, Any]:

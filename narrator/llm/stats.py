@@ -25,6 +25,8 @@ class LLMStats:
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
     cached_completion_tokens: int = 0
+    #: what the server was found to be (narrator.llm.server.ServerInfo), when it was probed
+    server: dict[str, Any] | None = None
     _last_report: float = 0.0
 
     def add(self, result: LLMResult) -> None:
@@ -76,4 +78,5 @@ class LLMStats:
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_prompt_tokens + self.cached_completion_tokens,
             "cost_usd": round(cost, 6) if cost is not None else None,
+            **({"server": self.server} if self.server else {}),
         }

@@ -1,4 +1,6 @@
-"""A local OpenAI-compatible server for tests and benchmarks: real HTTP, scripted behaviour.
+"""A fake OpenAI-compatible server for tests and benchmarks: real HTTP, scripted behaviour.
+
+A test helper, not part of the installed library (nothing under narrator/ imports it).
 
 It serves ``POST /v1/chat/completions`` and ``GET /v1/models`` like vLLM or OpenAI would, with:
 
@@ -11,10 +13,16 @@ It serves ``POST /v1/chat/completions`` and ``GET /v1/models`` like vLLM or Open
   ``max_faults_per_request`` caps the faults one request body can get;
 * a pluggable ``responder(body) -> str | dict`` that writes the reply text (default: the
   smallest JSON value that matches the request's schema, or a short text);
+* ``flavour``: how it presents itself and which structured-output form it takes, as the real
+  servers do: ``openai`` (json_schema), ``llama.cpp`` (``/props`` with ``total_slots`` and
+  the per-slot ``n_ctx``, ``owned_by: llamacpp``), ``llama-cpp-python`` (``owned_by: me``
+  with ``permissions``; HTTP 500 for a json_schema response_format, json_object + schema
+  accepted); ``n_ctx`` answers a longer prompt with HTTP 400 "maximum context length";
+  ``error_500`` answers every chat request with that server error text;
 * ``GET /stats`` (requests by kind, faults, most in flight, the server's CPU seconds) and
   ``POST /stats/reset``, so a test can count what reached the server.
 
-Run it alone with ``python -m narrator.llm.testserver --latency 0.2 --capacity 64``; it prints
+Run it alone (from the repository root) with ``python -m tests.fake_openai --latency 0.2 --capacity 64``; it prints
 ``listening on http://HOST:PORT/v1`` when ready. In-process: ``with OpenAITestServer(...)``.
 """
 
@@ -54,6 +62,10 @@ class ServerConfig:
     seed: int = 0
     model: str = "narrator-test"
     api_key: str | None = None  # when set, other keys get 401
+    flavour: Literal["openai", "llama.cpp", "llama-cpp-python"] = "openai"
+    n_ctx: int | None = None       # context per request (prompt estimated at 4 chars/token)
+    slots: int = 4                 # reported by llama.cpp's /props
+    error_500: str | None = None   # every chat request gets HTTP 500 with this message
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -87,12 +99,20 @@ def example_instance(schema: dict[str, Any]) -> Any:
     return {"boolean": False, "null": None}.get(kind)
 
 
+SCHEMA_IN_PROMPT = "matches this JSON Schema:\n"
+
+
 def default_responder(body: dict[str, Any]) -> str | dict[str, Any] | list[Any]:
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         return example_instance(fmt["json_schema"]["schema"])
+    if fmt.get("type") == "json_object" and "schema" in fmt:
+        return example_instance(fmt["schema"])
     last = body.get("messages", [{}])[-1].get("content")
     text = last if isinstance(last, str) else "a message with an image"
+    if SCHEMA_IN_PROMPT in text:  # prompt-only structured output: the schema is in the text
+        schema, _ = json.JSONDecoder().raw_decode(text.split(SCHEMA_IN_PROMPT, 1)[1])
+        return example_instance(schema)
     return f"ok: {text[:40]}"
 
 
@@ -222,14 +242,46 @@ class OpenAITestServer:
         if method == "POST" and path == "/v1/chat/completions":
             return await self._chat(body)
         if method == "GET" and path == "/v1/models":
-            return self._json(200, {"object": "list", "data": [
-                {"id": self.config.model, "object": "model", "owned_by": "narrator"}]})
+            return self._json(200, {"object": "list", "data": [self._model_entry()]})
+        if method == "GET" and path == "/props" and self.config.flavour == "llama.cpp":
+            return self._json(200, {"total_slots": self.config.slots,
+                                    "model_alias": self.config.model,
+                                    "default_generation_settings": {"n_ctx": self.config.n_ctx}})
         if method == "GET" and path == "/stats":
             return self._json(200, self.stats())
         if method == "POST" and path == "/stats/reset":
             self.reset_stats()
             return self._json(200, {"ok": True})
         return self._json(404, {"error": {"message": f"no route {method} {path}"}})
+
+    def _model_entry(self) -> dict[str, Any]:
+        c = self.config
+        entry: dict[str, Any] = {"id": c.model, "object": "model", "owned_by": "narrator"}
+        if c.flavour == "llama.cpp":
+            entry |= {"owned_by": "llamacpp", "meta": {"n_ctx": c.n_ctx, "n_ctx_train": 8192}}
+        elif c.flavour == "llama-cpp-python":
+            entry |= {"owned_by": "me", "permissions": []}
+        elif c.n_ctx:
+            entry["max_model_len"] = c.n_ctx  # as vLLM reports it
+        return entry
+
+    def _refusal(self, body: dict[str, Any], raw: bytes) -> bytes | None:
+        """The deterministic errors real servers give (see ServerConfig)."""
+        c = self.config
+        if c.error_500:
+            return self._json(500, {"error": {"message": c.error_500}})
+        fmt = body.get("response_format") or {}
+        if c.flavour == "llama-cpp-python" and fmt.get("type") == "json_schema":
+            return self._json(500, {"error": {"message": (
+                "1 validation error for CreateChatCompletionRequest response_format.type "
+                "Input should be 'text' or 'json_object' [type=literal_error]")}})
+        prompt = sum(len(json.dumps(m.get("content"))) for m in body["messages"]) // 4
+        if c.n_ctx and prompt > c.n_ctx:
+            return self._json(400, {"error": {"code": "context_length_exceeded", "message": (
+                f"This model's maximum context length is {c.n_ctx} tokens. However, you "
+                f"requested {prompt} tokens ({prompt} in the messages, None in the "
+                "completion). Please reduce the length of the messages or completion.")}})
+        return None
 
     def _json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> bytes:
         return _response(status, json.dumps(payload).encode(), extra, self.counts)
@@ -242,6 +294,9 @@ class OpenAITestServer:
             messages = body["messages"]
         except (ValueError, KeyError, TypeError):
             return self._json(400, {"error": {"message": "the body is not a chat request"}})
+        refusal = self._refusal(body, raw)
+        if refusal is not None:
+            return refusal
         fault = self._draw_fault(raw)
         if fault:
             self.counts[f"fault:{fault}"] += 1
@@ -350,7 +405,7 @@ def load_responder(spec: str) -> Responder:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m narrator.llm.testserver",
+    p = argparse.ArgumentParser(prog="python -m tests.fake_openai",
                                 description="Local OpenAI-compatible server for tests.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: any free port")
