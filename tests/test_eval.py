@@ -40,7 +40,8 @@ def _test_records(folder: Path) -> list[dict]:
 def _perturb(answer: str, rng: random.Random) -> str:
     if "{<" in answer:  # a box far from the truth
         return "{<0><0><1><1>}"
-    return "zzz " + str(rng.randint(1000, 9999))
+    # no digits: SARLANG's rule counts a truth found inside the prediction ("2" in "zzz 1234")
+    return "zzz " + "".join(rng.choice("qxjk") for _ in range(4))
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -51,9 +52,14 @@ def _write(path: Path, rows: list[dict]) -> Path:
 def _predictions(records: list[dict], fmt: str, perturb: float, tmp: Path) -> Path:
     rng = random.Random(7)
     rows = []
-    for r in records:
+    # every other record in task order when perturb is 0.5: half of the records and about half
+    # of each task, not a coin toss that a small test split can land on all-heads
+    order = sorted(range(len(records)), key=lambda i: str(records[i]["meta"].get("task")))
+    step = round(1 / perturb) if perturb else 0
+    perturbed = set(order[step - 1::step]) if step else set()
+    for i, r in enumerate(records):
         truth = r["messages"][1]["content"]
-        pred = _perturb(truth, rng) if rng.random() < perturb else truth
+        pred = _perturb(truth, rng) if i in perturbed else truth
         if fmt == "llamafactory":
             prompt = ("system\nYou are a helpful assistant.\nuser\n" +
                       r["messages"][0]["content"] + "\nassistant\n")

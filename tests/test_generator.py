@@ -131,7 +131,8 @@ def test_cli_deploy_and_flow_parameters_derive_from_the_options(tmp_path: Path) 
     options = GenerateOptions(class_map=str(tmp_path / "m.yaml"), seed=4, fallback=False,
                               vqa_options={"quota.count": "3"})
     (tmp_path / "m.yaml").write_text("classes: {}\n")
-    params = deployment_parameters("d", str(tmp_path / "n.duckdb"), **options.to_params())
+    params = deployment_parameters(str(tmp_path), str(tmp_path / "n.duckdb"),
+                                   **options.to_params())
     assert GenerateOptions.from_params({k: v for k, v in params.items()
                                         if k not in ("dataset", "db")}) == options
 

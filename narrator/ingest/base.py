@@ -165,7 +165,8 @@ def _expand_annotations(root: Path, entries: list[Any], cfg_file: Path) -> list[
     name order at every run, so that a new annotation file is picked up without editing."""
     out: list[Any] = []
     for entry in entries:
-        if not isinstance(entry, str) or not any(c in entry for c in "*?["):
+        if (not isinstance(entry, str) or not any(c in entry for c in "*?[")
+                or (root / entry).exists()):  # a file name with brackets, not a pattern
             out.append(entry)
             continue
         matches = sorted(p.relative_to(root).as_posix() for p in root.glob(entry) if p.is_file())
