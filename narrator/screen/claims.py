@@ -1,205 +1,378 @@
-"""Claim extraction: what a caption asserts, found by our own code (no LLM).
+"""Claim extraction: what a caption asserts about objects, found by our own code (no LLM).
 
-A claim is a typed, hashable statement with the text span it came from: a count of a
-category, a category mentioned as present or said to be absent, a position of a category, the
-dominant land cover or a land-cover share, a sensor property, a colour word or an optical-only
-phrase. ``narrator.screen.checks`` compares claims with SceneFacts.
+A caption is split into sentences and clauses. In each sentence the object mentions are found
+(category words and fine types of the vocabulary, with the quantity and adjectives before them,
+and pronouns such as "two of them", "another", "the rest"), then the image regions, each given
+to the mention it describes. From these come the claims: counts (whole scene, subgroups summed,
+or scoped to a region), presence, absence (scoped or not), position (one, most or all members
+in a region), size, fine type and length in metres. ``narrator.screen.scene_claims`` finds the
+claims about the scene itself (metadata, land cover, tone, optical phrases, places).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from narrator.resources import template_path
-from narrator.text import NUMBER_WORDS, load_yaml
-
-#: number words beyond narrator.text's, and vague quantities as (low, high) ranges
-_EXTRA_NUMBERS = {"thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-                  "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
-                  "a single": 1, "single": 1, "a pair of": 2, "a couple of": 2, "both": 2,
-                  "no": 0, "zero": 0}
-_VAGUE = {"several": (2, None), "multiple": (2, None), "many": (3, None), "numerous": (4, None),
-          "a few": (2, 4), "few": (2, 4)}
-_MODIFIER_STOP = {"of", "the", "these", "those", "and", "or", "with", "in", "on", "at", "are",
-                  "is", "to", "from", "by", "other", "more", "than"}
-POSITION_CELLS = {
-    "top left": {"top left"}, "upper left": {"top left"},
-    "top right": {"top right"}, "upper right": {"top right"},
-    "bottom left": {"bottom left"}, "lower left": {"bottom left"},
-    "bottom right": {"bottom right"}, "lower right": {"bottom right"},
-    "top": {"top left", "top", "top right"}, "upper": {"top left", "top", "top right"},
-    "bottom": {"bottom left", "bottom", "bottom right"},
-    "lower": {"bottom left", "bottom", "bottom right"},
-    "left": {"top left", "left", "bottom left"}, "right": {"top right", "right", "bottom right"},
-    "center": {"center"}, "centre": {"center"}, "middle": {"center"},
-}
-_DOMINANT_CUES = r"(?:mostly|mainly|largely|predominantly|dominated by|covered by|primarily)"
+from narrator.screen.quantity import QUANTITY, REGION, quantity_range, region_of
+from narrator.screen.vocab import ScreenVocabulary, default_vocabulary
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    kind: str          # count, present, absent, position, land_dominant, land_share,
-    #                    land_mention, platform, band, polarization, resolution, colour, optical
-    subject: str       # category, land-cover class, or the word itself
-    value: Any         # int count, (low, high) range, cell set, share, string ...
+    kind: str          # see README "Screening": count, present, absent, position, size, ...
+    subject: str       # category (several joined by "|"), fine type, class or the word itself
+    value: Any         # a (low, high) range, a region phrase, a share, a string ...
     span: tuple[int, int]
     text: str
+    detail: Any = field(default=None, compare=False, hash=False)  # e.g. the region predicate
 
     @property
     def key(self) -> tuple[str, str, str]:
         """What self-consistency votes on (spans differ between candidates)."""
-        value = sorted(self.value) if isinstance(self.value, frozenset) else self.value
-        return (self.kind, self.subject, repr(value))
+        return (self.kind, self.subject, repr(self.value))
 
 
-def _alternation(words: list[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+@dataclass
+class Mention:
+    start: int
+    end: int
+    cats: frozenset[str]
+    fine: str | None = None
+    qty: tuple[int, int | None] | None = None
+    qstart: int = -1
+    mode: str = "exists"        # all, most, subset, exact, exists, none
+    adjectives: tuple[str, ...] = ()
+    negated: bool = False
+    pronoun: bool = False
+    blocker: bool = False       # a land or tone noun: owns regions but claims nothing
+    regions: list[re.Match[str]] = field(default_factory=list)
 
 
-class Lexicon:
-    """The compiled word lists of templates/screen/lexicon.yaml."""
+_STOP = {"of", "the", "these", "those", "and", "or", "with", "in", "on", "at", "are", "is",
+         "to", "from", "by", "other", "more", "than", "them", "which", "their", "its", "as",
+         "a", "an", "that", "this", "there", "be", "were", "was", "appear", "appears", "visible",
+         "seen", "for", "into", "near", "each", "all", "some", "any", "most", "while"}
+_PRE = re.compile(rf"(?:{QUANTITY.pattern})\s+(?P<adj>(?:[A-Za-z][\w/-]*,?\s+){{0,3}}?)$", re.I)
+_ADJ_ONLY = re.compile(r"(?P<adj>(?:[A-Za-z][\w/-]*,?\s+){0,3}?)$")
+_ALL = re.compile(r"(?:\ball(?:\s+of)?(?:\s+the)?|\bevery|\beach(?:\s+of\s+the)?|\bthe|\bboth"
+                  r"|\bthese|\bthose)\s+$", re.I)
+_MOST = re.compile(r"\b(?:most|the\s+majority|the\s+bulk|majority)(?:\s+of)?(?:\s+the)?\s+$",
+                   re.I)
+_SUBSET = re.compile(r"\bof\s+(?:the|these|those|them|which)\s+(?:[\w-]+\s+){0,3}$", re.I)
+_NEG = re.compile(
+    r"(?:\bno|\bwithout(?:\s+any)?|\bfree\s+of|\bdevoid\s+of|\black\s+of|\babsence\s+of|"
+    r"\bnot?\s+(?:a\s+single|any|even\s+a)|\bnor\s+(?:any|are\s+there\s+any)?|\bneither|"
+    r"\bno\s+(?:sign|signs|evidence|trace|indication)\s+of(?:\s+any)?|\bnot\s+a|\bnone\s+of\s+the"
+    r"|\bany|\bzero)\s+(?:[\w-]+\s+){0,2}$", re.I)
+_ANY_AFTER_NEG = re.compile(r"\b(?:no|not|without|nor|never|none|absent|lack)\b[^,;]*$", re.I)
+_NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more|extra|obvious\s+other)\s+"
+                        r"(?:[\w-]+\s+){0,2}$", re.I)
+_POST_NEG = re.compile(r"^\s*(?:are|is|appear|seem|were)\s+(?:entirely\s+|completely\s+)?"
+                       r"(?:absent|missing|not\s+(?:present|visible|seen|detected))", re.I)
+_PRONOUN = re.compile(
+    r"(?<![\w-])(?:(?P<all>all\s+of\s+them|all\s+(?:four|five|six|seven|eight|nine|ten|three|two)"
+    r"|they|both\s+of\s+them)|(?P<exists>another|a\s+second|a\s+third|a\s+fourth|a\s+fifth|"
+    r"the\s+other(?!s)|the\s+last|the\s+largest|the\s+biggest|the\s+smallest|the\s+brightest|"
+    r"the\s+latter|the\s+former|the\s+first|the\s+second|the\s+third|one(?=\s+(?:of|sits|lies|"
+    r"is|near|in|at|on|along|toward|towards|further|closer|slightly)))"
+    r"|(?P<subset>(?:the\s+(?:other|remaining)|the\s+rest|the\s+others|remaining)"
+    r"(?:\s+(?P<sn>two|three|four|five|six|seven|eight|nine|ten|\d+))?)"
+    r"|(?P<bare>(?P<bn>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
+    r"(?:\s+(?:more|others))?(?=\s+(?:of\s+(?:them|these|those|which)|in|near|at|on|along|"
+    r"toward|towards|sit|lie|are|appear|located|positioned|cluster|closer|further|farther|"
+    r"lining|line|form|occupy|grouped|clustered)\b)))(?![\w-])", re.I)
+_CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:while|whereas|but|and|with|plus|"
+                     r"although|though|which|where)\b", re.I)
+_SPREAD = re.compile(r"\b(?:from|between)\s+(?:the\s+)?$", re.I)
+_SPREAD_AFTER = re.compile(r"^\s*(?:to|and|through|towards|toward)\s+(?:the\s+)?", re.I)
+_MOSTLY = re.compile(r"\b(?:mostly|mainly|largely|predominantly|primarily|chiefly|generally|"
+                     r"mostly\s+concentrated|most\s+of\s+them|the\s+majority)\b[\w\s-]{0,30}$",
+                     re.I)
+_LOOSE = re.compile(r"\b(?:extend|extends|extending|stretch|stretches|stretching|spread|spreads|"
+                    r"spanning|spans|range|ranging|reach|reaching|run|runs|running|towards|"
+                    r"toward|facing|pointing|heading|oriented|across)\b[\w\s-]{0,15}$", re.I)
+LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "enormous",
+         "dominant", "very large", "oversized", "immense", "vast"}
+SMALL = {"small", "tiny", "little", "minute", "point-like", "pointlike", "diminutive",
+         "miniature", "minuscule"}
+_FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:es|ing|ed)|occup(?:ies|ying|y)|"
+                    r"tak(?:es|ing)\s+up|cover(?:s|ing)?)\s+(?:most|much|the\s+majority|"
+                    r"the\s+bulk|nearly\s+all|almost\s+all|a\s+large\s+(?:part|portion|share|"
+                    r"fraction)|the\s+(?:whole|entire))?(?:\s+of)?\s*(?:the\s+)?(?:frame|image|"
+                    r"scene|picture|view|chip)\b", re.I)
+_METRES = re.compile(
+    r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:\.\d+)?))?\s*"
+    r"(?:m|metres?|meters?)(?![\w\u00b2/])(?P<long>[\s-]*(?:long|in\s+length|length|-long))?",
+    re.I)
+_RES_CUE = re.compile(r"^[\s-]*(?:\w+\s+){0,2}?(?:resolution|pixel|pixels|spacing|gsd|ground[\s-]"
+                      r"sampl|posting|sampling|grid|res\b|per\s+pixel|/\s*px)", re.I)
+_RES_BEFORE = re.compile(r"(?:resolution|spacing|gsd|sampling|pixels?)\s+(?:\w+\s+){0,3}$", re.I)
+_LEN_BEFORE = re.compile(r"(?:length|long|measur\w*|spann\w*|roughly|about|approximately|"
+                         r"around|estimated|some|up\s+to|nearly|over)\s+(?:\w+\s+){0,2}$", re.I)
 
-    def __init__(self, path: Path | None = None) -> None:
-        data = load_yaml(path or template_path("screen", "lexicon.yaml")) or {}
-        self.category_of = {w.lower(): cat for cat, ws in data["categories"].items() for w in ws}
-        self.land_of = {w.lower(): cls for cls, ws in data["land_cover"].items() for w in ws}
-        self.platforms = list(data["platforms"])
-        numbers = {w: i for i, w in enumerate(NUMBER_WORDS)} | _EXTRA_NUMBERS
-        self.numbers = numbers
-        num = _alternation([*numbers, *_VAGUE]) + r"|\d+"
-        cat = _alternation(list(self.category_of))
-        self.re_category = re.compile(rf"\b(?:{cat})\b", re.I)
-        self.re_count = re.compile(
-            rf"\b(?P<num>{num})\s+(?P<mods>(?:[a-z-]+\s+){{0,2}}?)(?P<cat>{cat})\b", re.I)
-        self.re_absent = re.compile(
-            rf"\b(?:without|absence of|lack of|free of|not? (?:any|a single)|no visible)\s+"
-            rf"(?:[a-z-]+\s+){{0,2}}?(?P<cat>{cat})\b", re.I)
-        pos = _alternation(list(POSITION_CELLS))
-        self.re_position = re.compile(rf"\bthe\s+(?P<pos>{pos})\b(?![- ]?band)", re.I)
-        self.re_position_cue = re.compile(
-            r"\b(?:of the (?:image|scene|frame)|part|side|corner|edge|portion|half|region)\b"
-            r"|\bthe (?:center|centre|middle)\b", re.I)
-        land = _alternation(list(self.land_of))
-        self.re_land = re.compile(rf"\b(?:{land})\b", re.I)
-        self.re_land_dominant = re.compile(rf"\b{_DOMINANT_CUES}\s+(?:by\s+)?(?P<land>{land})\b",
-                                           re.I)
-        self.re_land_share = re.compile(rf"\b(?P<land>{land})\s*\((?P<pct>\d+(?:\.\d+)?)\s*%\)",
-                                        re.I)
-        self.re_colour = re.compile(rf"\b(?:{_alternation(data['colours'])})\b", re.I)
-        self.re_optical = re.compile(rf"\b(?:{_alternation(data['optical'])})\b", re.I)
-        self.re_band = re.compile(rf"\b(?P<band>{_alternation(data['bands'])})[- ]band\b")
-        self.re_pol = re.compile(rf"\b(?P<pol>{_alternation(data['polarizations'])})\b")
-        self.re_platform = re.compile(rf"(?<![\w-])(?:{_alternation(self.platforms)})(?![\w-])",
-                                      re.I)
-        self.re_resolution = re.compile(
-            r"(?P<val>\d+(?:\.\d+)?)\s*(?:-\s*)?(?:m|meters?|metres?)\b(?=[^.]*"
-            r"\b(?:resolution|gsd|pixel spacing|ground sampling)\b)", re.I)
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (a full stop after a digit or one-letter abbreviation does not end one)."""
+    out, start = [], 0
+    for m in re.finditer(r"(?<!\d)[.!?](?!\d)|[.!?](?=\s)|\n+", text):
+        if m.end() - start > 1:
+            out.append((start, m.end()))
+        start = m.end()
+    if start < len(text) and text[start:].strip():
+        out.append((start, len(text)))
+    return out
 
 
-@cache
-def default_lexicon() -> Lexicon:
-    return Lexicon()
+def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tuple[int, int]]
+                   ) -> list[Mention]:
+    out: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    for m in vocab.re_fine.finditer(s):
+        fine = vocab.fine_of(m.group(0))
+        if fine is None or _inside(m.start() + base, masked):
+            continue
+        out.append(Mention(m.start(), m.end(), frozenset({vocab.fine_category[fine]}), fine))
+        taken.append(m.span())
+    for m in vocab.re_category.finditer(s):
+        if _inside(m.start() + base, masked):
+            continue
+        prev = next((x for x in out if x.fine and x.start <= m.start() < x.end + 2), None)
+        if prev is not None:  # "Boeing 787 aircraft": one mention
+            prev.end = max(prev.end, m.end())
+            continue
+        out.append(Mention(m.start(), m.end(), frozenset(vocab.categories_of(m.group(0)))))
+    for m in re.finditer(r"(?<![\w-])ones(?![\w-])", s):
+        before = [x for x in out if x.end <= m.start()]
+        if before:
+            out.append(Mention(m.start(), m.end(), before[-1].cats, before[-1].fine))
+    return sorted(out, key=lambda x: x.start)
 
 
-_SENTENCE = re.compile(r"[^.!?;]+[.!?;]?")
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
 
 
-def _count_value(word: str, lex: Lexicon) -> tuple[int, int | None] | int:
-    w = word.lower()
-    if w.isdigit():
-        return int(w)
-    if w in lex.numbers:
-        return lex.numbers[w]
-    return _VAGUE[w]
+def _qualify(mn: Mention, s: str, prev_end: int) -> None:
+    """Quantity, adjectives, group mode and negation of a noun mention from the words before."""
+    before = s[prev_end:mn.start]
+    m = _PRE.search(before)
+    if m and (rng := quantity_range(m)) is not None:
+        words = [w.strip(",").lower() for w in m.group("adj").split()]
+        if not any(w in _STOP or QUANTITY.fullmatch(w) for w in words):
+            mn.qty, mn.qstart, mn.adjectives = rng, prev_end + m.start(), tuple(words)
+    if mn.qty is None:
+        a = _ADJ_ONLY.search(before)
+        words = [w.strip(",").lower() for w in a.group("adj").split()] if a else []
+        while words and words[0] in _STOP:
+            words.pop(0)
+        mn.adjectives = tuple(w for w in words if w not in _STOP)
+    head = s[:mn.qstart if mn.qstart >= 0 else mn.start - len(" ".join(mn.adjectives))]
+    if _NEG_OTHER.search(s[:mn.start]):
+        mn.mode = "none"
+        return
+    if (mn.qty == (0, 0)) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]):
+        mn.negated, mn.qty, mn.mode = True, (0, 0), "exact"
+        return
+    if _SUBSET.search(head) or re.search(r"\bone\s+of\s+(?:the\s+)?$", head, re.I):
+        mn.mode = "subset"
+    elif _MOST.search(head):
+        mn.mode = "most"
+    elif mn.qty is not None:
+        low, high = mn.qty
+        mn.mode = "exists" if high is None and low <= 1 else "exact"
+        if _ALL.search(head):
+            mn.mode = "all"
+    elif _ALL.search(head) or _plural(s[mn.start:mn.end]):
+        mn.mode = "all"
 
 
-def _count_claims(text: str, lex: Lexicon) -> list[Claim]:
+def _plural(word: str) -> bool:
+    w = word.lower().split()[-1]
+    return w.endswith("s") and not w.endswith("ss") or w in ("aircraft", "ferries", "lorries")
+
+
+def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
+              last: Mention | None) -> list[Mention]:
     out = []
-    for m in lex.re_count.finditer(text):
-        mods = m.group("mods").split()
-        if any(w.lower() in _MODIFIER_STOP for w in mods):
+    for m in _PRONOUN.finditer(s):
+        if any(x.start - 2 <= m.start() < x.end or (x.qstart >= 0 and x.qstart <= m.start()
+                                                    < x.end) for x in nouns):
             continue
-        if m.group("num").lower() == "a":
+        if _inside(m.start(), vocab_spans):
             continue
-        value = _count_value(m.group("num"), lex)
-        cat = lex.category_of[m.group("cat").lower()]
-        out.append(Claim("count", cat, value, m.span(), m.group(0)))
-    for m in lex.re_absent.finditer(text):
-        out.append(Claim("count", lex.category_of[m.group("cat").lower()], 0, m.span(),
+        nxt = [x for x in nouns if x.start >= m.end()]
+        if nxt and not set(s[m.end():nxt[0].start].lower().split()) & (_STOP - {"all"}):
+            continue  # "the other two vessels": a noun mention follows
+        prev = [x for x in nouns if x.end <= m.start()]
+        ref = prev[-1] if prev else last
+        if ref is None or ref.blocker:
+            continue
+        mn = Mention(m.start(), m.end(), ref.cats, ref.fine, pronoun=True)
+        if m.group("all"):
+            mn.mode = "all"
+        elif m.group("bare"):
+            n = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
+            mn.qty, mn.mode = n, "exact"
+        elif m.group("subset"):
+            mn.mode = "subset"
+            if m.group("sn"):
+                mn.qty = quantity_range(QUANTITY.match(m.group("sn")))  # type: ignore[arg-type]
+        out.append(mn)
+    return out
+
+
+def _blockers(s: str, vocab: ScreenVocabulary) -> list[Mention]:
+    out = []
+    for rx in (vocab.re_land, vocab.re_land_word, vocab.re_context):
+        out += [Mention(m.start(), m.end(), frozenset(), blocker=True) for m in rx.finditer(s)]
+    for m in re.finditer(r"\b(?:returns?|targets?|echoes|signatures?|scatterers?|reflectors?|"
+                         r"spots?|blobs?|features?|objects?)\b", s, re.I):
+        out.append(Mention(m.start(), m.end(), frozenset(), blocker=True))
+    return out
+
+
+def _attach_regions(s: str, mentions: list[Mention]) -> None:
+    """Each region phrase goes to the mention it describes (same clause first)."""
+    cuts = [0, *[m.start() for m in _CLAUSE.finditer(s)], len(s)]
+
+    def clause(pos: int) -> tuple[int, int]:
+        lo = max(c for c in cuts if c <= pos)
+        return lo, min(c for c in cuts if c > pos) if any(c > pos for c in cuts) else len(s)
+
+    for r in REGION.finditer(s):
+        if _SPREAD.search(s[:r.start()]) or (_SPREAD_AFTER.match(s[r.end():])
+                                              and REGION.match(_SPREAD_AFTER.sub("", s[r.end():]))):
+            continue
+        if _LOOSE.search(s[:r.start()]) or re.match(r"\s*of\s+(?:the\s+)?(?!image|scene|frame)"
+                                                    r"[a-z]", s[r.end():], re.I):
+            continue
+        lo, hi = clause(r.start())
+        owner = ([m for m in mentions if lo <= m.start < r.start()][-1:]
+                 or [m for m in mentions if r.end() <= m.start < hi][:1]
+                 or [m for m in mentions if m.start < r.start()][-1:])
+        if not owner and not [m for m in mentions if m.start < r.start()]:
+            owner = [m for m in mentions if m.start >= r.end()][:1]
+        if owner:
+            if _MOSTLY.search(s[owner[0].end:r.start()] if owner[0].start < r.start() else ""):
+                owner[0].mode = "most"
+            owner[0].regions.append(r)
+
+
+def object_claims(text: str, vocab: ScreenVocabulary | None = None,
+                  masked: list[tuple[int, int]] | None = None) -> list[Claim]:
+    """Every claim about objects in ``text``."""
+    vocab = vocab or default_vocabulary()
+    masked = masked or []
+    out: list[Claim] = []
+    last: Mention | None = None
+    for a, b in sentences(text):
+        s = text[a:b]
+        nouns = _noun_mentions(s, a, vocab, masked)
+        prev_end = 0
+        for mn in nouns:
+            _qualify(mn, s, prev_end)
+            prev_end = mn.end
+        fine_spans = [(x.start, x.end) for x in nouns]
+        pron = _pronouns(s, nouns, fine_spans, last)
+        mentions = sorted(nouns + pron + _blockers(s, vocab), key=lambda x: x.start)
+        _attach_regions(s, mentions)
+        out += _sentence_claims(s, a, [m for m in mentions if not m.blocker])
+        out += _length_claims(s, a, nouns)
+        if nouns:
+            last = nouns[-1]
+    return out
+
+
+def _subject(mn: Mention) -> str:
+    return "|".join(sorted(mn.cats))
+
+
+def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
+    out: list[Claim] = []
+    groups: dict[str, list[Mention]] = {}
+    for mn in mentions:
+        start = mn.qstart if mn.qstart >= 0 else mn.start
+        span, words = (base + start, base + mn.end), s[start:mn.end]
+        subj = _subject(mn)
+        if mn.mode == "none" or not mn.cats:
+            continue
+        if not mn.negated and not mn.pronoun:
+            out.append(Claim("present", subj, True, span, words))
+            if mn.fine:
+                out.append(Claim("fine_type", mn.fine, subj, span, words))
+        out += _size_claims(mn, s, base, span, words)
+        scoped = [r for r in mn.regions]
+        for r in scoped:
+            rspan = (base + min(start, r.start()), base + max(mn.end, r.end()))
+            rtext = s[min(start, r.start()):max(mn.end, r.end())]
+            mode = mn.mode
+            if mode == "exact" and mn.pronoun and mn.qty is None:
+                mode = "exists"
+            out.append(Claim("position", subj, (r.group(0).lower(), mode, mn.qty, mn.fine),
+                             rspan, rtext, region_of(r)))
+        if mn.qty is not None and not scoped and not mn.pronoun and mn.mode != "subset":
+            groups.setdefault(subj + "#" + (mn.fine or ""), []).append(mn)
+    for key, ms in groups.items():
+        out.append(_count_claim(key, ms, s, base))
+    return out
+
+
+def _count_claim(key: str, ms: list[Mention], s: str, base: int) -> Claim:
+    """One count claim per kind and sentence: subgroups ("a large jet and four smaller ones")
+    are summed; a lone subgroup with an adjective is a lower bound of the total."""
+    subj, fine = key.split("#")
+    lo = sum(m.qty[0] for m in ms)  # type: ignore[index]
+    hi: int | None = 0
+    for m in ms:
+        hi = None if hi is None or m.qty[1] is None else hi + m.qty[1]  # type: ignore[index]
+    exact = [m for m in ms if m.mode in ("exact", "all")]
+    if len(ms) == 1 and ms[0].adjectives and not ms[0].negated and ms[0].mode != "all":
+        hi = None  # "two large vessels": a subgroup of the ships
+    elif len(ms) > 1 and any(m.qty == (0, 0) for m in ms):
+        lo, hi = ms[-1].qty  # type: ignore[misc]
+    start = min(m.qstart if m.qstart >= 0 else m.start for m in ms)
+    end = max(m.end for m in ms)
+    if not exact and hi is not None and len(ms) > 1:
+        hi = None
+    return Claim("count", subj, (lo, hi, fine or None), (base + start, base + end),
+                 s[start:end])
+
+
+def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: str
+                 ) -> list[Claim]:
+    out = []
+    adjs = set(mn.adjectives)
+    if mn.negated or mn.pronoun:
+        return out
+    if adjs & LARGE or (" ".join(mn.adjectives[-2:]) in LARGE):
+        out.append(Claim("size", _subject(mn), "large", span, words))
+    if adjs & SMALL:
+        out.append(Claim("size", _subject(mn), "small", span, words))
+    after = s[mn.end:]
+    f = _FILLS.search(after[:60])
+    if f and not re.match(r"[^,;]*\b(?:scene|image|frame)\b", after[:f.start()]):
+        out.append(Claim("size", _subject(mn), "fills", (base + mn.end + f.start(),
+                                                          base + mn.end + f.end()), f.group(0)))
+    return out
+
+
+def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
+    out = []
+    for m in _METRES.finditer(s):
+        if _RES_CUE.match(s[m.end():]) or _RES_BEFORE.search(s[:m.start()]):
+            continue
+        after = s[m.end():]
+        near = [x for x in nouns if 0 <= x.start - m.end() <= 25]
+        if not (m.group("long") or near or _LEN_BEFORE.search(s[:m.start()])):
+            continue
+        if re.match(r"\s*(?:wide|in\s+width|across|apart|away|from|of\s+each|beam)", after, re.I):
+            continue
+        owner = near[:1] or [x for x in nouns if x.end <= m.start()][-1:]
+        subj = _subject(owner[0]) if owner else ""
+        lo = float(m.group("a"))
+        hi = float(m.group("b")) if m.group("b") else lo
+        out.append(Claim("length", subj, (lo, hi), (base + m.start(), base + m.end()),
                          m.group(0)))
     return out
-
-
-def _mentions(text: str, lex: Lexicon, counts: list[Claim]) -> list[Claim]:
-    """Every category word not inside a count claim that says zero: asserted present."""
-    zero_spans = [c.span for c in counts if c.value == 0]
-    out = []
-    for m in lex.re_category.finditer(text):
-        if any(a <= m.start() < b for a, b in zero_spans):
-            continue
-        out.append(Claim("present", lex.category_of[m.group(0).lower()], True, m.span(),
-                         m.group(0)))
-    return out
-
-
-def _position_claims(text: str, lex: Lexicon) -> list[Claim]:
-    """Positions in a sentence belong to the nearest category mentioned before them."""
-    out = []
-    for sm in _SENTENCE.finditer(text):
-        sentence, base = sm.group(0), sm.start()
-        if not lex.re_position_cue.search(sentence):
-            continue
-        cats = [(m.start(), lex.category_of[m.group(0).lower()])
-                for m in lex.re_category.finditer(sentence)]
-        if not cats:
-            continue
-        for m in lex.re_position.finditer(sentence):
-            before = [c for start, c in cats if start < m.start()]
-            cat = before[-1] if before else cats[0][1]
-            pos = m.group("pos").lower()
-            out.append(Claim("position", cat, frozenset(POSITION_CELLS[pos]),
-                             (base + m.start(), base + m.end()), m.group(0)))
-    return out
-
-
-def _land_claims(text: str, lex: Lexicon) -> list[Claim]:
-    out = []
-    for m in lex.re_land_dominant.finditer(text):
-        out.append(Claim("land_dominant", lex.land_of[m.group("land").lower()], True, m.span(),
-                         m.group(0)))
-    for m in lex.re_land_share.finditer(text):
-        out.append(Claim("land_share", lex.land_of[m.group("land").lower()],
-                         float(m.group("pct")) / 100, m.span(), m.group(0)))
-    for m in lex.re_land.finditer(text):
-        out.append(Claim("land_mention", lex.land_of[m.group(0).lower()], True, m.span(),
-                         m.group(0)))
-    return out
-
-
-def _sensor_claims(text: str, lex: Lexicon) -> list[Claim]:
-    out = [Claim("band", m.group("band"), m.group("band"), m.span(), m.group(0))
-           for m in lex.re_band.finditer(text)]
-    out += [Claim("polarization", m.group("pol"), m.group("pol"), m.span(), m.group(0))
-            for m in lex.re_pol.finditer(text)]
-    out += [Claim("platform", m.group(0), m.group(0), m.span(), m.group(0))
-            for m in lex.re_platform.finditer(text)]
-    out += [Claim("resolution", "gsd", float(m.group("val")), m.span(), m.group(0))
-            for m in lex.re_resolution.finditer(text)]
-    return out
-
-
-def extract_claims(text: str, lexicon: Lexicon | None = None) -> list[Claim]:
-    """Every claim in ``text``, in order of appearance."""
-    lex = lexicon or default_lexicon()
-    counts = _count_claims(text, lex)
-    claims = counts + _mentions(text, lex, counts) + _position_claims(text, lex)
-    claims += _land_claims(text, lex) + _sensor_claims(text, lex)
-    claims += [Claim("colour", m.group(0).lower(), True, m.span(), m.group(0))
-               for m in lex.re_colour.finditer(text)]
-    claims += [Claim("optical", m.group(0).lower(), True, m.span(), m.group(0))
-               for m in lex.re_optical.finditer(text)]
-    return sorted(claims, key=lambda c: (c.span, c.kind))

@@ -1,0 +1,167 @@
+"""Quantity words and image regions, with the meanings the README's "Screening" section gives.
+
+A quantity is an inclusive range ``(low, high)`` of object counts (``high`` None: unbounded).
+A region is a predicate on an object's centre in image fractions (x right, y down), checked
+with a slack so that a centre near a boundary counts as possibly in and possibly out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+NUMBERS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+NUMBERS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+            "ninety": 90, "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12,
+            "half a dozen": 6, "half-a-dozen": 6}
+_NUM = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-]"
+        r"(?:one|two|three|four|five|six|seven|eight|nine))?|half[\s-]a[\s-]dozen|a dozen|dozen|"
+        r"a hundred|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")")
+#: fixed phrases -> (low, high)
+FIXED = {
+    "a single": (1, 1), "single": (1, 1), "a lone": (1, 1), "lone": (1, 1),
+    "an isolated": (1, 1), "a solitary": (1, 1), "solitary": (1, 1), "only one": (1, 1),
+    "just one": (1, 1), "exactly one": (1, 1),
+    "a pair of": (2, 2), "a couple of": (2, 2), "twin": (2, 2), "both": (2, 2), "a few": (2, 4),
+    "several": (3, 7), "a handful of": (3, 6), "handful of": (3, 6), "about a dozen": (10, 14),
+    "around a dozen": (10, 14), "roughly a dozen": (10, 14), "some dozen": (10, 14),
+    "nearly a dozen": (10, 12), "almost a dozen": (10, 12), "over a dozen": (13, None),
+    "more than a dozen": (13, None), "dozens of": (24, None), "many": (6, None),
+    "numerous": (6, None), "a large number of": (6, None), "a fleet of": (6, None),
+    "large numbers of": (6, None), "lots of": (6, None), "a lot of": (6, None),
+    "plenty of": (6, None), "a great many": (6, None), "countless": (6, None),
+    "multiple": (2, None), "various": (2, None), "a number of": (2, None),
+    "a group of": (2, None), "a cluster of": (2, None), "a line of": (2, None),
+    "a row of": (2, None), "a string of": (2, None), "a scattering of": (2, None),
+    "a series of": (2, None), "a collection of": (2, None), "a small number of": (2, 5),
+    "a small group of": (2, 5), "a small cluster of": (2, 5), "a tight cluster of": (2, None),
+    "a dense cluster of": (2, None), "a large cluster of": (6, None),
+    "a large group of": (6, None), "a sizeable number of": (6, None), "a dozen or so": (10, 14),
+    "no": (0, 0), "zero": (0, 0), "a": (1, None), "an": (1, None), "some": (1, None),
+}
+_MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|nearly|almost|"
+         r"at least|no fewer than|no less than|more than|over|upwards of|in excess of|"
+         r"fewer than|less than|under|up to|at most|no more than|exactly|precisely|just|only|"
+         r"a total of|in total|a further|another")
+QUANTITY = re.compile(
+    rf"(?<![\w-])(?:(?P<mod>{_MODS})\s+)?(?P<num>{_NUM})(?![\w-])"
+    rf"|(?<![\w-])(?P<fixed>{'|'.join(re.escape(k) for k in sorted(FIXED, key=len, reverse=True))})"
+    r"(?![\w-])", re.I)
+
+
+def number_value(word: str) -> int | None:
+    w = re.sub(r"[\s-]+", " ", word.lower()).strip()
+    if w.isdigit():
+        return int(w)
+    if w in NUMBERS:
+        return NUMBERS[w]
+    if w.replace(" ", "-") in NUMBERS:
+        return NUMBERS[w.replace(" ", "-")]
+    parts = w.split()
+    if len(parts) == 2 and parts[0] in NUMBERS and parts[1] in NUMBERS:
+        return NUMBERS[parts[0]] + NUMBERS[parts[1]]
+    return None
+
+
+def quantity_range(m: re.Match[str]) -> tuple[int, int | None] | None:
+    """The count range a QUANTITY match means."""
+    if m.group("fixed"):
+        return FIXED[re.sub(r"\s+", " ", m.group("fixed").lower())]
+    n = number_value(m.group("num"))
+    if n is None:
+        return None
+    mod = (m.group("mod") or "").lower().rstrip(".")
+    d = max(1, round(0.2 * n))
+    if mod in ("about", "around", "roughly", "approximately", "approx", "some", "circa",
+               "an estimated"):
+        return (max(0, n - d), n + d)
+    if mod in ("nearly", "almost"):
+        return (max(0, n - d), n)
+    if mod in ("at least", "no fewer than", "no less than"):
+        return (n, None)
+    if mod in ("more than", "over", "upwards of", "in excess of"):
+        return (n + 1, None)
+    if mod in ("fewer than", "less than", "under"):
+        return (0, n - 1)
+    if mod in ("up to", "at most", "no more than"):
+        return (0, n)
+    return (n, n)
+
+
+Region = Callable[[float, float, float], bool]
+
+
+def _band(lo: float, hi: float) -> Callable[[float, float], bool]:
+    return lambda v, s: lo - s <= v <= hi + s
+
+
+def _region(x: tuple[float, float] = (0, 1), y: tuple[float, float] = (0, 1)) -> Region:
+    fx, fy = _band(*x), _band(*y)
+    return lambda cx, cy, s: fx(cx, s) and fy(cy, s)
+
+
+_T, _M, _B = (0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1)
+_V = {"top": "y", "upper": "y", "northern": "y", "north": "y", "bottom": "y", "lower": "y",
+      "southern": "y", "south": "y", "left": "x", "western": "x", "west": "x", "right": "x",
+      "eastern": "x", "east": "x"}
+_LOW = {"top", "upper", "northern", "north", "left", "western", "west"}
+
+
+def _side(word: str, extent: float) -> Region:
+    word = word.lower().rstrip("-")
+    span = (0.0, extent) if word in _LOW else (1 - extent, 1.0)
+    return _region(x=span) if _V[word] == "x" else _region(y=span)
+
+
+def _both(a: Region, b: Region) -> Region:
+    return lambda cx, cy, s: a(cx, cy, s) and b(cx, cy, s)
+
+
+_VW = r"(?:top|upper|northern|north|bottom|lower|southern|south)"
+_HW = r"(?:left|western|west|right|eastern|east)"
+_AREA = (r"(?:part|parts|portion|section|sector|area|region|zone|third|side|half|quadrant|"
+         r"corner|edge|border|margin|strip|band|reaches|end)")
+_IMG = r"(?:\s+of\s+the\s+(?:image|scene|frame|picture|chip|tile|view|scan|acquisition|patch))?"
+_PRE = (r"(?:(?:at|on|in|to|toward|towards|near|along|across|within|inside|throughout|into|"
+        r"over|from|by|hugging|lining)\s+(?:the\s+)?(?:far\s+|extreme\s+|very\s+)?)?")
+REGION = re.compile(
+    rf"{_PRE}(?:(?P<corner>(?P<cv>{_VW})[\s-]*(?:and[\s-]+)?(?P<ch>{_HW})(?:[\s-]+hand)?[\s-]+corner)"
+    rf"|(?P<quad>(?P<qv>{_VW})[\s-]*(?P<qh>{_HW})(?:[\s-]+hand)?(?:[\s-]+(?:quadrant|quarter|"
+    rf"part|portion|section|area|region|side|sector|zone))?)"
+    rf"|(?P<compass>(?P<kv>north|south)[\s-]?(?P<kh>west|east)(?:ern)?)"
+    rf"|(?P<nearc>(?:near|close\s+to|around|towards|toward|not\s+far\s+from)\s+the\s+"
+    rf"(?:centre|center|middle))"
+    rf"|(?P<centre>(?:the\s+)?(?:centre|center|middle|central)(?:[\s-]+(?:part|portion|"
+    rf"section|area|region|zone|third))?|centrally)"
+    rf"|(?P<half>(?P<hw>{_VW}|{_HW})[\s-]+half)"
+    rf"|(?P<edge>(?P<ew>{_VW}|{_HW})(?:[\s-]+(?:image|frame|scene))?[\s-]+(?:edge|border|"
+    rf"margin|boundary|periphery|rim|fringe)s?)"
+    rf"|(?P<third>(?P<tw>{_VW}|{_HW})(?:[\s-]+hand)?[\s-]+{_AREA})(?![\w-])"
+    rf"|(?P<bare>(?:at|on|in|to|toward|towards|near|along)\s+the\s+(?P<bw>top|bottom|left|right|"
+    rf"north|south|east|west)(?![\w-])(?![\s-]+of\s+(?!the\s+(?:image|scene|frame|picture|chip|tile|"
+    rf"view))))"
+    rf"|(?P<upper>(?P<uw>upper|lower|northern|southern|western|eastern)\s+(?:image|scene|frame)))",
+    re.I)
+
+
+def region_of(m: re.Match[str]) -> Region:
+    """The predicate a REGION match means (thirds, halves, quadrants, corners, edges, centre)."""
+    g = m.groupdict()
+    if g["corner"]:
+        return _both(_side(g["cv"], 1 / 3), _side(g["ch"], 1 / 3))
+    if g["quad"]:
+        return _both(_side(g["qv"], 1 / 2), _side(g["qh"], 1 / 2))
+    if g["compass"]:
+        return _both(_side(g["kv"], 1 / 2), _side(g["kh"], 1 / 2))
+    if g["nearc"]:
+        return _region((0.25, 0.75), (0.25, 0.75))
+    if g["centre"]:
+        return _region(_M, _M)
+    if g["half"]:
+        return _side(g["hw"], 1 / 2)
+    if g["edge"]:
+        return _side(g["ew"], 0.15)
+    word = g["tw"] or g["bw"] or g["uw"]
+    return _side(word, 1 / 3)
