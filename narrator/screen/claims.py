@@ -47,6 +47,7 @@ class Mention:
     negated: bool = False
     pronoun: bool = False
     blocker: bool = False       # a land or tone noun: owns regions but claims nothing
+    total: tuple[int, int | None] | None = None  # "three of the five ships": five
     regions: list[re.Match[str]] = field(default_factory=list)
 
 
@@ -79,10 +80,12 @@ _PRONOUN = re.compile(
     r"is|near|in|at|on|along|toward|towards|further|closer|slightly)))"
     r"|(?P<subset>(?:the\s+(?:other|remaining)|the\s+rest|the\s+others|remaining)"
     r"(?:\s+(?P<sn>two|three|four|five|six|seven|eight|nine|ten|\d+))?)"
-    r"|(?P<bare>(?P<bn>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
-    r"(?:\s+(?:more|others))?(?=\s+(?:of\s+(?:them|these|those|which)|in|near|at|on|along|"
-    r"toward|towards|sit|lie|are|appear|located|positioned|cluster|closer|further|farther|"
-    r"lining|line|form|occupy|grouped|clustered)\b)))(?![\w-])", re.I)
+    r"|(?P<none>none(?:\s+of\s+(?:them|these|those))?)"
+    r"|(?P<bare>(?P<bn>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
+    r"(?:\s+(?:more|others|other|further))?(?:\s+of\s+(?:them|these|those|which))?"
+    r"(?!\s*(?:m\b|%|per|metres|meters|metre|meter|degrees|deg|°|px|pixels|km|x\b|by\b|-|"
+    r"\.\d|/|:|times|January|February|March|April|May|June|July|August|September|October|"
+    r"November|December|\d))))(?![\w-])", re.I)
 _CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:while|whereas|but|and|with|plus|"
                      r"although|though|which|where)\b", re.I)
 _SPREAD = re.compile(r"\b(?:from|between)\s+(?:the\s+)?$", re.I)
@@ -143,6 +146,13 @@ def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tupl
             prev.end = max(prev.end, m.end())
             continue
         out.append(Mention(m.start(), m.end(), frozenset(vocab.categories_of(m.group(0)))))
+    for mn in out:
+        t = re.match(r"\s+of\s+(?:an\s+)?(?:other|another|a\s+different|unknown|other,?\s+"
+                     r"unspecified)\s+types?", s[mn.end:], re.I)
+        if t and mn.fine is None and "other" in vocab.fine_category:
+            mn.fine, mn.end = "other", mn.end + t.end()
+    out = [x for x in out if not (x.fine == "other" and any(
+        y is not x and y.start <= x.start < y.end for y in out))]
     for m in re.finditer(r"(?<![\w-])ones(?![\w-])", s):
         before = [x for x in out if x.end <= m.start()]
         if before:
@@ -154,29 +164,61 @@ def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
     return any(a <= pos < b for a, b in spans)
 
 
-def _qualify(mn: Mention, s: str, prev_end: int) -> None:
+_QTY_END = re.compile(rf"(?:{QUANTITY.pattern})\s*$", re.I)
+_OF_HEAD = re.compile(rf"(?:(?:{QUANTITY.pattern})|(?P<w>most|none|all|each|some|any|either|"
+                      r"neither|the\s+majority|the\s+rest|the\s+remainder))\s+of\s+"
+                      r"(?:the|these|those|its|their|our)\s+$", re.I)
+_ADJ_STOP = (_STOP - {"other", "more"}) | {"no", "not", "without", "nor", "none"}
+_LIST_GLUE = re.compile(r"^\s*(?:,|/|or|nor|and|,\s*or|,\s*and|,\s*nor)\s*$", re.I)
+_ELSEWHERE = re.compile(r"\b(?:rest|remainder|remaining\s+(?:area|part)|elsewhere|anywhere\s+"
+                        r"else|other\s+(?:part|parts|area|areas))\b", re.I)
+
+
+def _adjectives(before: str) -> tuple[tuple[str, ...], int]:
+    """The words right before a noun that describe it, and where they start in ``before``."""
+    words = list(re.finditer(r"[A-Za-z][\w/-]*", before))
+    adj: list[str] = []
+    k, pos = len(words), len(before)
+    while k > 0 and len(adj) < 3:
+        w = words[k - 1]
+        if re.search(r"[^\s,-]", before[w.end():pos]):
+            break
+        lw = w.group(0).lower()
+        if lw in _ADJ_STOP or QUANTITY.fullmatch(lw) or lw in FIXED_WORDS:
+            break
+        adj.insert(0, lw)
+        pos = w.start()
+        k -= 1
+    return tuple(adj), pos
+
+
+FIXED_WORDS = {"a", "an", "both", "several", "many", "numerous", "multiple", "various", "few",
+               "some", "dozens", "lots", "plenty", "single", "lone", "twin", "countless"}
+
+
+def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
     """Quantity, adjectives, group mode and negation of a noun mention from the words before."""
     before = s[prev_end:mn.start]
-    m = _PRE.search(before)
+    mn.adjectives, adj_at = _adjectives(before)
+    lead = before[:adj_at]
+    m = _QTY_END.search(lead)
     if m and (rng := quantity_range(m)) is not None:
-        words = [w.strip(",").lower() for w in m.group("adj").split()]
-        if not any(w in _STOP or QUANTITY.fullmatch(w) for w in words):
-            mn.qty, mn.qstart, mn.adjectives = rng, prev_end + m.start(), tuple(words)
-    if mn.qty is None:
-        a = _ADJ_ONLY.search(before)
-        words = [w.strip(",").lower() for w in a.group("adj").split()] if a else []
-        while words and words[0] in _STOP:
-            words.pop(0)
-        mn.adjectives = tuple(w for w in words if w not in _STOP)
-    head = s[:mn.qstart if mn.qstart >= 0 else mn.start - len(" ".join(mn.adjectives))]
-    if _NEG_OTHER.search(s[:mn.start]):
+        mn.qty, mn.qstart = rng, prev_end + m.start()
+    head = s[:mn.qstart if mn.qstart >= 0 else prev_end + adj_at]
+    sub = _OF_HEAD.search(head)
+    if _NEG_OTHER.search(head) or (_ELSEWHERE.search(s[mn.end:mn.end + 40])
+                                   and _NEG.search(head)):
         mn.mode = "none"
         return
-    if (mn.qty == (0, 0)) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]):
+    neg_list = prev is not None and prev.negated and _LIST_GLUE.match(s[prev.end:mn.start])
+    if sub is not None and (sub.group("w") or "").lower() in ("none", "neither"):
+        mn.negated, mn.qty, mn.mode, mn.qstart = True, (0, 0), "exact", sub.start()
+        return
+    if mn.qty == (0, 0) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]) or neg_list:
         mn.negated, mn.qty, mn.mode = True, (0, 0), "exact"
         return
-    if _SUBSET.search(head) or re.search(r"\bone\s+of\s+(?:the\s+)?$", head, re.I):
-        mn.mode = "subset"
+    if sub is not None:
+        _subset(mn, sub)
     elif _MOST.search(head):
         mn.mode = "most"
     elif mn.qty is not None:
@@ -184,8 +226,25 @@ def _qualify(mn: Mention, s: str, prev_end: int) -> None:
         mn.mode = "exists" if high is None and low <= 1 else "exact"
         if _ALL.search(head):
             mn.mode = "all"
-    elif _ALL.search(head) or _plural(s[mn.start:mn.end]):
+    elif _plural(s[mn.start:mn.end]) and (_ALL.search(head) or not re.search(
+            r"\b(?:the|this|that)\s+$", head, re.I)):
         mn.mode = "all"
+
+
+def _subset(mn: Mention, sub: re.Match[str]) -> None:
+    """"three of the five ships": the whole is a count, the part is what regions describe."""
+    word = (sub.group("w") or "").lower()
+    mn.total, mn.qstart = mn.qty, sub.start()
+    if word.startswith("most") or word == "the majority":
+        mn.mode, mn.qty = "most", None
+    elif word in ("all", "each"):
+        mn.mode, mn.qty = "all", None
+    elif word:
+        mn.mode, mn.qty = "subset", None
+    else:
+        rng = quantity_range(sub)
+        mn.qty = rng
+        mn.mode = "exact" if rng and rng[0] >= 2 and rng[1] is not None else "subset"
 
 
 def _plural(word: str) -> bool:
@@ -212,9 +271,11 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         mn = Mention(m.start(), m.end(), ref.cats, ref.fine, pronoun=True)
         if m.group("all"):
             mn.mode = "all"
+        elif m.group("none"):
+            mn.qty, mn.mode, mn.negated = (0, 0), "exact", True
         elif m.group("bare"):
             n = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
-            mn.qty, mn.mode = n, "exact"
+            mn.qty, mn.mode = n, "exact" if n and n[0] >= 2 else "exists"
         elif m.group("subset"):
             mn.mode = "subset"
             if m.group("sn"):
@@ -245,8 +306,9 @@ def _attach_regions(s: str, mentions: list[Mention]) -> None:
         if _SPREAD.search(s[:r.start()]) or (_SPREAD_AFTER.match(s[r.end():])
                                               and REGION.match(_SPREAD_AFTER.sub("", s[r.end():]))):
             continue
-        if _LOOSE.search(s[:r.start()]) or re.match(r"\s*of\s+(?:the\s+)?(?!image|scene|frame)"
-                                                    r"[a-z]", s[r.end():], re.I):
+        if _LOOSE.search(s[:r.start()]) or re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?"
+                                                    r"(?:image|scene|frame|picture|chip|tile|view))",
+                                                    s[r.end():], re.I):
             continue
         lo, hi = clause(r.start())
         owner = ([m for m in mentions if lo <= m.start < r.start()][-1:]
@@ -270,10 +332,10 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
     for a, b in sentences(text):
         s = text[a:b]
         nouns = _noun_mentions(s, a, vocab, masked)
-        prev_end = 0
+        prev_end, prev = 0, None
         for mn in nouns:
-            _qualify(mn, s, prev_end)
-            prev_end = mn.end
+            _qualify(mn, s, prev_end, prev)
+            prev_end, prev = mn.end, mn
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)
         mentions = sorted(nouns + pron + _blockers(s, vocab), key=lambda x: x.start)
@@ -291,7 +353,7 @@ def _subject(mn: Mention) -> str:
 
 def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     out: list[Claim] = []
-    groups: dict[str, list[Mention]] = {}
+    groups: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
     for mn in mentions:
         start = mn.qstart if mn.qstart >= 0 else mn.start
         span, words = (base + start, base + mn.end), s[start:mn.end]
@@ -303,8 +365,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             if mn.fine:
                 out.append(Claim("fine_type", mn.fine, subj, span, words))
         out += _size_claims(mn, s, base, span, words)
-        scoped = [r for r in mn.regions]
-        for r in scoped:
+        for r in mn.regions:
             rspan = (base + min(start, r.start()), base + max(mn.end, r.end()))
             rtext = s[min(start, r.start()):max(mn.end, r.end())]
             mode = mn.mode
@@ -312,32 +373,43 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
                 mode = "exists"
             out.append(Claim("position", subj, (r.group(0).lower(), mode, mn.qty, mn.fine),
                              rspan, rtext, region_of(r)))
-        if mn.qty is not None and not scoped and not mn.pronoun and mn.mode != "subset":
-            groups.setdefault(subj + "#" + (mn.fine or ""), []).append(mn)
+        qty = mn.total if mn.total is not None else (
+            mn.qty if not mn.regions and not mn.pronoun and mn.mode != "subset" else None)
+        if qty is not None:
+            groups.setdefault(subj + "#" + (mn.fine or ""), []).append((mn, qty))
     for key, ms in groups.items():
         out.append(_count_claim(key, ms, s, base))
     return out
 
 
-def _count_claim(key: str, ms: list[Mention], s: str, base: int) -> Claim:
-    """One count claim per kind and sentence: subgroups ("a large jet and four smaller ones")
-    are summed; a lone subgroup with an adjective is a lower bound of the total."""
+def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: str,
+                 base: int) -> Claim:
+    """One count claim per kind and sentence. Subgroups ("a large jet and four smaller ones")
+    are summed; a mention whose count covers all the others ("six aircraft: ... and one of
+    another type") is the total; a lone subgroup with an adjective is a lower bound."""
     subj, fine = key.split("#")
-    lo = sum(m.qty[0] for m in ms)  # type: ignore[index]
-    hi: int | None = 0
-    for m in ms:
-        hi = None if hi is None or m.qty[1] is None else hi + m.qty[1]  # type: ignore[index]
-    exact = [m for m in ms if m.mode in ("exact", "all")]
-    if len(ms) == 1 and ms[0].adjectives and not ms[0].negated and ms[0].mode != "all":
-        hi = None  # "two large vessels": a subgroup of the ships
-    elif len(ms) > 1 and any(m.qty == (0, 0) for m in ms):
-        lo, hi = ms[-1].qty  # type: ignore[misc]
-    start = min(m.qstart if m.qstart >= 0 else m.start for m in ms)
-    end = max(m.end for m in ms)
-    if not exact and hi is not None and len(ms) > 1:
-        hi = None
-    return Claim("count", subj, (lo, hi, fine or None), (base + start, base + end),
-                 s[start:end])
+    qs = [q for _, q in ms]
+    lows = [q[0] for q in qs]
+    start = min(m.qstart if m.qstart >= 0 else m.start for m, _ in ms)
+    end = max(m.end for m, _ in ms)
+    span, text = (base + start, base + end), s[start:end]
+    if any(q == (0, 0) for q in qs) and len(qs) > 1:
+        qs = [q for q in qs if q != (0, 0)] or [(0, 0)]
+        lows = [q[0] for q in qs]
+    head = max(range(len(qs)), key=lambda i: lows[i])
+    if len(qs) > 1 and lows[head] >= sum(lows) - lows[head] and ms[head][0].mode in (
+            "exact", "all") and not ms[head][0].adjectives:
+        low, high = qs[head]
+    elif len(qs) > 1:
+        low = sum(lows)
+        high = None if any(q[1] is None for q in qs) else sum(q[1] for q in qs)  # type: ignore[misc]
+    else:
+        low, high = qs[0]
+        mn = ms[0][0]
+        if mn.adjectives and not mn.negated and mn.mode != "all" and mn.total is None and not (
+                set(mn.adjectives) <= {"other", "more"}):
+            high = None  # "two large vessels": a subgroup of the ships
+    return Claim("count", subj, (low, high, fine or None), span, text)
 
 
 def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: str

@@ -131,10 +131,16 @@ REGION = re.compile(
     rf"|(?P<quad>(?P<qv>{_VW})[\s-]*(?P<qh>{_HW})(?:[\s-]+hand)?(?:[\s-]+(?:quadrant|quarter|"
     rf"part|portion|section|area|region|side|sector|zone))?)"
     rf"|(?P<compass>(?P<kv>north|south)[\s-]?(?P<kh>west|east)(?:ern)?)"
+    rf"|(?P<vcen>(?P<vw>{_VW})[\s-]+(?:centre|center|central|middle)(?![\w-]))"
+    rf"|(?P<hcen>(?:(?P<hw2>left|right)[\s-]+of[\s-]+(?:the\s+)?(?:centre|center|middle)|"
+    rf"(?:centre|center|middle)[\s-]+(?P<hw3>left|right))(?![\w-]))"
+    rf"|(?P<axis>(?P<ax>horizontally|vertically)\s+(?:centred|centered|central)|"
+    rf"(?P<mid>mid-height|mid-way\s+down|halfway\s+down))"
     rf"|(?P<nearc>(?:near|close\s+to|around|towards|toward|not\s+far\s+from)\s+the\s+"
     rf"(?:centre|center|middle))"
-    rf"|(?P<centre>(?:the\s+)?(?:centre|center|middle|central)(?:[\s-]+(?:part|portion|"
-    rf"section|area|region|zone|third))?|centrally)"
+    rf"|(?P<centre>(?:(?:the\s+)?(?:centre|center|middle|central)(?:[\s-]+(?:part|portion|"
+    rf"section|area|region|zone|third))?|centrally)(?![\w-])(?!\s+(?:line|point|of\s+(?!the\s+"
+    rf"(?:image|scene|frame|picture|chip|tile|view)))))"
     rf"|(?P<half>(?P<hw>{_VW}|{_HW})[\s-]+half)"
     rf"|(?P<edge>(?P<ew>{_VW}|{_HW})(?:[\s-]+(?:image|frame|scene))?[\s-]+(?:edge|border|"
     rf"margin|boundary|periphery|rim|fringe)s?)"
@@ -155,6 +161,15 @@ def region_of(m: re.Match[str]) -> Region:
         return _both(_side(g["qv"], 1 / 2), _side(g["qh"], 1 / 2))
     if g["compass"]:
         return _both(_side(g["kv"], 1 / 2), _side(g["kh"], 1 / 2))
+    if g["vcen"]:
+        return _both(_side(g["vw"], 1 / 3), _region(x=(0.25, 0.75)))
+    if g["hcen"]:
+        word = (g["hw2"] or g["hw3"]).lower()
+        return _region(x=(0.5, 1.0) if word == "right" else (0.0, 0.5))
+    if g["axis"]:
+        if g["mid"] or g["ax"].lower() == "vertically":
+            return _region(y=_M)
+        return _region(x=_M)
     if g["nearc"]:
         return _region((0.25, 0.75), (0.25, 0.75))
     if g["centre"]:

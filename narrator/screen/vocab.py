@@ -53,7 +53,7 @@ class ScreenVocabulary:
                 self.land[_key(w)] = cls
         self.land_aliases = {_key(k): v for k, v in (data.get("land_cover_aliases") or {}).items()}
         self.re_category = _word_re(list(self.categories))
-        self.re_fine = _word_re(list(self.fine), 0)
+        self.re_fine = _word_re(list(self.fine))
         self.re_land = _word_re(list(self.land))
         self.re_land_word = _word_re(list(data.get("land_words") or []))
         self.re_context = _word_re(list(data.get("context_words") or []))
