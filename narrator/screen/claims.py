@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from narrator.screen.quantity import QUANTITY, REGION, quantity_range, region_of
+from narrator.screen.quantity import (FIXED, QUANTITY, REGION, combined_region,
+                                      quantity_range, region_of)
 from narrator.screen.vocab import ScreenVocabulary, default_vocabulary
 
 
@@ -78,6 +79,12 @@ _PRONOUN = re.compile(
     r"the\s+other(?!s)|the\s+last|the\s+largest|the\s+biggest|the\s+smallest|the\s+brightest|"
     r"the\s+latter|the\s+former|the\s+first|the\s+second|the\s+third|one(?=\s+(?:of|sits|lies|"
     r"is|near|in|at|on|along|toward|towards|further|closer|slightly)))"
+    r"|(?P<most>(?:more\s+than\s+)?half\s+of\s+them|most\s+of\s+them|the\s+majority(?:\s+of\s+them)?"
+    r"|the\s+bulk(?:\s+of\s+them)?)"
+    r"|(?P<super>the\s+(?:\w+most|largest|biggest|smallest|brightest|longest|nearest|closest|"
+    r"furthest|farthest|lowest|highest|uppermost|topmost|leftmost|rightmost))"
+    r"|(?P<more>(?:a\s+few|several|some|many|a\s+couple|a\s+handful|a\s+pair)\s+(?:more|others|"
+    r"other|of\s+them))"
     r"|(?P<subset>(?:the\s+(?:other|remaining)|the\s+rest|the\s+others|remaining)"
     r"(?:\s+(?P<sn>two|three|four|five|six|seven|eight|nine|ten|\d+))?)"
     r"|(?P<none>none(?:\s+of\s+(?:them|these|those))?)"
@@ -101,13 +108,15 @@ LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "eno
 SMALL = {"small", "tiny", "little", "minute", "point-like", "pointlike", "diminutive",
          "miniature", "minuscule"}
 _FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:es|ing|ed)|occup(?:ies|ying|y)|"
-                    r"tak(?:es|ing)\s+up|cover(?:s|ing)?)\s+(?:most|much|the\s+majority|"
-                    r"the\s+bulk|nearly\s+all|almost\s+all|a\s+large\s+(?:part|portion|share|"
-                    r"fraction)|the\s+(?:whole|entire))?(?:\s+of)?\s*(?:the\s+)?(?:frame|image|"
-                    r"scene|picture|view|chip)\b", re.I)
+                    r"tak(?:es|ing)\s+up|cover(?:s|ing)?|span(?:s|ning)?)\s+(?P<how>most|much|"
+                    r"the\s+majority|the\s+bulk|nearly\s+all|almost\s+all|(?:a\s+)?(?:large|"
+                    r"big|substantial|significant|sizeable|considerable|good)\s+(?:part|portion|"
+                    r"share|fraction|chunk|area)|the\s+(?:whole|entire))?(?:\s+of)?\s*"
+                    r"(?:the\s+)?(?:frame|image|scene|picture|view|chip)\b", re.I)
 _METRES = re.compile(
     r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:\.\d+)?))?\s*"
-    r"(?:m|metres?|meters?)(?![\w\u00b2/])(?P<long>[\s-]*(?:long|in\s+length|length|-long))?",
+    r"(?:m|metres?|meters?)(?![\w\u00b2/])(?P<long>[\s-]*(?:long|in\s+length|length|-long|"
+    r"in\s+(?:wing)?span|(?:wing)?span|from\s+(?:nose|bow|end)))?",
     re.I)
 _RES_CUE = re.compile(r"^[\s-]*(?:\w+\s+){0,2}?(?:resolution|pixel|pixels|spacing|gsd|ground[\s-]"
                       r"sampl|posting|sampling|grid|res\b|per\s+pixel|/\s*px)", re.I)
@@ -206,8 +215,8 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
         mn.qty, mn.qstart = rng, prev_end + m.start()
     head = s[:mn.qstart if mn.qstart >= 0 else prev_end + adj_at]
     sub = _OF_HEAD.search(head)
-    if _NEG_OTHER.search(head) or (_ELSEWHERE.search(s[mn.end:mn.end + 40])
-                                   and _NEG.search(head)):
+    if _NEG_OTHER.search(s[:mn.start]) or (_NEG.search(head) and (
+            _ELSEWHERE.search(s[mn.end:mn.end + 40]) or _ELSEWHERE.search(head[-45:]))):
         mn.mode = "none"
         return
     neg_list = prev is not None and prev.negated and _LIST_GLUE.match(s[prev.end:mn.start])
@@ -268,19 +277,54 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         ref = prev[-1] if prev else last
         if ref is None or ref.blocker:
             continue
-        mn = Mention(m.start(), m.end(), ref.cats, ref.fine, pronoun=True)
+        mn = Mention(m.start(), m.end(), ref.cats, None, pronoun=True)
         if m.group("all"):
             mn.mode = "all"
+        elif m.group("most"):
+            mn.mode = "most"
+        elif m.group("super") or m.group("more"):
+            mn.mode = "subset"
         elif m.group("none"):
             mn.qty, mn.mode, mn.negated = (0, 0), "exact", True
         elif m.group("bare"):
             n = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
-            mn.qty, mn.mode = n, "exact" if n and n[0] >= 2 else "exists"
+            mn.qty, mn.mode = n, "subset"
         elif m.group("subset"):
             mn.mode = "subset"
             if m.group("sn"):
                 mn.qty = quantity_range(QUANTITY.match(m.group("sn")))  # type: ignore[arg-type]
         out.append(mn)
+    return out + _quantity_pronouns(s, nouns, out, last)
+
+
+_FOLLOW = re.compile(r"\s+(?:of\s+(?:them|these|those|which)\b|(?:are|is|lie|lies|sit|sits|"
+                     r"cluster|clustered|form|appear|line|lining|occupy|crowd|gather|stand|"
+                     r"located|positioned|grouped|scattered|spread|in|near|at|on|along|toward|"
+                     r"towards|close|further|farther)\b)", re.I)
+
+
+def _quantity_pronouns(s: str, nouns: list[Mention], pron: list[Mention],
+                       last: Mention | None) -> list[Mention]:
+    """A quantity with no noun ("about a dozen cluster along the right side"): of the last
+    kind named."""
+    out = []
+    taken = [(x.qstart if x.qstart >= 0 else x.start, x.end) for x in nouns + pron]
+    for m in QUANTITY.finditer(s):
+        if any(a <= m.start() < b or m.start() <= a < m.end() for a, b in taken):
+            continue
+        if not m.group("mod") and not m.group("fixed"):
+            continue  # bare numbers are handled by _PRONOUN
+        if (m.group("fixed") or "").lower() in ("a", "an", "some", "no", "the only", "both"):
+            continue
+        if not _FOLLOW.match(s[m.end():]):
+            continue
+        prev = [x for x in nouns if x.end <= m.start()]
+        ref = prev[-1] if prev else last
+        rng = quantity_range(m)
+        if ref is None or rng is None:
+            continue
+        out.append(Mention(m.start(), m.end(), ref.cats, None, qty=rng, mode="subset",
+                           pronoun=True))
     return out
 
 
@@ -294,7 +338,52 @@ def _blockers(s: str, vocab: ScreenVocabulary) -> list[Mention]:
     return out
 
 
-def _attach_regions(s: str, mentions: list[Mention]) -> None:
+_PREP = re.compile(r"^(?:at|on|in|to|toward|towards|near|along|across|within|inside|"
+                   r"throughout|into|over|from|by|hugging|lining)\b", re.I)
+_RELATIVE = re.compile(r"\b(?:away\s+from|far\s+from|outside(?:\s+of)?|clear\s+of|apart\s+from|"
+                       r"above|below|beyond|off|beside|except|other\s+than|besides|"
+                       r"rather\s+than|instead\s+of|not)\s+(?:the\s+)?$", re.I)
+_NUDGE = re.compile(r"\b(?:slightly|a\s+little|a\s+bit|somewhat|just)\b[\w\s-]{0,14}$", re.I)
+_UNION = re.compile(r"^\s*(?:,\s*)?(?:and|or|to|through|towards|toward|into|,)\s+(?:the\s+)?"
+                    r"(?:(?:very|far)\s+)?$", re.I)
+_EMPTY_AFTER = re.compile(
+    r"^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s*,?\s*(?:(?:is|are|remains|"
+    r"stays|looks|appears|seems|was|lies|sits)\s+(?:otherwise\s+|entirely\s+|completely\s+|"
+    r"largely\s+|totally\s+|essentially\s+|almost\s+|virtually\s+|fully\s+)?|(?:is\s+)?left\s+)"
+    r"(?:empty|clear|vacant|unoccupied|devoid|free|target-free|object-free)(?:\s+of\s+"
+    r"(?P<w>[\w-]+(?:\s+[\w-]+)?))?"
+    r"|^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s+(?:contains|holds|shows|"
+    r"has|hosts)\s+(?:nothing|none|no\s+(?:targets|objects|returns|annotated\s+objects|"
+    r"detections))\b", re.I)
+_EMPTY_BEFORE = re.compile(r"\b(?:nothing|none|no\s+(?:targets?|objects?|returns?|detections?)"
+                           r")\s+(?:\w+\s+){0,3}$", re.I)
+
+
+def _empty_claims(s: str, base: int, regions: list[re.Match[str]], vocab: ScreenVocabulary
+                  ) -> tuple[list[Claim], set[int]]:
+    """"the lower half is empty", "nothing lies in the upper third": no object there."""
+    out, used = [], set()
+    for r in regions:
+        after = _EMPTY_AFTER.match(s[r.end():])
+        before = _EMPTY_BEFORE.search(s[:r.start()])
+        if not (after or before):
+            continue
+        subject = ""
+        if after and after.group("w"):
+            cats = set()
+            for w in re.finditer(vocab.re_category, after.group("w")):
+                cats |= vocab.categories_of(w.group(0))
+            subject = "|".join(sorted(cats))
+        a = before.start() if before else r.start()
+        b = r.end() + (after.end() if after else 0)
+        out.append(Claim("position", subject, (r.group(0).lower(), "exact", (0, 0), None),
+                         (base + a, base + b), s[a:b], region_of(r)))
+        used.add(r.start())
+    return out, used
+
+
+def _attach_regions(s: str, mentions: list[Mention], regions: list[re.Match[str]],
+                    used: set[int]) -> None:
     """Each region phrase goes to the mention it describes (same clause first)."""
     cuts = [0, *[m.start() for m in _CLAUSE.finditer(s)], len(s)]
 
@@ -302,24 +391,33 @@ def _attach_regions(s: str, mentions: list[Mention]) -> None:
         lo = max(c for c in cuts if c <= pos)
         return lo, min(c for c in cuts if c > pos) if any(c > pos for c in cuts) else len(s)
 
-    for r in REGION.finditer(s):
-        if _SPREAD.search(s[:r.start()]) or (_SPREAD_AFTER.match(s[r.end():])
-                                              and REGION.match(_SPREAD_AFTER.sub("", s[r.end():]))):
+    for i, r in enumerate(regions):
+        if r.start() in used or _SPREAD.search(s[:r.start()]) or _RELATIVE.search(s[:r.start()]):
             continue
-        if _LOOSE.search(s[:r.start()]) or re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?"
-                                                    r"(?:image|scene|frame|picture|chip|tile|view))",
-                                                    s[r.end():], re.I):
+        nxt = regions[i + 1] if i + 1 < len(regions) else None
+        prv = regions[i - 1] if i else None
+        if (nxt and _UNION.match(s[r.end():nxt.start()])) or (
+                prv and _UNION.match(s[prv.end():r.start()])):
+            continue  # "from the top left to the bottom right", "the left and centre"
+        if re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?(?:image|scene|frame|"
+                    r"picture|chip|tile|view))", s[r.end():], re.I):
+            continue
+        if r.group("bare") and _NUDGE.search(s[:r.start()]):
             continue
         lo, hi = clause(r.start())
         owner = ([m for m in mentions if lo <= m.start < r.start()][-1:]
-                 or [m for m in mentions if r.end() <= m.start < hi][:1]
-                 or [m for m in mentions if m.start < r.start()][-1:])
-        if not owner and not [m for m in mentions if m.start < r.start()]:
-            owner = [m for m in mentions if m.start >= r.end()][:1]
-        if owner:
-            if _MOSTLY.search(s[owner[0].end:r.start()] if owner[0].start < r.start() else ""):
-                owner[0].mode = "most"
-            owner[0].regions.append(r)
+                 or [m for m in mentions if r.end() <= m.start < hi][:1])
+        if not owner and _PREP.match(r.group(0)):
+            owner = [m for m in mentions if m.start < r.start()][-1:]
+            if not owner and not [m for m in mentions if m.start < r.start()]:
+                owner = [m for m in mentions if m.start >= r.end()][:1]
+        if not owner:
+            continue
+        if _LOOSE.search(s[:r.start()]) and not owner[0].negated:
+            continue
+        if _MOSTLY.search(s[owner[0].end:r.start()] if owner[0].start < r.start() else ""):
+            owner[0].mode = "most"
+        owner[0].regions.append(r)
 
 
 def object_claims(text: str, vocab: ScreenVocabulary | None = None,
@@ -339,8 +437,10 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)
         mentions = sorted(nouns + pron + _blockers(s, vocab), key=lambda x: x.start)
-        _attach_regions(s, mentions)
-        out += _sentence_claims(s, a, [m for m in mentions if not m.blocker])
+        regions = list(REGION.finditer(s))
+        empty, used = _empty_claims(s, a, regions, vocab)
+        _attach_regions(s, mentions, regions, used)
+        out += empty + _sentence_claims(s, a, [m for m in mentions if not m.blocker])
         out += _length_claims(s, a, nouns)
         if nouns:
             last = nouns[-1]
@@ -365,14 +465,16 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             if mn.fine:
                 out.append(Claim("fine_type", mn.fine, subj, span, words))
         out += _size_claims(mn, s, base, span, words)
-        for r in mn.regions:
-            rspan = (base + min(start, r.start()), base + max(mn.end, r.end()))
-            rtext = s[min(start, r.start()):max(mn.end, r.end())]
+        if mn.regions:
+            a = min(start, *(r.start() for r in mn.regions))
+            b = max(mn.end, *(r.end() for r in mn.regions))
             mode = mn.mode
-            if mode == "exact" and mn.pronoun and mn.qty is None:
-                mode = "exists"
-            out.append(Claim("position", subj, (r.group(0).lower(), mode, mn.qty, mn.fine),
-                             rspan, rtext, region_of(r)))
+            if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
+                                                   <= {"other", "more"})):
+                mode = "subset" if mn.qty != (0, 0) else mode
+            where = " & ".join(r.group(0).lower() for r in mn.regions)
+            out.append(Claim("position", subj, (where, mode, mn.qty, mn.fine),
+                             (base + a, base + b), s[a:b], combined_region(mn.regions)))
         qty = mn.total if mn.total is not None else (
             mn.qty if not mn.regions and not mn.pronoun and mn.mode != "subset" else None)
         if qty is not None:
@@ -425,7 +527,11 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
     after = s[mn.end:]
     f = _FILLS.search(after[:60])
     if f and not re.match(r"[^,;]*\b(?:scene|image|frame)\b", after[:f.start()]):
-        out.append(Claim("size", _subject(mn), "fills", (base + mn.end + f.start(),
+        how = (f.group("how") or "").lower()
+        kind = "large" if how and not re.match(r"most|much|the|nearly|almost", how) else "fills"
+        if kind == "fills" and not how and re.match(r"occup|cover|span", f.group(0), re.I):
+            kind = "large"
+        out.append(Claim("size", _subject(mn), kind, (base + mn.end + f.start(),
                                                           base + mn.end + f.end()), f.group(0)))
     return out
 
@@ -436,7 +542,9 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
         if _RES_CUE.match(s[m.end():]) or _RES_BEFORE.search(s[:m.start()]):
             continue
         after = s[m.end():]
-        near = [x for x in nouns if 0 <= x.start - m.end() <= 25]
+        near = [x for x in nouns if 0 <= x.start - m.end() <= 25
+                and re.fullmatch(r"[\s-]*(?:long|in\s+length)?[\s-]*(?:[a-z-]+\s+)?",
+                                 s[m.end():x.start], re.I)]
         if not (m.group("long") or near or _LEN_BEFORE.search(s[:m.start()])):
             continue
         if re.match(r"\s*(?:wide|in\s+width|across|apart|away|from|of\s+each|beam)", after, re.I):

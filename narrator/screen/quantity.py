@@ -23,7 +23,8 @@ _NUM = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s
 FIXED = {
     "a single": (1, 1), "single": (1, 1), "a lone": (1, 1), "lone": (1, 1),
     "an isolated": (1, 1), "a solitary": (1, 1), "solitary": (1, 1), "only one": (1, 1),
-    "just one": (1, 1), "exactly one": (1, 1),
+    "just one": (1, 1), "exactly one": (1, 1), "the only": (1, 1), "the sole": (1, 1),
+    "the single": (1, 1),
     "a pair of": (2, 2), "a couple of": (2, 2), "twin": (2, 2), "both": (2, 2), "a few": (2, 4),
     "several": (3, 7), "a handful of": (3, 6), "handful of": (3, 6), "about a dozen": (10, 14),
     "around a dozen": (10, 14), "roughly a dozen": (10, 14), "some dozen": (10, 14),
@@ -135,7 +136,9 @@ REGION = re.compile(
     rf"|(?P<hcen>(?:(?P<hw2>left|right)[\s-]+of[\s-]+(?:the\s+)?(?:centre|center|middle)|"
     rf"(?:centre|center|middle)[\s-]+(?P<hw3>left|right))(?![\w-]))"
     rf"|(?P<axis>(?P<ax>horizontally|vertically)\s+(?:centred|centered|central)|"
-    rf"(?P<mid>mid-height|mid-way\s+down|halfway\s+down))"
+    rf"(?P<mid>mid-height|mid-way\s+down|halfway\s+down|(?:the\s+)?(?:middle|central|centre|center)"
+    rf"[\s-]+(?:band|strip|row|belt|latitude))|(?P<col>(?:the\s+)?(?:middle|central|centre|center)"
+    rf"[\s-]+(?:column|vertical\s+strip|meridian)))"
     rf"|(?P<nearc>(?:near|close\s+to|around|towards|toward|not\s+far\s+from)\s+the\s+"
     rf"(?:centre|center|middle))"
     rf"|(?P<centre>(?:(?:the\s+)?(?:centre|center|middle|central)(?:[\s-]+(?:part|portion|"
@@ -152,6 +155,36 @@ REGION = re.compile(
     re.I)
 
 
+def region_axes(m: re.Match[str]) -> str:
+    """Which axes a region constrains: "x", "y" or "xy"."""
+    g = m.groupdict()
+    if g["corner"] or g["quad"] or g["compass"] or g["vcen"]:
+        return "xy"
+    if g["nearc"] or g["centre"]:
+        return "c"  # both, but only the free axis when combined with a one-axis region
+    if g["hcen"] or g["col"] or (g["axis"] and (g["ax"] or "").lower() == "horizontally"):
+        return "x"
+    if g["axis"]:
+        return "y"
+    word = (g["hw"] or g["ew"] or g["tw"] or g["bw"] or g["uw"] or "").lower()
+    return "x" if _V.get(word) == "x" else "y"
+
+
+def combined_region(matches: list[re.Match[str]]) -> Region:
+    """Several regions said of one group hold together; "near the centre" next to a one-axis
+    region ("in the upper half, near the centre") constrains only the other axis."""
+    axes = {region_axes(m) for m in matches}
+    preds = []
+    for m in matches:
+        if region_axes(m) == "c" and axes - {"c"} in ({"x"}, {"y"}):
+            free = "y" if axes - {"c"} == {"x"} else "x"
+            span = (0.25, 0.75) if m.group("nearc") else _M
+            preds.append(_region(x=span) if free == "x" else _region(y=span))
+        else:
+            preds.append(region_of(m))
+    return lambda cx, cy, s: all(p(cx, cy, s) for p in preds)
+
+
 def region_of(m: re.Match[str]) -> Region:
     """The predicate a REGION match means (thirds, halves, quadrants, corners, edges, centre)."""
     g = m.groupdict()
@@ -165,9 +198,11 @@ def region_of(m: re.Match[str]) -> Region:
         return _both(_side(g["vw"], 1 / 3), _region(x=(0.25, 0.75)))
     if g["hcen"]:
         word = (g["hw2"] or g["hw3"]).lower()
-        return _region(x=(0.5, 1.0) if word == "right" else (0.0, 0.5))
+        return _region(x=(0.5, 0.8) if word == "right" else (0.2, 0.5))
     if g["axis"]:
-        if g["mid"] or g["ax"].lower() == "vertically":
+        if g["col"]:
+            return _region(x=_M)
+        if g["mid"] or (g["ax"] or "").lower() == "vertically":
             return _region(y=_M)
         return _region(x=_M)
     if g["nearc"]:

@@ -53,7 +53,7 @@ _PLACE_CUE = re.compile(
     r"island\s+of|near|in|at|over|outside|around|of)\s+(?:the\s+)?"
     r"(?P<name>(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Cape)\s+of\s+[A-Z][a-z]+|"
     r"[A-Z][a-z]{2,}(?:[\s-][A-Z][a-z]+)*(?:\s+(?:River|Strait|Bay|Gulf|Sea|Island|Islands|"
-    r"Harbou?r|Port|Airport|International\s+Airport|Estuary|Delta|Canal|Channel))?)"
+    r"Harbou?r|Port|Airport|International\s+Airport|Estuary|Delta|Canal|Channel))?)\b"
     r"|(?P<name2>(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Cape)\s+of\s+[A-Z][a-z]+)")
 
 
@@ -88,36 +88,64 @@ def metadata_claims(text: str, vocab: ScreenVocabulary) -> list[Claim]:
     return out
 
 
+_LAND_SKIP_BEFORE = re.compile(r"(?:built-up|built\s+up|bare|open|dry|agricultural|urban|"
+                               r"developed|farm|crop|grass|forest|wet|flooded|volcanic)\s+$",
+                               re.I)
+_LAND_SKIP_AFTER = re.compile(r"^[\s-]*(?:cover|use|classes|class|mask|share|shares|"
+                              r"categories|based|-based|side|ward|wards)\b", re.I)
+
+
 def land_claims(text: str, vocab: ScreenVocabulary) -> list[Claim]:
     out: list[Claim] = []
     found = [(m, vocab.land_of(m.group(0))) for m in vocab.re_land.finditer(text)]
-    found += [(m, "land") for m in vocab.re_land_word.finditer(text)]
+    for m in vocab.re_land_word.finditer(text):
+        if not _LAND_SKIP_BEFORE.search(text[:m.start()]) and not any(
+                a.start() <= m.start() < a.end() for a, _ in found):
+            found.append((m, "land"))
     context = [m.span() for m in vocab.re_context.finditer(text)]
-    for m, cls in found:
-        if cls is None or _in_spans(m.start(), context):
+    mentions = []
+    for m, cls in sorted(found, key=lambda f: f[0].start()):
+        if cls is None or _in_spans(m.start(), context) or _LAND_SKIP_AFTER.match(
+                text[m.end():]):
             continue
-        before, after = text[:m.start()], text[m.end():]
+        mentions.append((m, cls))
         out.append(Claim("land_mention", cls, True, m.span(), m.group(0)))
-        if _DOMINANT.search(before[-80:]) or _DOMINATES_AFTER.match(after):
+        if _DOMINANT.search(text[:m.start()][-80:]) or _DOMINATES_AFTER.match(text[m.end():]):
             out.append(Claim("land_dominant", cls, True, m.span(), m.group(0)))
-        share = _share_near(before[-45:], after[:45])
-        if share is not None:
-            out.append(Claim("land_share", cls, share, m.span(), m.group(0)))
+    out += _shares(text, mentions)
     return out
 
 
-def _share_near(before: str, after: str) -> float | None:
-    """A percentage or fraction right before ("about 60% water") or after ("water (60%)")."""
-    tail = re.split(r"[,;.]|\band\b", before)[-1]
-    head = re.split(r"[,;.]|\band\b|\bwhile\b", after)[0]
-    for part in (tail, head):
-        m = _PCT.search(part)
-        if m:
-            return float(m.group("v")) / 100
-    m = _FRACTION.search(tail)
-    if m and re.search(r"(?:of\s+the\s+(?:scene|image|frame)|covered|cover)", tail + head, re.I):
-        return _FRACTIONS[re.sub(r"[\s-]+", " ", m.group("f").lower())]
-    return None
+def _shares(text: str, mentions: list) -> list[Claim]:
+    """Each percentage (or "half", "a third" of the scene) goes to the nearest land word of
+    its clause: right after it ("about 60% water") or right before ("water (60%)")."""
+    out = []
+    values = [(m.start(), m.end(), float(m.group("v")) / 100) for m in _PCT.finditer(text)]
+    for f in _FRACTION.finditer(text):
+        if re.search(r"\b(?:left|right|upper|lower|top|bottom|eastern|western|northern|"
+                     r"southern|other|first|second|north|south|east|west)[\s-]+$",
+                     text[:f.start()], re.I):
+            continue
+        if re.search(r"(?:of\s+the\s+(?:scene|image|frame)|cover|covers|covered)",
+                     text[max(0, f.start() - 40):f.end() + 40], re.I):
+            values.append((f.start(), f.end(),
+                           _FRACTIONS[re.sub(r"[\s-]+", " ", f.group("f").lower())]))
+    for a, b, v in values:
+        best, dist = None, 10**9
+        for m, cls in mentions:
+            gap = text[b:m.start()] if m.start() >= b else text[m.end():a]
+            if re.search(r"[;.]|\bwhile\b|\bwhereas\b|\band\b|\bwith\b", gap):
+                continue
+            if "," in gap or "(" in gap and m.start() >= b:
+                continue
+            d = len(gap) + (0 if m.start() >= b else 1)
+            if d < dist:
+                best, dist = (m, cls), d
+        if best is not None and dist <= 60:
+            m, cls = best
+            out.append(Claim("land_share", cls, v, (min(a, m.start()), max(b, m.end())),
+                             text[min(a, m.start()):max(b, m.end())]))
+    return out
 
 
 def tone_claims(text: str, vocab: ScreenVocabulary, places: list[tuple[int, int]]
