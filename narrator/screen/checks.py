@@ -92,10 +92,13 @@ class Verdict:
 
 def _members(facts: dict[str, Any], subject: str, fine: str | None = None
              ) -> list[dict[str, Any]]:
+    """The objects a claim is about: of its categories and, where the scene has fine types,
+    of its fine type (or fine-type group, "widebody")."""
     cats = set(subject.split("|")) if subject else None
     objs = [o for o in facts.get("objects", []) if cats is None or o["category"] in cats]
     if fine and any(o.get("fine_type") for o in objs):
-        objs = [o for o in objs if o.get("fine_type") == fine]
+        types = default_vocabulary().fine_groups.get(fine, {fine})
+        objs = [o for o in objs if o.get("fine_type") in types]
     return objs
 
 
@@ -136,9 +139,9 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
             return Outcome(c, "supported", "land cover")
         return Outcome(c, "supported" if n else "contradicted", n)
     if c.kind == "fine_type":
-        members = _members(facts, c.value)
-        types = sorted({o.get("fine_type") for o in members if o.get("fine_type")})
-        ok = not types or c.subject in types
+        types = sorted({o.get("fine_type") for o in _members(facts, c.value)
+                        if o.get("fine_type")})
+        ok = not types or bool(_members(facts, c.value, c.subject))
         return Outcome(c, "supported" if ok else "contradicted", types)
     if c.kind == "position":
         return _check_position(c, facts)

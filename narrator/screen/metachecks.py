@@ -59,7 +59,8 @@ def _sensor(c: Claim, geo: dict[str, Any]) -> Outcome:
         v = c.value.upper()
         ok = {"DUAL": len(pols) >= 2, "QUAD": len(pols) == 4, "FULL": len(pols) == 4,
               "SING": len(pols) == 1, "CROS": bool(pols & {"HV", "VH"}),
-              "CO": bool(pols & {"HH", "VV"})}.get(v, v in pols)
+              "CO": bool(pols & {"HH", "VV"})}.get(v[:4] if v[:2] not in ("HH", "HV", "VH", "VV")
+                                                    else "", set(v.split()) <= pols)
         return _outcome(c, ok, truth)
     if c.kind == "mode":
         said = _MODES.get(re.sub(r"[\s-]+", " ", c.value.lower()), _norm(c.value))

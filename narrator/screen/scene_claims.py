@@ -68,9 +68,10 @@ def metadata_claims(text: str, vocab: ScreenVocabulary) -> list[Claim]:
     for m in vocab.re_band.finditer(text):
         out.append(Claim("band", m.group("band"), m.group("band"), m.span(), m.group(0)))
     for m in vocab.re_pol.finditer(text):
-        if m.group("pol") and not vocab.re_pol_case.fullmatch(m.group(0)):
+        if m.group("pol") and m.group("pol") != m.group("pol").upper():
             continue  # "vv" in lower case is not a polarization
-        value = m.group("pol") or m.group("kind").lower().split("-")[0].split()[0][:4]
+        value = (" ".join(vocab.re_pol_case.findall(m.group("pol"))) if m.group("pol")
+                 else m.group("kind").lower().split("-")[0].split()[0][:4])
         out.append(Claim("polarization", value, value, m.span(), m.group(0)))
     for m in vocab.re_mode.finditer(text):
         out.append(Claim("mode", m.group("mode"), m.group("mode"), m.span(), m.group(0)))

@@ -47,6 +47,13 @@ class ScreenVocabulary:
             self.fine_category[str(fine)] = spec["category"]
             for w in spec.get("words") or []:
                 self.fine[_key(str(w))] = str(fine)
+        self.fine_groups: dict[str, frozenset[str]] = {}
+        for group, spec in (data.get("fine_type_groups") or {}).items():
+            self.fine_groups[str(group)] = frozenset(str(t) for t in spec["types"])
+            cats = {self.fine_category.get(str(t)) for t in spec["types"]} - {None}
+            self.fine_category[str(group)] = sorted(cats)[0] if cats else "aircraft"
+            for w in spec.get("words") or []:
+                self.fine[_key(str(w))] = str(group)
         self.land: dict[str, str] = {}
         for cls, words in (data.get("land_cover") or {}).items():
             for w in words:
@@ -57,21 +64,23 @@ class ScreenVocabulary:
         self.re_land = _word_re(list(self.land))
         self.re_land_word = _word_re(list(data.get("land_words") or []))
         self.re_context = _word_re(list(data.get("context_words") or []))
-        self.re_colour = _word_re(list(data.get("colours") or []))
-        self.re_achromatic = _word_re(list(data.get("achromatic") or []))
+        self.re_colour = re.compile(rf"(?<![\w/-])(?:{alternation(data.get('colours') or [])})"
+                                    r"(?![\w/])", re.I)
+        self.re_achromatic = re.compile(
+            rf"(?<![\w/-])(?:{alternation(data.get('achromatic') or [])})(?![\w/])", re.I)
         self.tone_nouns = {_key(w) for w in data.get("tone_nouns") or []}
         self.re_optical = _word_re(list(data.get("optical") or []))
         self.re_radar_cue = re.compile(alternation(list(data.get("radar_cues") or [])), re.I)
         self.re_band = re.compile(rf"(?<![\w-])(?P<band>{alternation(data['bands'])})[\s-]band\b")
         self.re_pol = re.compile(
-            rf"(?<![\w-])(?P<pol>{alternation(data['polarizations'])})(?![\w-])"
+            rf"(?<![\w-])(?P<pol>{alternation(data['polarizations'])}"
+            rf"(?:[/+&]|\s+and\s+|\s*\+\s*)?(?:{alternation(data['polarizations'])})?)(?![\w])"
             r"|(?P<kind>\b(?:dual|quad|full|single|cross|co)[\s-]?pol(?:arized|arised|arization"
             r"|arisation)?\b)", re.I)
-        self.re_pol_case = re.compile(rf"(?<![\w-])(?:{alternation(data['polarizations'])})"
-                                      r"(?![\w-])")
+        self.re_pol_case = re.compile(rf"(?:{alternation(data['polarizations'])})")
         self.modes = [str(m) for m in data.get("modes") or []]
         self.re_mode = re.compile(
-            rf"(?<![\w-])(?P<mode>{alternation(self.modes)})(?![\w-])"
+            rf"(?<![\w-])(?P<mode>{alternation(self.modes)})(?![\w])"
             r"(?=[\s-]*(?:mode|acquisition|product|imagery|image|data|scene|collect|beam|swath))",
             re.I)
         self.platforms = [str(p) for p in data.get("platforms") or []]
