@@ -109,6 +109,12 @@ def _in_range(n: int, rng: tuple[int, int | None]) -> bool:
 def _check_position(c: Claim, facts: dict[str, Any]) -> Outcome:
     _region, mode, qty, fine = c.value
     members = _members(facts, c.subject, fine)
+    if mode in ("max", "min") and members:
+        areas = [o["rel_area"] for o in members]
+        pick = max(areas) * 0.85 if mode == "max" else min(areas) * 1.15
+        members = [o for o, a in zip(members, areas, strict=True)
+                   if (a >= pick if mode == "max" else a <= pick)]
+        mode = "exists"
     w, h = facts["size"]
     pts = [(o["center"][0] / w, o["center"][1] / h) for o in members]
     loose = sum(c.detail(x, y, SLACK) for x, y in pts)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from narrator.screen.quantity import (FIXED, QUANTITY, REGION, combined_region,
-                                      quantity_range, region_of)
+                                      core_start, quantity_range, region_of)
 from narrator.screen.vocab import ScreenVocabulary, default_vocabulary
 
 
@@ -49,6 +49,10 @@ class Mention:
     pronoun: bool = False
     blocker: bool = False       # a land or tone noun: owns regions but claims nothing
     total: tuple[int, int | None] | None = None  # "three of the five ships": five
+    appositive: bool = False    # "one aircraft, an ARJ21, ...": the ARJ21 is that aircraft
+    additive: bool = False      # "two more", "another": a group besides those named before
+    anaphora: bool = False      # "four smaller ones", "a medium one"
+    superlative: str | None = None  # "max" / "min": the largest / smallest of its kind
     regions: list[re.Match[str]] = field(default_factory=list)
 
 
@@ -76,7 +80,7 @@ _POST_NEG = re.compile(r"^\s*(?:are|is|appear|seem|were)\s+(?:entirely\s+|comple
 _PRONOUN = re.compile(
     r"(?<![\w-])(?:(?P<all>all\s+of\s+them|all\s+(?:four|five|six|seven|eight|nine|ten|three|two)"
     r"|they|both\s+of\s+them)|(?P<exists>another|a\s+second|a\s+third|a\s+fourth|a\s+fifth|"
-    r"the\s+other(?!s)|the\s+last|the\s+largest|the\s+biggest|the\s+smallest|the\s+brightest|"
+    r"the\s+other(?!s)|the\s+last|the\s+fourth|the\s+fifth|the\s+sixth|the\s+largest|the\s+biggest|the\s+smallest|the\s+brightest|"
     r"the\s+latter|the\s+former|the\s+first|the\s+second|the\s+third|one(?=\s+(?:of|sits|lies|"
     r"is|near|in|at|on|along|toward|towards|further|closer|slightly)))"
     r"|(?P<most>(?:more\s+than\s+)?half\s+of\s+them|most\s+of\s+them|the\s+majority(?:\s+of\s+them)?"
@@ -101,18 +105,21 @@ _MOSTLY = re.compile(r"\b(?:mostly|mainly|largely|predominantly|primarily|chiefl
                      r"mostly\s+concentrated|most\s+of\s+them|the\s+majority)\b[\w\s-]{0,30}$",
                      re.I)
 _LOOSE = re.compile(r"\b(?:extend|extends|extending|stretch|stretches|stretching|spread|spreads|"
-                    r"spanning|spans|range|ranging|reach|reaching|run|runs|running|towards|"
-                    r"toward|facing|pointing|heading|oriented|across)\b[\w\s-]{0,15}$", re.I)
+                    r"spanning|range|ranging|reach|reaching|towards|toward|facing|pointing|"
+                    r"heading|oriented)\b[\w\s-]{0,15}$", re.I)
 LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "enormous",
          "dominant", "very large", "oversized", "immense", "vast"}
 SMALL = {"small", "tiny", "little", "minute", "point-like", "pointlike", "diminutive",
          "miniature", "minuscule"}
-_FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:es|ing|ed)|occup(?:ies|ying|y)|"
+_FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|ying|y)|"
                     r"tak(?:es|ing)\s+up|cover(?:s|ing)?|span(?:s|ning)?)\s+(?P<how>most|much|"
                     r"the\s+majority|the\s+bulk|nearly\s+all|almost\s+all|(?:a\s+)?(?:large|"
                     r"big|substantial|significant|sizeable|considerable|good)\s+(?:part|portion|"
                     r"share|fraction|chunk|area)|the\s+(?:whole|entire))?(?:\s+of)?\s*"
                     r"(?:the\s+)?(?:frame|image|scene|picture|view|chip)\b", re.I)
+_DOMINANT_FEATURE = re.compile(r"[\s,]+(?:(?:each|both|all)\s+)?(?:is\s+|are\s+|being\s+)?"
+                               r"((?:a|the)\s+(?:dominant|major|large|prominent\s+large)\s+"
+                               r"(?:feature|element|object|structure)s?)", re.I)
 _METRES = re.compile(
     r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:\.\d+)?))?\s*"
     r"(?:m|metres?|meters?)(?![\w\u00b2/])(?P<long>[\s-]*(?:long|in\s+length|length|-long|"
@@ -162,11 +169,42 @@ def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tupl
             mn.fine, mn.end = "other", mn.end + t.end()
     out = [x for x in out if not (x.fine == "other" and any(
         y is not x and y.start <= x.start < y.end for y in out))]
-    for m in re.finditer(r"(?<![\w-])ones(?![\w-])", s):
+    for m in _anaphora(s):
         before = [x for x in out if x.end <= m.start()]
         if before:
-            out.append(Mention(m.start(), m.end(), before[-1].cats, before[-1].fine))
+            out.append(Mention(m.start(), m.end(), before[-1].cats, None, anaphora=True))
     return sorted(out, key=lambda x: x.start)
+
+
+_ANAPHORA = re.compile(r"(?<![\w-])ones(?![\w-])|\b(?:a|an|the)\s+(?:[a-z-]+\s+){1,2}?"
+                       r"(?P<one>one)(?![\w-])(?!\s+of\b)", re.I)
+
+
+def _anaphora(s: str) -> list[re.Match[str]]:
+    """"four smaller ones", "a medium one": a noun left out, the kind named before."""
+    out = []
+    for m in _ANAPHORA.finditer(s):
+        if m.group("one"):
+            words = s[m.start():m.start("one")].split()[1:]
+            if not words or any(w.lower() in ("of", "other", "only", "single", "same", "and",
+                                              "first", "last", "second", "third") for w in words):
+                continue
+            out.append(_Span(m.start("one"), m.end("one")))
+        else:
+            out.append(_Span(m.start(), m.end()))
+    return out
+
+
+@dataclass
+class _Span:
+    a: int
+    b: int
+
+    def start(self) -> int:
+        return self.a
+
+    def end(self) -> int:
+        return self.b
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
@@ -202,6 +240,7 @@ def _adjectives(before: str) -> tuple[tuple[str, ...], int]:
 
 
 FIXED_WORDS = {"a", "an", "both", "several", "many", "numerous", "multiple", "various", "few",
+               "only", "sole",
                "some", "dozens", "lots", "plenty", "single", "lone", "twin", "countless"}
 
 
@@ -209,13 +248,14 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
     """Quantity, adjectives, group mode and negation of a noun mention from the words before."""
     before = s[prev_end:mn.start]
     mn.adjectives, adj_at = _adjectives(before)
+    mn.superlative = _superlative(" ".join(mn.adjectives))
     lead = before[:adj_at]
     m = _QTY_END.search(lead)
     if m and (rng := quantity_range(m)) is not None:
         mn.qty, mn.qstart = rng, prev_end + m.start()
     head = s[:mn.qstart if mn.qstart >= 0 else prev_end + adj_at]
     sub = _OF_HEAD.search(head)
-    if _NEG_OTHER.search(s[:mn.start]) or (_NEG.search(head) and (
+    if _NEG_OTHER.search(s[:mn.start]) or ((_NEG.search(head) or mn.qty == (0, 0)) and (
             _ELSEWHERE.search(s[mn.end:mn.end + 40]) or _ELSEWHERE.search(head[-45:]))):
         mn.mode = "none"
         return
@@ -256,6 +296,14 @@ def _subset(mn: Mention, sub: re.Match[str]) -> None:
         mn.mode = "exact" if rng and rng[0] >= 2 and rng[1] is not None else "subset"
 
 
+def _superlative(words: str) -> str | None:
+    if re.search(r"(?<![\w-])(?:largest|biggest|longest)\b", words, re.I):
+        return "max"
+    if re.search(r"(?<![\w-])(?:smallest|tiniest|shortest)\b", words, re.I):
+        return "min"
+    return None
+
+
 def _plural(word: str) -> bool:
     w = word.lower().split()[-1]
     return w.endswith("s") and not w.endswith("ss") or w in ("aircraft", "ferries", "lorries")
@@ -280,17 +328,31 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         mn = Mention(m.start(), m.end(), ref.cats, None, pronoun=True)
         if m.group("all"):
             mn.mode = "all"
+        elif m.group("exists") and re.match(r"another|(?:a|the)\s+(?:second|third|fourth|fifth)"
+                                            r"|the\s+other$", m.group(0), re.I):
+            mn.additive = True
         elif m.group("most"):
             mn.mode = "most"
-        elif m.group("super") or m.group("more"):
+        elif m.group("super"):
             mn.mode = "subset"
+            mn.superlative = _superlative(m.group(0))
+        elif m.group("more"):
+            mn.mode, mn.additive = "subset", "of them" not in m.group(0).lower()
+            lead = re.match(r"(a\s+few|several|some|many|a\s+couple|a\s+handful|a\s+pair)",
+                            m.group(0), re.I)
+            key = re.sub(r"\s+", " ", lead.group(1).lower()) if lead else ""
+            mn.qty = {"a few": (2, 4), "several": (3, 7), "some": (1, None), "many": (6, None),
+                      "a couple": (2, 2), "a handful": (3, 6), "a pair": (2, 2)}.get(key)
         elif m.group("none"):
             mn.qty, mn.mode, mn.negated = (0, 0), "exact", True
         elif m.group("bare"):
             n = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
             mn.qty, mn.mode = n, "subset"
+            mn.additive = bool(re.search(r"\b(?:more|others?|further)\b", m.group(0), re.I)
+                               and "of" not in m.group(0).lower())
         elif m.group("subset"):
             mn.mode = "subset"
+            mn.additive = bool(m.group("sn"))
             if m.group("sn"):
                 mn.qty = quantity_range(QUANTITY.match(m.group("sn")))  # type: ignore[arg-type]
         out.append(mn)
@@ -350,7 +412,7 @@ _EMPTY_AFTER = re.compile(
     r"^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s*,?\s*(?:(?:is|are|remains|"
     r"stays|looks|appears|seems|was|lies|sits)\s+(?:otherwise\s+|entirely\s+|completely\s+|"
     r"largely\s+|totally\s+|essentially\s+|almost\s+|virtually\s+|fully\s+)?|(?:is\s+)?left\s+)"
-    r"(?:empty|clear|vacant|unoccupied|devoid|free|target-free|object-free)(?:\s+of\s+"
+    r"(?:empty|clear|vacant|unoccupied|devoid|free|target-free|object-free)\b(?:\s+of\s+"
     r"(?P<w>[\w-]+(?:\s+[\w-]+)?))?"
     r"|^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s+(?:contains|holds|shows|"
     r"has|hosts)\s+(?:nothing|none|no\s+(?:targets|objects|returns|annotated\s+objects|"
@@ -363,6 +425,7 @@ def _empty_claims(s: str, base: int, regions: list[re.Match[str]], vocab: Screen
                   ) -> tuple[list[Claim], set[int]]:
     """"the lower half is empty", "nothing lies in the upper third": no object there."""
     out, used = [], set()
+    covered: list[tuple[int, int]] = []
     for r in regions:
         after = _EMPTY_AFTER.match(s[r.end():])
         before = _EMPTY_BEFORE.search(s[:r.start()])
@@ -379,11 +442,12 @@ def _empty_claims(s: str, base: int, regions: list[re.Match[str]], vocab: Screen
         out.append(Claim("position", subject, (r.group(0).lower(), "exact", (0, 0), None),
                          (base + a, base + b), s[a:b], region_of(r)))
         used.add(r.start())
+        covered.append((base + a, base + b))
     return out, used
 
 
 def _attach_regions(s: str, mentions: list[Mention], regions: list[re.Match[str]],
-                    used: set[int]) -> None:
+                    used: set[int], covered: list[tuple[int, int]], base: int) -> None:
     """Each region phrase goes to the mention it describes (same clause first)."""
     cuts = [0, *[m.start() for m in _CLAUSE.finditer(s)], len(s)]
 
@@ -392,13 +456,13 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[re.Match[str]
         return lo, min(c for c in cuts if c > pos) if any(c > pos for c in cuts) else len(s)
 
     for i, r in enumerate(regions):
-        if r.start() in used or _SPREAD.search(s[:r.start()]) or _RELATIVE.search(s[:r.start()]):
+        core = core_start(r)
+        if r.start() in used or _SPREAD.search(s[:core]) or _RELATIVE.search(s[:core]):
             continue
         nxt = regions[i + 1] if i + 1 < len(regions) else None
         prv = regions[i - 1] if i else None
-        if (nxt and _UNION.match(s[r.end():nxt.start()])) or (
-                prv and _UNION.match(s[prv.end():r.start()])):
-            continue  # "from the top left to the bottom right", "the left and centre"
+        union = bool((nxt and _UNION.match(s[r.end():core_start(nxt)])) or (
+            prv and _UNION.match(s[prv.end():core])))
         if re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?(?:image|scene|frame|"
                     r"picture|chip|tile|view))", s[r.end():], re.I):
             continue
@@ -408,12 +472,14 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[re.Match[str]
         owner = ([m for m in mentions if lo <= m.start < r.start()][-1:]
                  or [m for m in mentions if r.end() <= m.start < hi][:1])
         if not owner and _PREP.match(r.group(0)):
-            owner = [m for m in mentions if m.start < r.start()][-1:]
+            owner = [m for m in mentions if m.start < r.start() and not m.appositive][-1:]
             if not owner and not [m for m in mentions if m.start < r.start()]:
                 owner = [m for m in mentions if m.start >= r.end()][:1]
         if not owner:
             continue
-        if _LOOSE.search(s[:r.start()]) and not owner[0].negated:
+        if (_LOOSE.search(s[:r.start()]) or union) and not owner[0].negated:
+            continue  # "from the top left to the bottom right", "the left and centre"
+        if owner[0].mode == "none" or any(a <= owner[0].start + base < b for a, b in covered):
             continue
         if _MOSTLY.search(s[owner[0].end:r.start()] if owner[0].start < r.start() else ""):
             owner[0].mode = "most"
@@ -433,13 +499,21 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
         prev_end, prev = 0, None
         for mn in nouns:
             _qualify(mn, s, prev_end, prev)
+            if (prev is not None and mn.cats == prev.cats and mn.qty == (1, None)
+                    and re.fullmatch(r"\s*[,(\u2013\u2014-]\s*", s[prev.end:mn.qstart])
+                    and re.match(r"\s*[,)\u2013\u2014-]", s[mn.end:])):
+                mn.appositive = True
             prev_end, prev = mn.end, mn
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)
         mentions = sorted(nouns + pron + _blockers(s, vocab), key=lambda x: x.start)
         regions = list(REGION.finditer(s))
         empty, used = _empty_claims(s, a, regions, vocab)
-        _attach_regions(s, mentions, regions, used)
+        covered = [c.span for c in empty]
+        for mn in mentions:
+            if any(x <= mn.start + a < y for x, y in covered):
+                mn.mode = "none"
+        _attach_regions(s, mentions, regions, used, covered, a)
         out += empty + _sentence_claims(s, a, [m for m in mentions if not m.blocker])
         out += _length_claims(s, a, nouns)
         if nouns:
@@ -453,65 +527,128 @@ def _subject(mn: Mention) -> str:
 
 def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     out: list[Claim] = []
-    groups: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
+    fine_groups: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
+    parts: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
     for mn in mentions:
+        if mn.mode == "none" or not mn.cats:
+            continue
         start = mn.qstart if mn.qstart >= 0 else mn.start
         span, words = (base + start, base + mn.end), s[start:mn.end]
         subj = _subject(mn)
-        if mn.mode == "none" or not mn.cats:
-            continue
         if not mn.negated and not mn.pronoun:
             out.append(Claim("present", subj, True, span, words))
             if mn.fine:
                 out.append(Claim("fine_type", mn.fine, subj, span, words))
         out += _size_claims(mn, s, base, span, words)
-        if mn.regions:
-            a = min(start, *(r.start() for r in mn.regions))
-            b = max(mn.end, *(r.end() for r in mn.regions))
-            mode = mn.mode
-            if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
-                                                   <= {"other", "more"})):
-                mode = "subset" if mn.qty != (0, 0) else mode
-            where = " & ".join(r.group(0).lower() for r in mn.regions)
-            out.append(Claim("position", subj, (where, mode, mn.qty, mn.fine),
-                             (base + a, base + b), s[a:b], combined_region(mn.regions)))
+        out += _position_claims(mn, s, base, start)
+        if mn.appositive or mn.negated:
+            continue
         qty = mn.total if mn.total is not None else (
-            mn.qty if not mn.regions and not mn.pronoun and mn.mode != "subset" else None)
-        if qty is not None:
-            groups.setdefault(subj + "#" + (mn.fine or ""), []).append((mn, qty))
-    for key, ms in groups.items():
+            mn.qty if not mn.pronoun and mn.mode != "subset" else None)
+        if mn.pronoun and mn.additive:
+            qty = mn.qty or (1, 1)
+        if qty is None:
+            continue
+        if mn.fine and not mn.regions and not mn.pronoun:
+            fine_groups.setdefault(subj + "#" + mn.fine, []).append((mn, qty))
+        parts.setdefault(subj, []).append((mn, qty))
+    for key, ms in fine_groups.items():
         out.append(_count_claim(key, ms, s, base))
+    for subj, ms in parts.items():
+        out += _part_claims(subj, ms, s, base)
+    return out
+
+
+def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
+    """Where the mention's objects are: all regions said of it hold together (a negated
+    mention: none is in any of them)."""
+    if not mn.regions:
+        return []
+    mode = mn.superlative or mn.mode
+    if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
+                                           <= {"other", "more"})):
+        mode = "subset" if mn.qty != (0, 0) else mode
+    groups = [[r] for r in mn.regions] if mn.qty == (0, 0) else [mn.regions]
+    out = []
+    for rs in groups:
+        a = min(start, *(r.start() for r in rs))
+        b = max(mn.end, *(r.end() for r in rs))
+        where = " & ".join(r.group(0).lower() for r in rs)
+        out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine),
+                         (base + a, base + b), s[a:b], combined_region(rs)))
+    return out
+
+
+_CONTRAST = {"large", "larger", "largest", "small", "smaller", "smallest", "big", "bigger",
+             "medium", "mid-sized", "medium-sized", "tiny", "huge", "little", "bright",
+             "brighter", "faint", "fainter", "dimmer", "long", "longer", "short", "shorter"}
+_EXHAUSTIVE = re.compile(r"[:\u2013\u2014]|\bmake\s+up\b|\bin\s+all\b|\baltogether\b|"
+                         r"\bcomprising\b|\bconsisting\s+of\b|\bnamely\b", re.I)
+
+
+def _low(q: tuple[int, int | None]) -> int:
+    return 1 if q == (1, None) else q[0]
+
+
+def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: str,
+                 base: int) -> list[Claim]:
+    """The count of a kind from its parts in one sentence (SEMANTICS: subgroup numbers add up
+    to the kind's total). One unscoped count is taken as is. A plain count that covers the
+    others is the total ("eleven aircraft: three A320s, ..."); with a colon or "make up" the
+    others must add up to it. Parts alone add up to the total when they are subgroups: "two
+    more", "another", "four smaller ones", contrasting sizes, or plain numbers only."""
+    if len(ms) == 1:
+        m, q = ms[0]
+        if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None):
+            return []
+        return [_count_claim(subj + "#", ms, s, base)]
+    total = sum(_low(q) for _, q in ms)
+    head = next(((m, q) for m, q in ms if not m.pronoun and not m.fine and not m.regions
+                 and not m.anaphora and m.mode in ("exact", "all")
+                 and not set(m.adjectives) - {"other", "more", "total"}
+                 and q[1] is not None and _low(q) >= total - _low(q)), None)
+    out: list[Claim] = []
+    rest = [x for x in ms if x is not head]
+    if head is not None:
+        out.append(_count_claim(subj + "#", [head], s, base))
+        m = head[0]
+        between = (s[m.end:rest[0][0].start] if m.start < rest[0][0].start
+                   else s[rest[-1][0].end:m.start])
+        if not _EXHAUSTIVE.search(between):
+            return out
+    else:
+        first = ms[0][0]
+        if first.regions and _EXHAUSTIVE.search(s[first.end:ms[1][0].start]):
+            return out  # "three aircraft cluster in the top-left corner: ..."
+        contrast = sum(bool(set(m.adjectives) & _CONTRAST) or m.anaphora for m, _ in ms)
+        numeric = all(not m.pronoun and not m.regions and q != (1, None) and q[1] is not None
+                      for m, q in ms)
+        if not (any(m.additive for m, _ in ms) or contrast >= 2 or numeric):
+            return out
+    low = sum(_low(q) for _, q in rest)
+    highs = [1 if q == (1, None) else q[1] for _, q in rest]
+    high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
+    a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in rest)
+    b = max(m.end for m, _ in rest)
+    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b]))
     return out
 
 
 def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: str,
                  base: int) -> Claim:
-    """One count claim per kind and sentence. Subgroups ("a large jet and four smaller ones")
-    are summed; a mention whose count covers all the others ("six aircraft: ... and one of
-    another type") is the total; a lone subgroup with an adjective is a lower bound."""
+    """One count claim of a kind (or fine type) in a sentence; a lone subgroup with an
+    adjective ("two large vessels") is a lower bound of the kind's count."""
     subj, fine = key.split("#")
-    qs = [q for _, q in ms]
-    lows = [q[0] for q in qs]
-    start = min(m.qstart if m.qstart >= 0 else m.start for m, _ in ms)
-    end = max(m.end for m, _ in ms)
-    span, text = (base + start, base + end), s[start:end]
-    if any(q == (0, 0) for q in qs) and len(qs) > 1:
-        qs = [q for q in qs if q != (0, 0)] or [(0, 0)]
-        lows = [q[0] for q in qs]
-    head = max(range(len(qs)), key=lambda i: lows[i])
-    if len(qs) > 1 and lows[head] >= sum(lows) - lows[head] and ms[head][0].mode in (
-            "exact", "all") and not ms[head][0].adjectives:
-        low, high = qs[head]
-    elif len(qs) > 1:
-        low = sum(lows)
-        high = None if any(q[1] is None for q in qs) else sum(q[1] for q in qs)  # type: ignore[misc]
-    else:
-        low, high = qs[0]
-        mn = ms[0][0]
-        if mn.adjectives and not mn.negated and mn.mode != "all" and mn.total is None and not (
-                set(mn.adjectives) <= {"other", "more"}):
-            high = None  # "two large vessels": a subgroup of the ships
-    return Claim("count", subj, (low, high, fine or None), span, text)
+    low = sum(1 if q == (1, None) and len(ms) > 1 else q[0] for _, q in ms)
+    highs = [1 if q == (1, None) and len(ms) > 1 else q[1] for _, q in ms]
+    high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
+    mn = ms[0][0]
+    if len(ms) == 1 and mn.adjectives and mn.mode != "all" and mn.total is None and not (
+            set(mn.adjectives) <= {"other", "more"}):
+        high = None  # "two large vessels": a subgroup of the ships
+    a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in ms)
+    b = max(m.end for m, _ in ms)
+    return Claim("count", subj, (low, high, fine or None), (base + a, base + b), s[a:b])
 
 
 def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: str
@@ -525,6 +662,10 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
     if adjs & SMALL:
         out.append(Claim("size", _subject(mn), "small", span, words))
     after = s[mn.end:]
+    d = _DOMINANT_FEATURE.match(after)
+    if d:
+        out.append(Claim("size", _subject(mn), "large", (base + mn.end + d.start(1),
+                                                         base + mn.end + d.end()), d.group(1)))
     f = _FILLS.search(after[:60])
     if f and not re.match(r"[^,;]*\b(?:scene|image|frame)\b", after[:f.start()]):
         how = (f.group("how") or "").lower()

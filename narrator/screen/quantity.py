@@ -126,7 +126,9 @@ _AREA = (r"(?:part|parts|portion|section|sector|area|region|zone|third|side|half
          r"corner|edge|border|margin|strip|band|reaches|end)")
 _IMG = r"(?:\s+of\s+the\s+(?:image|scene|frame|picture|chip|tile|view|scan|acquisition|patch))?"
 _PRE = (r"(?:(?:at|on|in|to|toward|towards|near|along|across|within|inside|throughout|into|"
-        r"over|from|by|hugging|lining)\s+(?:the\s+)?(?:far\s+|extreme\s+|very\s+)?)?")
+        r"over|from|by|hugging|lining|occupies|occupy|occupying|crosses|cross|crossing|spans|"
+        r"hugs|hug|lines|line|fills|crowd|crowds|dominates|dominate)\s+(?:the\s+)?"
+        r"(?:far\s+|extreme\s+|very\s+)?)?")
 REGION = re.compile(
     rf"{_PRE}(?:(?P<corner>(?P<cv>{_VW})[\s-]*(?:and[\s-]+)?(?P<ch>{_HW})(?:[\s-]+hand)?[\s-]+corner)"
     rf"|(?P<quad>(?P<qv>{_VW})[\s-]*(?P<qh>{_HW})(?:[\s-]+hand)?(?:[\s-]+(?:quadrant|quarter|"
@@ -145,14 +147,22 @@ REGION = re.compile(
     rf"section|area|region|zone|third))?|centrally)(?![\w-])(?!\s+(?:line|point|of\s+(?!the\s+"
     rf"(?:image|scene|frame|picture|chip|tile|view)))))"
     rf"|(?P<half>(?P<hw>{_VW}|{_HW})[\s-]+half)"
-    rf"|(?P<edge>(?P<ew>{_VW}|{_HW})(?:[\s-]+(?:image|frame|scene))?[\s-]+(?:edge|border|"
-    rf"margin|boundary|periphery|rim|fringe)s?)"
+    rf"|(?P<edge>(?P<ew>{_VW}|{_HW})(?:\s+(?:or|and)\s+(?:the\s+)?(?P<ew2>{_VW}|{_HW}))?"
+    rf"(?:[\s-]+(?:image|frame|scene))?[\s-]+(?:edge|border|margin|boundary|periphery|rim|"
+    rf"fringe)s?)"
     rf"|(?P<third>(?P<tw>{_VW}|{_HW})(?:[\s-]+hand)?[\s-]+{_AREA})(?![\w-])"
-    rf"|(?P<bare>(?:at|on|in|to|toward|towards|near|along)\s+the\s+(?P<bw>top|bottom|left|right|"
-    rf"north|south|east|west)(?![\w-])(?![\s-]+of\s+(?!the\s+(?:image|scene|frame|picture|chip|tile|"
+    rf"|(?P<bare>(?:at|on|in|to|toward|towards|near|along|occupies|occupy|occupying|crosses|"
+    rf"cross|crossing|spans|hugs|hug|lines|line|fills|crowd|crowds)\s+the\s+(?P<bw>top|bottom|left|right|"
+    rf"north|south|east|west)(?![\w-])(?![\s-]+(?:half|third|part|portion|side|corner|edge|"
+    rf"quadrant|border|region|area|section|hand|sector|zone|end|strip|reaches|margin)\b)(?![\s-]+of\s+(?!the\s+(?:image|scene|frame|picture|chip|tile|"
     rf"view))))"
     rf"|(?P<upper>(?P<uw>upper|lower|northern|southern|western|eastern)\s+(?:image|scene|frame)))",
     re.I)
+
+
+def core_start(m: re.Match[str]) -> int:
+    """Where the region words start, after any preposition ("in the")."""
+    return min(m.start(k) for k, v in m.groupdict().items() if v)
 
 
 def region_axes(m: re.Match[str]) -> str:
@@ -212,6 +222,9 @@ def region_of(m: re.Match[str]) -> Region:
     if g["half"]:
         return _side(g["hw"], 1 / 2)
     if g["edge"]:
+        if g["ew2"]:
+            a, b = _side(g["ew"], 0.15), _side(g["ew2"], 0.15)
+            return lambda cx, cy, s: a(cx, cy, s) or b(cx, cy, s)
         return _side(g["ew"], 0.15)
     word = g["tw"] or g["bw"] or g["uw"]
     return _side(word, 1 / 3)

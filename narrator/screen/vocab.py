@@ -47,6 +47,8 @@ class ScreenVocabulary:
             self.fine_category[str(fine)] = spec["category"]
             for w in spec.get("words") or []:
                 self.fine[_key(str(w))] = str(fine)
+                if not str(w).endswith("s") and str(w)[-1:].isalnum():
+                    self.fine.setdefault(_key(str(w)) + "s", str(fine))
         self.fine_groups: dict[str, frozenset[str]] = {}
         for group, spec in (data.get("fine_type_groups") or {}).items():
             self.fine_groups[str(group)] = frozenset(str(t) for t in spec["types"])
