@@ -80,7 +80,7 @@ _POST_NEG = re.compile(r"^\s*(?:are|is|appear|seem|were)\s+(?:entirely\s+|comple
 _PRONOUN = re.compile(
     r"(?<![\w-])(?:(?P<all>all\s+of\s+them|all\s+(?:four|five|six|seven|eight|nine|ten|three|two)"
     r"|they|both\s+of\s+them)|(?P<exists>another|a\s+second|a\s+third|a\s+fourth|a\s+fifth|"
-    r"the\s+other(?!s)|the\s+last|the\s+fourth|the\s+fifth|the\s+sixth|the\s+largest|the\s+biggest|the\s+smallest|the\s+brightest|"
+    r"the\s+other(?!s)(?!\s+(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b)|the\s+last|the\s+fourth|the\s+fifth|the\s+sixth|the\s+largest|the\s+biggest|the\s+smallest|the\s+brightest|"
     r"the\s+latter|the\s+former|the\s+first|the\s+second|the\s+third|one(?=\s+(?:of|sits|lies|"
     r"is|near|in|at|on|along|toward|towards|further|closer|slightly)))"
     r"|(?P<most>(?:more\s+than\s+)?half\s+of\s+them|most\s+of\s+them|the\s+majority(?:\s+of\s+them)?"
@@ -319,7 +319,8 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         if _inside(m.start(), vocab_spans):
             continue
         nxt = [x for x in nouns if x.start >= m.end()]
-        if nxt and not set(s[m.end():nxt[0].start].lower().split()) & (_STOP - {"all"}):
+        if nxt and re.fullmatch(r"\s*(?:[a-z-]+\s+){0,2}", s[m.end():nxt[0].start], re.I) and not (
+                set(s[m.end():nxt[0].start].lower().split()) & (_STOP - {"all"})):
             continue  # "the other two vessels": a noun mention follows
         prev = [x for x in nouns if x.end <= m.start()]
         ref = prev[-1] if prev else last
@@ -603,10 +604,11 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
             return []
         return [_count_claim(subj + "#", ms, s, base)]
     total = sum(_low(q) for _, q in ms)
-    head = next(((m, q) for m, q in ms if not m.pronoun and not m.fine and not m.regions
-                 and not m.anaphora and m.mode in ("exact", "all")
-                 and not set(m.adjectives) - {"other", "more", "total"}
-                 and q[1] is not None and _low(q) >= total - _low(q)), None)
+    head = next((x for x in ms if not x[0].pronoun and not x[0].fine
+                 and (not x[0].regions or x[0].mode == "all")
+                 and not x[0].anaphora and x[0].mode in ("exact", "all")
+                 and not set(x[0].adjectives) - {"other", "more", "total"}
+                 and x[1][1] is not None and _low(x[1]) >= total - _low(x[1])), None)
     out: list[Claim] = []
     rest = [x for x in ms if x is not head]
     if head is not None:

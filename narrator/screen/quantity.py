@@ -95,7 +95,9 @@ Region = Callable[[float, float, float], bool]
 
 
 def _band(lo: float, hi: float) -> Callable[[float, float], bool]:
-    return lambda v, s: lo - s <= v <= hi + s
+    """Slack widens (or, negative, narrows) a band at its inner boundaries, never at the
+    image's own edges."""
+    return lambda v, s: (lo - s if lo > 0 else lo) <= v <= (hi + s if hi < 1 else hi)
 
 
 def _region(x: tuple[float, float] = (0, 1), y: tuple[float, float] = (0, 1)) -> Region:
