@@ -329,8 +329,8 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         mn = Mention(m.start(), m.end(), ref.cats, None, pronoun=True)
         if m.group("all"):
             mn.mode = "all"
-        elif m.group("exists") and re.match(r"another|(?:a|the)\s+(?:second|third|fourth|fifth)"
-                                            r"|the\s+other$", m.group(0), re.I):
+        elif m.group("exists") and re.match(r"another|a\s+(?:second|third|fourth|fifth)",
+                                            m.group(0), re.I):
             mn.additive = True
         elif m.group("most"):
             mn.mode = "most"
@@ -418,7 +418,7 @@ _EMPTY_AFTER = re.compile(
     r"|^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s+(?:contains|holds|shows|"
     r"has|hosts)\s+(?:nothing|none|no\s+(?:targets|objects|returns|annotated\s+objects|"
     r"detections))\b", re.I)
-_EMPTY_BEFORE = re.compile(r"\b(?:nothing|none|no\s+(?:targets?|objects?|returns?|detections?)"
+_EMPTY_BEFORE = re.compile(r"\b(?:nothing|no\s+(?:targets?|objects?|returns?|detections?)"
                            r")\s+(?:\w+\s+){0,3}$", re.I)
 
 
@@ -501,6 +501,8 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
         for mn in nouns:
             _qualify(mn, s, prev_end, prev)
             if (prev is not None and mn.cats == prev.cats and mn.qty == (1, None)
+                    and prev.fine is None and mn.fine is not None
+                    and prev.qty in ((1, 1), (1, None))
                     and re.fullmatch(r"\s*[,(\u2013\u2014-]\s*", s[prev.end:mn.qstart])
                     and re.match(r"\s*[,)\u2013\u2014-]", s[mn.end:])):
                 mn.appositive = True
