@@ -164,9 +164,9 @@ def _check_length(c: Claim, facts: dict[str, Any]) -> Outcome:
     gsd = (facts.get("geo") or {}).get("gsd_m")
     if not gsd:
         return Outcome(c, "unsupported", "pixel spacing unknown")
-    lo, hi = c.value
+    lo, hi, fine = c.value
     lengths = []
-    for o in _members(facts, c.subject) or facts.get("objects", []):
+    for o in _members(facts, c.subject, fine) or facts.get("objects", []):
         x0, y0, x1, y1 = o["box"]
         lengths.append(max(x1 - x0, y1 - y0) * gsd)
         if o.get("length_m"):

@@ -96,7 +96,8 @@ _PRONOUN = re.compile(
     r"(?:\s+(?:more|others|other|further))?(?:\s+of\s+(?:them|these|those|which))?"
     r"(?!\s*(?:m\b|%|per|metres|meters|metre|meter|degrees|deg|°|px|pixels|km|x\b|by\b|-|"
     r"\.\d|/|:|times|January|February|March|April|May|June|July|August|September|October|"
-    r"November|December|\d))))(?![\w-])", re.I)
+    r"November|December|\d))(?!\s+(?:[\w-]+\s+)?(?:targets?|returns?|objects?|echoes|signatures?|"
+    r"spots?|blobs?|features?|detections?)\b)))(?![\w-])", re.I)
 _CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:while|whereas|but|and|with|plus|"
                      r"although|though|which|where)\b", re.I)
 _SPREAD = re.compile(r"\b(?:from|between)\s+(?:the\s+)?$", re.I)
@@ -296,6 +297,9 @@ def _subset(mn: Mention, sub: re.Match[str]) -> None:
         mn.mode = "exact" if rng and rng[0] >= 2 and rng[1] is not None else "subset"
 
 
+_ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+
+
 def _superlative(words: str) -> str | None:
     if re.search(r"(?<![\w-])(?:largest|biggest|longest)\b", words, re.I):
         return "max"
@@ -332,6 +336,10 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         elif m.group("exists") and re.match(r"another|a\s+(?:second|third|fourth|fifth)",
                                             m.group(0), re.I):
             mn.additive = True
+        elif m.group("exists") and (k := _ORDINALS.get(m.group(0).lower().split()[-1])):
+            said = [x.qty[1] or x.qty[0] for x in nouns if x.qty and x.end <= m.start()]
+            said += [x.total[0] for x in nouns if x.total and x.end <= m.start()]
+            mn.additive = k > max(said, default=k)
         elif m.group("most"):
             mn.mode = "most"
         elif m.group("super"):
@@ -418,8 +426,9 @@ _EMPTY_AFTER = re.compile(
     r"|^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s+(?:contains|holds|shows|"
     r"has|hosts)\s+(?:nothing|none|no\s+(?:targets|objects|returns|annotated\s+objects|"
     r"detections))\b", re.I)
-_EMPTY_BEFORE = re.compile(r"\b(?:nothing|no\s+(?:targets?|objects?|returns?|detections?)"
-                           r")\s+(?:\w+\s+){0,3}$", re.I)
+_EMPTY_BEFORE = re.compile(r"\b(?:nothing|no\s+(?:targets?|objects?|returns?|detections?)|none\s+of\s+"
+                           r"the\s+(?:\w+\s+)?(?:targets|objects|returns|detections))\s+"
+                           r"(?:\w+\s+){0,3}$", re.I)
 
 
 def _empty_claims(s: str, base: int, regions: list[re.Match[str]], vocab: ScreenVocabulary
@@ -509,7 +518,9 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
             prev_end, prev = mn.end, mn
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)
-        mentions = sorted(nouns + pron + _blockers(s, vocab), key=lambda x: x.start)
+        blockers = [b for b in _blockers(s, vocab)
+                    if not any(0 <= b.start - p.end <= 1 for p in pron)]
+        mentions = sorted(nouns + pron + blockers, key=lambda x: x.start)
         regions = list(REGION.finditer(s))
         empty, used = _empty_claims(s, a, regions, vocab)
         covered = [c.span for c in empty]
@@ -550,6 +561,8 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             mn.qty if not mn.pronoun and mn.mode != "subset" else None)
         if mn.pronoun and mn.additive:
             qty = mn.qty or (1, 1)
+        if not mn.pronoun and set(mn.adjectives) & {"other", "more", "additional", "further"}:
+            mn.additive = True
         if qty is None:
             continue
         if mn.fine and not mn.regions and not mn.pronoun:
@@ -698,6 +711,7 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
         subj = _subject(owner[0]) if owner else ""
         lo = float(m.group("a"))
         hi = float(m.group("b")) if m.group("b") else lo
-        out.append(Claim("length", subj, (lo, hi), (base + m.start(), base + m.end()),
+        fine = owner[0].fine if owner else None
+        out.append(Claim("length", subj, (lo, hi, fine), (base + m.start(), base + m.end()),
                          m.group(0)))
     return out
