@@ -73,6 +73,11 @@ class Policy:
 
     unsupported: dict[str, str] = field(default_factory=lambda: dict(UNSUPPORTED))
     require_salient: bool = False
+    #: check fluency (length, repetition, lists); off for short field values
+    fluency: bool = True
+    #: context text (FUSAR-style fields: terrain, buildings, water ...): words of the scene's
+    #: context are not claims that annotated objects exist
+    context: bool = False
 
 
 @dataclass
@@ -100,6 +105,13 @@ def _members(facts: dict[str, Any], subject: str, fine: str | None = None
         types = default_vocabulary().fine_groups.get(fine, {fine})
         objs = [o for o in objs if o.get("fine_type") in types]
     return objs
+
+
+def _count(facts: dict[str, Any], subject: str, fine: str | None = None) -> int:
+    """How many objects a count is about (SceneFacts ``counts`` where no fine type is named)."""
+    if fine is None and "counts" in facts:
+        return sum(facts["counts"].get(c, 0) for c in subject.split("|"))
+    return len(_members(facts, subject, fine))
 
 
 def _in_range(n: int, rng: tuple[int, int | None]) -> bool:
@@ -137,10 +149,10 @@ def _check_position(c: Claim, facts: dict[str, Any]) -> Outcome:
 def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> Outcome:
     if c.kind == "count":
         low, high, fine = c.value
-        n = len(_members(facts, c.subject, fine))
+        n = _count(facts, c.subject, fine)
         return Outcome(c, "supported" if _in_range(n, (low, high)) else "contradicted", n)
     if c.kind == "present":
-        n = len(_members(facts, c.subject))
+        n = _count(facts, c.subject)
         if n == 0 and _land_context(c.text, facts, vocab):
             return Outcome(c, "supported", "land cover")
         return Outcome(c, "supported" if n else "contradicted", n)
@@ -230,8 +242,11 @@ def screen_text(text: str, facts: dict[str, Any], vocab: ScreenVocabulary | None
     """Extract the claims of ``text``, check each against ``facts``, apply the policy."""
     policy = policy or Policy()
     claims = extract_claims(text, vocab)
+    if policy.context:
+        claims = [c for c in claims if c.kind not in ("present", "land_mention")]
     outcomes = check_claims(claims, facts, vocab)
-    violations = fluency_violations(text) + violations_of(outcomes, policy)
+    violations = fluency_violations(text) if policy.fluency else []
+    violations += violations_of(outcomes, policy)
     if policy.require_salient:
         violations += missing_salient(claims, facts.get("counts") or {})
     return Verdict(claims, violations, outcomes)

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from narrator.screen.quantity import (FIXED, QUANTITY, REGION, combined_region,
-                                      core_start, quantity_range, region_of)
+from narrator.screen.quantity import (QUANTITY, Where, combined_region, quantity_range,
+                                      regions_in)
 from narrator.screen.vocab import ScreenVocabulary, default_vocabulary
 
 
@@ -53,7 +53,7 @@ class Mention:
     additive: bool = False      # "two more", "another": a group besides those named before
     anaphora: bool = False      # "four smaller ones", "a medium one"
     superlative: str | None = None  # "max" / "min": the largest / smallest of its kind
-    regions: list[re.Match[str]] = field(default_factory=list)
+    regions: list[Where] = field(default_factory=list)
 
 
 _STOP = {"of", "the", "these", "those", "and", "or", "with", "in", "on", "at", "are", "is",
@@ -431,7 +431,7 @@ _EMPTY_BEFORE = re.compile(r"\b(?:nothing|no\s+(?:targets?|objects?|returns?|det
                            r"(?:\w+\s+){0,3}$", re.I)
 
 
-def _empty_claims(s: str, base: int, regions: list[re.Match[str]], vocab: ScreenVocabulary
+def _empty_claims(s: str, base: int, regions: list[Where], vocab: ScreenVocabulary
                   ) -> tuple[list[Claim], set[int]]:
     """"the lower half is empty", "nothing lies in the upper third": no object there."""
     out, used = [], set()
@@ -449,14 +449,14 @@ def _empty_claims(s: str, base: int, regions: list[re.Match[str]], vocab: Screen
             subject = "|".join(sorted(cats))
         a = before.start() if before else r.start()
         b = r.end() + (after.end() if after else 0)
-        out.append(Claim("position", subject, (r.group(0).lower(), "exact", (0, 0), None),
-                         (base + a, base + b), s[a:b], region_of(r)))
+        out.append(Claim("position", subject, (r.text.lower(), "exact", (0, 0), None),
+                         (base + a, base + b), s[a:b], r.pred))
         used.add(r.start())
         covered.append((base + a, base + b))
     return out, used
 
 
-def _attach_regions(s: str, mentions: list[Mention], regions: list[re.Match[str]],
+def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
                     used: set[int], covered: list[tuple[int, int]], base: int) -> None:
     """Each region phrase goes to the mention it describes (same clause first)."""
     cuts = [0, *[m.start() for m in _CLAUSE.finditer(s)], len(s)]
@@ -466,22 +466,22 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[re.Match[str]
         return lo, min(c for c in cuts if c > pos) if any(c > pos for c in cuts) else len(s)
 
     for i, r in enumerate(regions):
-        core = core_start(r)
+        core = r.core
         if r.start() in used or _SPREAD.search(s[:core]) or _RELATIVE.search(s[:core]):
             continue
         nxt = regions[i + 1] if i + 1 < len(regions) else None
         prv = regions[i - 1] if i else None
-        union = bool((nxt and _UNION.match(s[r.end():core_start(nxt)])) or (
+        union = bool((nxt and _UNION.match(s[r.end():nxt.core])) or (
             prv and _UNION.match(s[prv.end():core])))
         if re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?(?:image|scene|frame|"
                     r"picture|chip|tile|view))", s[r.end():], re.I):
             continue
-        if r.group("bare") and _NUDGE.search(s[:r.start()]):
+        if r.bare and _NUDGE.search(s[:r.start()]):
             continue
         lo, hi = clause(r.start())
         owner = ([m for m in mentions if lo <= m.start < r.start()][-1:]
                  or [m for m in mentions if r.end() <= m.start < hi][:1])
-        if not owner and _PREP.match(r.group(0)):
+        if not owner and _PREP.match(r.text):
             owner = [m for m in mentions if m.start < r.start() and not m.appositive][-1:]
             if not owner and not [m for m in mentions if m.start < r.start()]:
                 owner = [m for m in mentions if m.start >= r.end()][:1]
@@ -521,7 +521,7 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
         blockers = [b for b in _blockers(s, vocab)
                     if not any(0 <= b.start - p.end <= 1 for p in pron)]
         mentions = sorted(nouns + pron + blockers, key=lambda x: x.start)
-        regions = list(REGION.finditer(s))
+        regions = regions_in(s)
         empty, used = _empty_claims(s, a, regions, vocab)
         covered = [c.span for c in empty]
         for mn in mentions:
@@ -589,7 +589,7 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     for rs in groups:
         a = min(start, *(r.start() for r in rs))
         b = max(mn.end, *(r.end() for r in rs))
-        where = " & ".join(r.group(0).lower() for r in rs)
+        where = " & ".join(r.text.lower() for r in rs)
         out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine),
                          (base + a, base + b), s[a:b], combined_region(rs)))
     return out

@@ -182,18 +182,58 @@ def region_axes(m: re.Match[str]) -> str:
     return "x" if _V.get(word) == "x" else "y"
 
 
-def combined_region(matches: list[re.Match[str]]) -> Region:
+class Where:
+    """A region phrase, or several joined by "and"/"or"/commas ("at the top left, at the top
+    and in the center": the union of them)."""
+
+    def __init__(self, text: str, matches: list[re.Match[str]]) -> None:
+        self.matches = matches
+        self.a, self.b = matches[0].start(), matches[-1].end()
+        self.text = text[self.a:self.b]
+        self.core = core_start(matches[0])
+        self.bare = len(matches) == 1 and bool(matches[0].group("bare"))
+        self.axes = region_axes(matches[0]) if len(matches) == 1 else "xy"
+        preds = [region_of(m) for m in matches]
+        self.pred: Region = preds[0] if len(preds) == 1 else (
+            lambda cx, cy, s: any(p(cx, cy, s) for p in preds))
+
+    def start(self) -> int:
+        return self.a
+
+    def end(self) -> int:
+        return self.b
+
+
+_UNION_LINK = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or)\s+)(?:(?:at|in|on|near|along|"
+                         r"to|toward|towards|by)\s+)?(?:the\s+)?(?:(?:very|far)\s+)?", re.I)
+
+
+def regions_in(text: str) -> list[Where]:
+    """Every region phrase of ``text``, unions merged."""
+    out: list[list[re.Match[str]]] = []
+    for m in REGION.finditer(text):
+        link = text[out[-1][-1].end():core_start(m)] if out else ""
+        if out and _UNION_LINK.fullmatch(link) and not (
+                re.search(r"\bthe\s*$", link) and not re.search(
+                    r"\b(?:at|in|on|near|along|to|toward|towards|by)\s+the\s*$", link)):
+            out[-1].append(m)
+        else:
+            out.append([m])
+    return [Where(text, ms) for ms in out]
+
+
+def combined_region(wheres: list[Where]) -> Region:
     """Several regions said of one group hold together; "near the centre" next to a one-axis
     region ("in the upper half, near the centre") constrains only the other axis."""
-    axes = {region_axes(m) for m in matches}
+    axes = {w.axes for w in wheres}
     preds = []
-    for m in matches:
-        if region_axes(m) == "c" and axes - {"c"} in ({"x"}, {"y"}):
+    for w in wheres:
+        if w.axes == "c" and axes - {"c"} in ({"x"}, {"y"}):
             free = "y" if axes - {"c"} == {"x"} else "x"
-            span = (0.25, 0.75) if m.group("nearc") else _M
+            span = (0.25, 0.75) if w.matches[0].group("nearc") else _M
             preds.append(_region(x=span) if free == "x" else _region(y=span))
         else:
-            preds.append(region_of(m))
+            preds.append(w.pred)
     return lambda cx, cy, s: all(p(cx, cy, s) for p in preds)
 
 
