@@ -555,6 +555,8 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
                 out.append(Claim("fine_type", mn.fine, subj, span, words))
         out += _size_claims(mn, s, base, span, words)
         out += _position_claims(mn, s, base, start)
+        if mn.negated and not mn.regions and not mn.pronoun:
+            out.append(Claim("count", subj, (0, 0, mn.fine), span, words))
         if mn.appositive or mn.negated:
             continue
         qty = mn.total if mn.total is not None else (
