@@ -122,7 +122,8 @@ _DOMINANT_FEATURE = re.compile(r"[\s,]+(?:(?:each|both|all)\s+)?(?:is\s+|are\s+|
                                r"((?:a|the)\s+(?:dominant|major|large|prominent\s+large)\s+"
                                r"(?:feature|element|object|structure)s?)", re.I)
 _METRES = re.compile(
-    r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:\.\d+)?))?\s*"
+    r"(?<![\w.,])(?P<a>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*"
+    r"(?P<b>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?))?\s*"
     r"(?:m|metres?|meters?)(?![\w\u00b2/])(?P<long>[\s-]*(?:long|in\s+length|length|-long|"
     r"in\s+(?:wing)?span|(?:wing)?span|from\s+(?:nose|bow|end)))?",
     re.I)
@@ -240,6 +241,8 @@ def _adjectives(before: str) -> tuple[tuple[str, ...], int]:
     return tuple(adj), pos
 
 
+_UNITS = {"m", "metre", "metres", "meter", "meters", "km", "px", "pixel", "pixels", "percent",
+          "ft", "feet", "deg", "degrees", "x"}
 FIXED_WORDS = {"a", "an", "both", "several", "many", "numerous", "multiple", "various", "few",
                "only", "sole",
                "some", "dozens", "lots", "plenty", "single", "lone", "twin", "countless"}
@@ -251,6 +254,8 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
     mn.adjectives, adj_at = _adjectives(before)
     mn.superlative = _superlative(" ".join(mn.adjectives))
     lead = before[:adj_at]
+    if mn.adjectives and mn.adjectives[0] in _UNITS:  # "a 300 m tanker": not 300 tankers
+        lead = re.sub(r"[\d,.]+\s*(?:-\s*)?$", "", lead)
     m = _QTY_END.search(lead)
     if m and (rng := quantity_range(m)) is not None:
         mn.qty, mn.qstart = rng, prev_end + m.start()
@@ -711,8 +716,8 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
             continue
         owner = near[:1] or [x for x in nouns if x.end <= m.start()][-1:]
         subj = _subject(owner[0]) if owner else ""
-        lo = float(m.group("a"))
-        hi = float(m.group("b")) if m.group("b") else lo
+        lo = float(m.group("a").replace(",", ""))
+        hi = float(m.group("b").replace(",", "")) if m.group("b") else lo
         fine = owner[0].fine if owner else None
         out.append(Claim("length", subj, (lo, hi, fine), (base + m.start(), base + m.end()),
                          m.group(0)))
