@@ -120,6 +120,12 @@ def main() -> None:
             sys.exit(f"Error: {p}: no such corpus file")
     with tempfile.TemporaryDirectory() as tmp:
         facts = build_facts(args.work or Path(tmp))
+    if len(paths) > 1:
+        for p in paths:
+            print(f"== {p.name}")
+            report(run([p], facts, False))
+            print()
+        print("== all corpora")
     report(run(paths, facts, args.verbose))
 
 
