@@ -88,14 +88,17 @@ def _hand_scenes() -> dict[str, dict[str, Any]]:
                                                 "not water": round(1 - water, 6)},
             {"platform": "Sentinel-1", "band": "C", "polarization": "VV VH", "mode": "IW",
              "gsd_m": 10.0, "center_lon": -0.76, "center_lat": 38.11,
-             "product": "GRD", "place": "Segura river, Murcia, Alicante", "country": "Spain"})
+             "product": "GRD", "place": "Segura river, Murcia, Alicante",
+             "region": "south-eastern Spain, Iberian Peninsula, Mediterranean coast, Europe",
+             "country": "Spain"})
     if (SHARED / "umbra").exists():
         out["umbra_mount_yasur"] = _bare(
             "umbra_mount_yasur", 2000, {},
             {"platform": "Umbra", "band": "X", "polarization": "VV", "gsd_m": 0.59, "product": "GEC",
              "mode": "spotlight",
              "center_lon": 169.45, "center_lat": -19.53,
-             "place": "Mount Yasur, Tanna, Yasur volcano", "country": "Vanuatu"})
+             "place": "Mount Yasur, Tanna island, Yasur volcano",
+             "region": "Tafea province, Melanesia, South Pacific, Oceania", "country": "Vanuatu"})
     return out
 
 

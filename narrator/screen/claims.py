@@ -124,7 +124,7 @@ _DOMINANT_FEATURE = re.compile(r"[\s,]+(?:(?:each|both|all)\s+)?(?:is\s+|are\s+|
 _METRES = re.compile(
     r"(?<![\w.,])(?P<a>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*"
     r"(?P<b>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?))?\s*"
-    r"(?:m|metres?|meters?)(?![\w\u00b2/])(?P<long>[\s-]*(?:long|in\s+length|length|-long|"
+    r"(?:m|metres?|meters?)(?![\w\u00b2/])(?!\s*/\s*(?:px|pixel))(?P<long>[\s-]*(?:long|in\s+length|length|-long|"
     r"in\s+(?:wing)?span|(?:wing)?span|from\s+(?:nose|bow|end)))?",
     re.I)
 _RES_CUE = re.compile(r"^[\s-]*(?:\w+\s+){0,2}?(?:resolution|pixel|pixels|spacing|gsd|ground[\s-]"

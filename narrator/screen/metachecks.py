@@ -113,6 +113,8 @@ def _land(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> Outcome:
     truth = {k: round(v, 3) for k, v in land.items() if k != "land"}
     if c.kind == "land_mention":
         return _outcome(c, share > 0, truth)
+    if c.kind == "land_absent":
+        return _outcome(c, share < 0.02, truth)
     if c.kind == "land_dominant":
         top = max(v for k, v in land.items() if k not in ("land", "not water"))
         top = max(top, 0.0) if c.subject != "land" else land.get("water", 0.0)

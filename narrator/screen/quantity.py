@@ -14,10 +14,9 @@ NUMBERS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 NUMBERS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-            "ninety": 90, "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12,
-            "half a dozen": 6, "half-a-dozen": 6}
+            "ninety": 90, "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12}
 _NUM = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-]"
-        r"(?:one|two|three|four|five|six|seven|eight|nine))?|half[\s-]a[\s-]dozen|a dozen|dozen|"
+        r"(?:one|two|three|four|five|six|seven|eight|nine))?|a dozen|dozen|"
         r"a hundred|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")")
 #: fixed phrases -> (low, high)
 FIXED = {
@@ -40,6 +39,7 @@ FIXED = {
     "a small group of": (2, 5), "a small cluster of": (2, 5), "a tight cluster of": (2, None),
     "a dense cluster of": (2, None), "a large cluster of": (6, None),
     "a large group of": (6, None), "a sizeable number of": (6, None), "a dozen or so": (10, 14),
+    "half a dozen": (5, 7), "half-a-dozen": (5, 7), "about half a dozen": (4, 8),
     "no": (0, 0), "zero": (0, 0), "a": (1, None), "an": (1, None), "some": (1, None),
 }
 _MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|nearly|almost|"
@@ -47,7 +47,8 @@ _MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|
          r"fewer than|less than|under|up to|at most|no more than|exactly|precisely|just|only|"
          r"a total of|in total|a further|another")
 QUANTITY = re.compile(
-    rf"(?<![\w-])(?:(?P<mod>{_MODS})\s+)?(?P<num>{_NUM})(?![\w-])"
+    rf"(?<![\w-])(?:(?P<mod>{_MODS})\s+)?(?P<num>{_NUM})(?:\s*(?:or|to|-|\u2013)\s*"
+    rf"(?P<num2>{_NUM})(?![\w-]))?(?P<plus>\+)?(?![\w-])"
     rf"|(?<![\w-])(?P<fixed>{'|'.join(re.escape(k) for k in sorted(FIXED, key=len, reverse=True))})"
     r"(?![\w-])", re.I)
 
@@ -73,6 +74,12 @@ def quantity_range(m: re.Match[str]) -> tuple[int, int | None] | None:
     n = number_value(m.group("num"))
     if n is None:
         return None
+    if m.group("num2"):  # "two or three", "3-4", "five to six"
+        n2 = number_value(m.group("num2"))
+        if n2 is not None and n2 > n:
+            return (n, n2)
+    if m.group("plus"):
+        return (n, None)
     mod = (m.group("mod") or "").lower().rstrip(".")
     d = max(1, round(0.2 * n))
     if mod in ("about", "around", "roughly", "approximately", "approx", "some", "circa",

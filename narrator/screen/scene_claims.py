@@ -13,7 +13,7 @@ _MONTHS = ("january february march april may june july august september october 
            "december").split()
 _RESOLUTION = re.compile(
     r"(?P<v>\d+(?:\.\d+)?)\s*(?:-\s*)?(?:m|metres?|meters?|metre|meter)(?:[\s-]+(?:\w+\s+){0,2}?)?"
-    r"(?=[\s-]*(?:(?:ground\s+)?resolution|pixel\s+spacing|pixels?\b|gsd|ground[\s-]sampl|"
+    r"(?=[\s-]*/?\s*(?:(?:ground\s+)?resolution|pixel\s+spacing|pixels?\b|px\b|gsd|ground[\s-]sampl|"
     r"spacing|posting|res\b|grid|per\s+pixel|/\s*px|sampling))"
     r"|(?:resolution|pixel\s+spacing|gsd|spacing|pixel\s+size)\s+(?:of\s+)?(?:about\s+|around\s+|"
     r"roughly\s+|approximately\s+|~\s*|nearly\s+|some\s+)?(?P<w>\d+(?:\.\d+)?)\s*(?:m|metres?|"
@@ -23,8 +23,9 @@ _DATE = re.compile(
     r"|\b(?P<year>(?:19[89]|20[0-4])\d)\b(?!\s*(?:m\b|metres|meters|px|pixels|ships|vessels))"
     r"|\b(?P<season>winter|summer|autumn|spring(?=\s+(?:acquisition|image|scene|pass|season)))\b"
     r"|(?P<tod>\b(?:early\s+)?(?:morning|evening|night-?time|overnight|afternoon|dawn|dusk)\s+"
-    r"(?:pass|acquisition|overpass|image|scene|capture|collect)|\bat\s+night\b|\bacquired\s+"
-    r"(?:in\s+the\s+)?(?:morning|evening|afternoon|at\s+night))", re.I)
+    r"(?:pass|acquisition|overpass|image|scene|capture|collect)|\b(?:acquired|captured|taken|"
+    r"imaged|collected|recorded)\s+(?:in\s+the\s+)?(?:morning|evening|afternoon|at\s+night))",
+    re.I)
 _ORBIT = re.compile(r"\b(?P<o>ascending|descending)\b(?=[\s-]*(?:pass|orbit|track|node|"
                     r"geometry|acquisition|direction|overpass))", re.I)
 _INCIDENCE = re.compile(r"(?P<v>\d+(?:\.\d+)?)\s*(?:°|deg\w*)\s*(?:\w+\s+){0,2}?(?=incidence)"
@@ -110,6 +111,10 @@ def land_claims(text: str, vocab: ScreenVocabulary) -> list[Claim]:
                 text[m.end():]):
             continue
         mentions.append((m, cls))
+        if re.search(r"\b(?:no|without|free\s+of|devoid\s+of|lack\s+of|absence\s+of|nor|not\s+any)"
+                     r"\s+(?:[\w-]+\s+){0,2}$", text[:m.start()], re.I):
+            out.append(Claim("land_absent", cls, True, m.span(), m.group(0)))
+            continue
         out.append(Claim("land_mention", cls, True, m.span(), m.group(0)))
         if _DOMINANT.search(text[:m.start()][-80:]) or _DOMINATES_AFTER.match(text[m.end():]):
             out.append(Claim("land_dominant", cls, True, m.span(), m.group(0)))
@@ -159,7 +164,12 @@ def tone_claims(text: str, vocab: ScreenVocabulary, places: list[tuple[int, int]
         word = nxt.group(1).lower() if nxt else ""
         if word in vocab.tone_nouns or word.rstrip("s") in vocab.tone_nouns:
             continue
-        if _SURFACE.match(text[m.end():]):
+        surface = _SURFACE.match(text[m.end():])
+        if surface:
+            after = re.match(r"[\s-]*([\w-]+)", text[m.end() + surface.end():])
+            if after and (after.group(1).lower() in vocab.tone_nouns
+                          or after.group(1).lower().rstrip("s") in vocab.tone_nouns):
+                continue  # "bright white ship returns": the tone of the returns
             out.append(Claim("colour", m.group(0).lower(), True, m.span(), m.group(0)))
     for a, b in sentences(text):
         s = text[a:b]
@@ -190,6 +200,7 @@ def place_claims(text: str, vocab: ScreenVocabulary, skip: set[str]) -> list[Cla
 def place_skip_words(vocab: ScreenVocabulary) -> set[str]:
     """Capitalised words that are not places: sensors, fine types, months, sentence words."""
     words = {p.lower() for p in vocab.platforms} | {w for w in vocab.fine} | set(_MONTHS)
+    words |= {t for p in vocab.platforms for t in re.split(r"[\s-]+", p.lower()) if len(t) > 2}
     words |= {w.lower() for w in vocab.modes} | set(NUMBERS)
     words |= {"sar", "radar", "the", "this", "airbus", "boeing", "comac", "synthetic",
               "aperture", "image", "scene", "ship", "vessel", "sentinel", "copernicus", "esa",
