@@ -573,6 +573,8 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
         if qty is None:
             continue
         if mn.fine and not mn.regions and not mn.pronoun:
+            if qty == (1, 1) and re.match(r"one\b", s[start:], re.I):
+                qty = (1, None)  # "one A330 ...": one of that type, perhaps of several
             fine_groups.setdefault(subj + "#" + mn.fine, []).append((mn, qty))
         parts.setdefault(subj, []).append((mn, qty))
     for key, ms in fine_groups.items():

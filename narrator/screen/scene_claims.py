@@ -58,6 +58,9 @@ _PLACE_CUE = re.compile(
     r"|(?P<name2>(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Cape)\s+of\s+[A-Z][a-z]+)")
 
 
+_CONNECTORS = {"and", "or", "to", "on", "in", "against"}
+
+
 def _in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
     return any(a <= pos < b for a, b in spans)
 
@@ -167,8 +170,9 @@ def tone_claims(text: str, vocab: ScreenVocabulary, places: list[tuple[int, int]
         surface = _SURFACE.match(text[m.end():])
         if surface:
             after = re.match(r"[\s-]*([\w-]+)", text[m.end() + surface.end():])
-            if after and (after.group(1).lower() in vocab.tone_nouns
-                          or after.group(1).lower().rstrip("s") in vocab.tone_nouns):
+            word = after.group(1).lower() if after else ""
+            if word not in _CONNECTORS and (word in vocab.tone_nouns
+                                            or word.rstrip("s") in vocab.tone_nouns):
                 continue  # "bright white ship returns": the tone of the returns
             out.append(Claim("colour", m.group(0).lower(), True, m.span(), m.group(0)))
     for a, b in sentences(text):
