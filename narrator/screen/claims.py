@@ -89,7 +89,7 @@ _PRONOUN = re.compile(
     r"furthest|farthest|lowest|highest|uppermost|topmost|leftmost|rightmost))"
     r"|(?P<more>(?:a\s+few|several|some|many|a\s+couple|a\s+handful|a\s+pair)\s+(?:more|others|"
     r"other|of\s+them))"
-    r"|(?P<subset>(?:the\s+(?:other|remaining)|the\s+rest|the\s+others|remaining)"
+    r"|(?P<subset>(?:the\s+(?:other|remaining)|the\s+rest|the\s+others|remaining|others)"
     r"(?:\s+(?P<sn>two|three|four|five|six|seven|eight|nine|ten|\d+))?)"
     r"|(?P<none>none(?:\s+of\s+(?:them|these|those))?)"
     r"|(?P<bare>(?P<bn>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
@@ -106,6 +106,7 @@ _MOSTLY = re.compile(r"\b(?:mostly|mainly|largely|predominantly|primarily|chiefl
                      r"mostly\s+concentrated|most\s+of\s+them|the\s+majority)\b[\w\s-]{0,30}$",
                      re.I)
 _LOOSE = re.compile(r"\b(?:extend|extends|extending|stretch|stretches|stretching|spread|spreads|"
+                    r"dispersed|disperse|disperses|dotted|sprinkled|distributed|"
                     r"spanning|range|ranging|reach|reaching|towards|toward|facing|pointing|"
                     r"heading|oriented)\b[\w\s-]{0,15}$", re.I)
 LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "enormous",
@@ -414,6 +415,22 @@ def _blockers(s: str, vocab: ScreenVocabulary) -> list[Mention]:
     return out
 
 
+_GROUP = re.compile(r"\b(?:clusters?|groups?|concentrations?|formations?|arrangements?|rows?|"
+                    r"lines?|strings?|chains?)\b", re.I)
+
+
+def _group_blockers(s: str, nouns: list[Mention]) -> list[Mention]:
+    """"the largest cluster is on the left": a group noun with no object named before it in
+    its clause is what the place describes (not the ships of an earlier clause)."""
+    out = []
+    for m in _GROUP.finditer(s):
+        before = [x for x in nouns if x.end <= m.start()]
+        if before and not _CLAUSE.search(s[before[-1].end:m.start()]):
+            continue
+        out.append(Mention(m.start(), m.end(), frozenset(), blocker=True))
+    return out
+
+
 _PREP = re.compile(r"^(?:at|on|in|to|toward|towards|near|along|across|within|inside|"
                    r"throughout|into|over|from|by|hugging|lining)\b", re.I)
 _RELATIVE = re.compile(r"\b(?:away\s+from|far\s+from|outside(?:\s+of)?|clear\s+of|apart\s+from|"
@@ -523,7 +540,7 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
             prev_end, prev = mn.end, mn
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)
-        blockers = [b for b in _blockers(s, vocab)
+        blockers = [b for b in _blockers(s, vocab) + _group_blockers(s, nouns)
                     if not any(0 <= b.start - p.end <= 1 for p in pron)]
         mentions = sorted(nouns + pron + blockers, key=lambda x: x.start)
         regions = regions_in(s)

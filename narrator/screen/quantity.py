@@ -47,8 +47,9 @@ _MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|
          r"fewer than|less than|under|up to|at most|no more than|exactly|precisely|just|only|"
          r"a total of|in total|a further|another")
 QUANTITY = re.compile(
-    rf"(?<![\w-])(?:(?P<mod>{_MODS})\s+)?(?P<num>{_NUM})(?:\s*(?:or|to|-|\u2013)\s*"
-    rf"(?P<num2>{_NUM})(?![\w-]))?(?P<plus>\+)?(?![\w-])"
+    rf"(?<![\w-])(?:between\s+(?P<lo>{_NUM})\s+and\s+(?P<hi>{_NUM})(?![\w-])|"
+    rf"(?:(?P<mod>{_MODS})\s+)?(?P<num>{_NUM})(?:\s*(?:or|to|-|\u2013)\s*"
+    rf"(?P<num2>{_NUM})(?![\w-]))?(?P<plus>\+)?(?![\w-]))"
     rf"|(?<![\w-])(?P<fixed>{'|'.join(re.escape(k) for k in sorted(FIXED, key=len, reverse=True))})"
     r"(?![\w-])", re.I)
 
@@ -71,6 +72,9 @@ def quantity_range(m: re.Match[str]) -> tuple[int, int | None] | None:
     """The count range a QUANTITY match means."""
     if m.group("fixed"):
         return FIXED[re.sub(r"\s+", " ", m.group("fixed").lower())]
+    if m.group("lo"):
+        lo, hi = number_value(m.group("lo")), number_value(m.group("hi"))
+        return (lo, hi) if lo is not None and hi is not None and hi >= lo else None
     n = number_value(m.group("num"))
     if n is None:
         return None
