@@ -135,8 +135,8 @@ def _both(a: Region, b: Region) -> Region:
 
 _VW = r"(?:top|upper|northern|north|bottom|lower|southern|south)"
 _HW = r"(?:left|western|west|right|eastern|east)"
-_AREA = (r"(?:part|parts|portion|section|sector|area|region|zone|third|side|half|quadrant|"
-         r"corner|edge|border|margin|strip|band|reaches|end)")
+_AREA = (r"(?:parts?|portions?|sections?|sectors?|areas?|regions?|zones?|third|sides?|half|"
+         r"quadrant|corner|edge|border|margin|strip|band|reaches|end)")
 _PRE = (r"(?:(?:at|on|in|to|toward|towards|near|along|across|within|inside|throughout|into|"
         r"over|from|by|hugging|lining|occupies|occupy|occupying|crosses|cross|crossing|spans|"
         r"hugs|hug|lines|line|fills|crowd|crowds|dominates|dominate)\s+(?:the\s+)?"
