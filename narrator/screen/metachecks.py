@@ -135,7 +135,9 @@ def _place(c: Claim, facts: dict[str, Any]) -> Outcome:
         return _outcome(c, None, None)
     words = [w for w in re.findall(r"[a-z]{3,}", c.value.lower())
              if w not in ("the", "port", "sea", "gulf", "bay", "strait", "river", "mount",
-                          "island", "lake", "of", "coast", "harbor", "harbour", "airport")]
+                          "island", "lake", "of", "coast", "harbor", "harbour", "airport",
+                          "region", "province", "state", "city", "county", "district",
+                          "republic", "kingdom", "isle", "cape", "islands")]
     ok = any(w in where for w in words) if words else c.value.lower() in where
     return _outcome(c, ok, where)
 

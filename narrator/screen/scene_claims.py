@@ -49,13 +49,15 @@ _SURFACE = re.compile(
     r"beach|soil|grass|vegetation|trees|fields?|buildings?|ships?|vessels?|boats?|aircraft|"
     r"planes?|jets?|airliners?|cars?|tanks?|bridges?|docks?|piers?|liveries|livery|"
     r"structures?|surfaces?|ground|land|terrain|slopes?|ash|rock|crater)\b)", re.I)
+_GENERIC_PLACE = (r"(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Island|Cape|Region|Province|"
+                  r"State|City|County|District|Republic|Kingdom|Prefecture|Municipality)")
 _PLACE_CUE = re.compile(
     r"\b(?:off\s+the\s+coast\s+of|coast\s+of|port\s+of|Port\s+of|harbou?r\s+of|city\s+of|"
-    r"island\s+of|near|in|at|over|outside|around|of)\s+(?:the\s+)?"
-    r"(?P<name>(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Cape)\s+of\s+[A-Z][a-z]+|"
+    r"island\s+of|near|in|at|over|outside|around|of|along|across|off|from|by)\s+(?:the\s+)?"
+    rf"(?P<name>{_GENERIC_PLACE}\s+of\s+(?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*|"
     r"[A-Z][a-z]{2,}(?:[\s-][A-Z][a-z]+)*(?:\s+(?:River|Strait|Bay|Gulf|Sea|Island|Islands|"
     r"Harbou?r|Port|Airport|International\s+Airport|Estuary|Delta|Canal|Channel))?)\b"
-    r"|(?P<name2>(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Cape)\s+of\s+[A-Z][a-z]+)")
+    rf"|(?P<name2>{_GENERIC_PLACE}\s+of\s+[A-Z][a-z]+)")
 
 
 _CONNECTORS = {"and", "or", "to", "on", "in", "against"}
@@ -206,6 +208,10 @@ def place_skip_words(vocab: ScreenVocabulary) -> set[str]:
     words = {p.lower() for p in vocab.platforms} | {w for w in vocab.fine} | set(_MONTHS)
     words |= {t for p in vocab.platforms for t in re.split(r"[\s-]+", p.lower()) if len(t) > 2}
     words |= {w.lower() for w in vocab.modes} | set(NUMBERS)
+    words |= {t for w in vocab.modes for t in re.split(r"[\s-]+", w.lower()) if len(t) > 2}
+    words |= {"single", "look", "complex", "detected", "level", "product", "open", "data",
+              "program", "programme", "mission", "constellation", "satellite", "figure",
+              "table", "note", "json", "caption", "interferometric", "wide", "swath"}
     words |= {"sar", "radar", "the", "this", "airbus", "boeing", "comac", "synthetic",
               "aperture", "image", "scene", "ship", "vessel", "sentinel", "copernicus", "esa",
               "north", "south", "east", "west", "ground", "range", "azimuth", "in", "at",
