@@ -65,6 +65,12 @@ def _empty_claims(s: str, base: int, regions: list[Where], vocab: ScreenVocabula
     return out, used
 
 
+_SPREAD_TO = re.compile(r"^[\s,]*(?:(?:all\s+the\s+way|right|down|up|over|across|out)\s+)*"
+                        r"(?:to|through|into|until|towards|toward)\s+(?:the\s+)?$", re.I)
+_INCLUDING = re.compile(r"\b(?:including|even|also\s+in|as\s+well\s+as)\s+(?:in\s+|into\s+)?"
+                        r"(?:the\s+)?$", re.I)
+
+
 def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
                     used: set[int], covered: list[tuple[int, int]], base: int) -> None:
     """Each region phrase goes to the mention it describes (same clause first)."""
@@ -76,10 +82,12 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
 
     for i, r in enumerate(regions):
         core = r.core
-        if r.start() in used or _SPREAD.search(s[:core]) or _RELATIVE.search(s[:core]):
-            continue
         nxt = regions[i + 1] if i + 1 < len(regions) else None
         prv = regions[i - 1] if i else None
+        if r.start() in used or _SPREAD.search(s[:core]) or _RELATIVE.search(s[:core]):
+            continue
+        if prv and _SPREAD.search(s[:prv.core]) and _SPREAD_TO.match(s[prv.end():core]):
+            continue  # "from the top edge down to the lower part"
         union = bool((nxt and _UNION.match(s[r.end():nxt.core])) or (
             prv and _UNION.match(s[prv.end():core])))
         if re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?(?:image|scene|frame|"
@@ -90,12 +98,16 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
         lo, hi = clause(r.start())
         owner = ([m for m in mentions if lo <= m.start < r.start()][-1:]
                  or [m for m in mentions if r.end() <= m.start < hi][:1])
-        if not owner and _PREP.match(r.text):
+        if not owner and (_PREP.match(r.text) or _INCLUDING.search(s[:r.start()])):
             owner = [m for m in mentions if m.start < r.start() and not m.appositive][-1:]
             if not owner and not [m for m in mentions if m.start < r.start()]:
                 owner = [m for m in mentions if m.start >= r.end()][:1]
         if not owner:
             continue
+        if _INCLUDING.search(s[:r.start()]) and owner[0].start < r.start():
+            mentions.append(Mention(r.start(), r.start(), owner[0].cats, owner[0].fine,
+                                    mode="exists", pronoun=True, regions=[r]))
+            continue  # "spread across the image, including the right half": some are there
         if (_LOOSE.search(s[:r.start()]) or union) and not owner[0].negated:
             continue  # "from the top left to the bottom right", "the left and centre"
         if owner[0].mode == "none" or any(a <= owner[0].start + base < b for a, b in covered):
