@@ -23,7 +23,7 @@ _DOMINANT_FEATURE = re.compile(r"[\s,]+(?:(?:each|both|all)\s+)?(?:is\s+|are\s+|
                                r"(?:feature|element|object|structure)s?)", re.I)
 _METRES = re.compile(
     r"(?<![\w.,])(?P<a>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*"
-    r"(?P<b>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?))?\s*"
+    r"(?P<b>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?))?\s*-?\s*"
     r"(?:m|metres?|meters?)(?![\w\u00b2/])(?!\s*/\s*(?:px|pixel))(?P<long>[\s-]*(?:long|in\s+length|length|-long|"
     r"in\s+(?:wing)?span|(?:wing)?span|from\s+(?:nose|bow|end)))?",
     re.I)

@@ -16,7 +16,8 @@ RESOLUTION_TOLERANCE = 0.25
 SHARE_TOLERANCE = 0.10
 DOMINANT_MIN = 0.40
 INCIDENCE_TOLERANCE = 3.0
-_MODES = {"iw": "iw", "interferometric wide": "iw", "ew": "ew", "extra wide": "ew",
+_MODES = {"iw": "iw", "interferometric wide": "iw", "interferometric wide swath": "iw",
+          "extra wide swath": "ew", "strip-map": "sm", "stripmap mode": "sm", "ew": "ew", "extra wide": "ew",
           "sm": "sm", "stripmap": "sm", "strip map": "sm", "spotlight": "spotlight",
           "sliding spotlight": "spotlight", "scansar": "scansar", "wave mode": "wv"}
 _PRODUCTS = {"grd", "slc", "gec", "sicd", "sidd"}

@@ -80,7 +80,8 @@ def metadata_claims(text: str, vocab: ScreenVocabulary) -> list[Claim]:
                  else m.group("kind").lower().split("-")[0].split()[0][:4])
         out.append(Claim("polarization", value, value, m.span(), m.group(0)))
     for m in vocab.re_mode.finditer(text):
-        out.append(Claim("mode", m.group("mode"), m.group("mode"), m.span(), m.group(0)))
+        mode = m.group("mode") or m.group("mode2")
+        out.append(Claim("mode", mode, mode, m.span(), m.group(0)))
     for m in _RESOLUTION.finditer(text):
         out.append(Claim("resolution", "gsd", float(m.group("v") or m.group("w")), m.span(),
                          m.group(0)))

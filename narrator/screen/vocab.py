@@ -35,6 +35,9 @@ class ScreenVocabulary:
     def __init__(self, path: Path | None = None) -> None:
         data: dict[str, Any] = load_yaml(path or template_path("vocabulary.yaml")) or {}
         self.categories: dict[str, set[str]] = {}
+        for name, words in (data.get("other_objects") or {}).items():
+            for w in words:  # objects no class map annotates: naming one is a hallucination
+                self.categories.setdefault(_key(w), set()).add(str(name))
         for cat, spec in (data.get("categories") or {}).items():
             spec = spec or {}
             words = list(spec.get("synonyms") or [])
@@ -83,8 +86,9 @@ class ScreenVocabulary:
         self.modes = [str(m) for m in data.get("modes") or []]
         self.re_mode = re.compile(
             rf"(?<![\w-])(?P<mode>{alternation(self.modes)})(?![\w])"
-            r"(?=[\s-]*(?:mode|acquisition|product|imagery|image|data|scene|collect|beam|swath))",
-            re.I)
+            r"(?=[\s-]*(?:mode|acquisition|product|imagery|image|data|scene|collect|beam|swath))"
+            r"|(?<![\w-])(?P<mode2>stripmap|strip-map|spotlight|sliding spotlight|scansar|"
+            r"interferometric wide(?: swath)?|extra wide swath)(?![\w-])", re.I)
         self.platforms = [str(p) for p in data.get("platforms") or []]
         self.re_platform = re.compile(rf"(?<![\w-])(?:{alternation(self.platforms)})(?![\w])",
                                       re.I)
