@@ -568,8 +568,11 @@ def report(db: Path, out: Path, prices: tuple[str, ...]) -> None:
 def screen(db: Path, captions: Path, out: Path | None) -> None:
     """Check captions made elsewhere against the facts of the scenes in --db.
 
-    Writes one verdict per line (accepted or rejected, with each violation's type, text span
-    and the true value). Exit status 1 when any caption was rejected or unusable.
+    Writes one verdict per line: accepted or rejected, each violation's type, text span and
+    the true value, and every claim with its span, outcome (supported / contradicted /
+    unsupported) and the true value. Prints the tallies: accepted, rejected by violation type
+    (a caption counts once per type), unsupported claims by kind. Exit status 1 when any
+    caption was rejected or unusable. What caption words mean: README "Screening".
 
     Example: narrator screen --db narrator.duckdb --captions captions.jsonl
     """
@@ -584,8 +587,11 @@ def screen(db: Path, captions: Path, out: Path | None) -> None:
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, n in (("captions", summary.lines), ("accepted", summary.passed),
-                     ("rejected", summary.failed), ("unusable lines", summary.unusable),
-                     *((f"  {k}", v) for k, v in sorted(summary.violations.items()))):
+                     ("rejected", summary.failed),
+                     *((f"  rejected for {k}", v) for k, v in sorted(summary.violations.items())),
+                     ("unusable lines", summary.unusable),
+                     *((f"  unsupported {k} claims", v)
+                       for k, v in sorted(summary.unsupported.items()))):
         table.add_row(label, f"{n:,}")
     console.print(table)
     console.print(f"Verdicts written to {out}")

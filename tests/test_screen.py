@@ -76,7 +76,9 @@ def test_injected_errors_are_found_with_their_type_and_span(scenes: list[dict]) 
 
 def test_positions_land_cover_and_sensor_are_checked() -> None:
     facts = {
-        "counts": {"ship": 1}, "objects": [{"category": "ship", "cell": "top left"}],
+        "counts": {"ship": 1}, "size": [300, 300],
+        "objects": [{"category": "ship", "center": [40.0, 50.0], "box": [30, 45, 50, 55],
+                     "rel_area": 200 / 90000}],
         "land_cover": {"water": 0.8, "built-up": 0.2}, "dominant_land_cover": "water",
         "geo": {"band": "C", "polarization": "VV+VH", "platform": "Sentinel-1A", "gsd_m": 10.0},
     }
@@ -95,7 +97,7 @@ def test_negations_and_vague_counts() -> None:
     assert screen_text("Several ships and no aircraft are visible.", facts).ok
     assert not screen_text("A few ships and two aircraft.", facts).ok
     kinds = {(c.kind, c.subject, c.value) for c in extract_claims("There are no aircraft.")}
-    assert ("count", "aircraft", 0) in kinds
+    assert ("count", "aircraft", (0, 0, None)) in kinds
     assert not any(k == "present" for k, _, _ in kinds)
 
 

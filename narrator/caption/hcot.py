@@ -21,7 +21,7 @@ from narrator.caption.rules import RuleCaptioner
 from narrator.caption.schemas import CAPTION_PAIR, HCOT
 from narrator.ids import make_id
 from narrator.llm.prompts import load_prompt
-from narrator.screen.checks import Violation, screen_text
+from narrator.screen.checks import Policy, Violation, missing_salient, screen_text
 from narrator.screen.claims import Claim
 
 
@@ -64,22 +64,28 @@ def _facts_text(facts: dict[str, Any]) -> str:
     return render_facts(prompt_facts(facts))
 
 
+#: field values (FUSAR-style terrain/buildings/water text) are scene context, not claims
+#: that objects exist; captions must also name the most numerous category (once per output)
+FIELD_POLICY = Policy(fluency=False, context=True)
+
+
 def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[Claim],
                                                                           list[Violation]]:
-    """Screen every text of an HCoT (or caption-pair) output; salience only on captions."""
+    """Screen every text of an HCoT (or caption-pair) output with the one screener
+    (``narrator.screen``, as ``narrator screen`` does); each violation is counted once."""
     claims: list[Claim] = []
     violations: list[Violation] = []
     for name in ("concise", "detailed"):
-        verdict = screen_text(output[name], facts)
+        verdict = screen_text(output[name], facts, policy=Policy())
         claims += verdict.claims
         violations += verdict.violations
+    violations += missing_salient(claims, facts.get("counts") or {})
     extra = [str(v) for v in (output.get("fields") or {}).values()]
     target = output.get("target")
     if target:  # its count is checked as a number below, its words as text
         extra += [str(target[k]) for k in ("category", "location", "size", "distribution")]
     for text in extra:
-        verdict = screen_text(text, facts)
-        violations += [v for v in verdict.violations if v.type != "missing_salient"]
+        violations += screen_text(text, facts, policy=FIELD_POLICY).violations
     if target and target["count"] != facts["total"]:
         violations.append(Violation("wrong_count", (0, 0), f"target.count={target['count']}",
                                     facts["total"]))

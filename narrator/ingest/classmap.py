@@ -82,9 +82,14 @@ class ClassMap:
 
 @cache
 def canonical_categories() -> dict[str, str]:
-    """Normalised name -> canonical category, from templates/vocabulary.yaml."""
+    """Normalised name -> canonical category, from templates/vocabulary.yaml: each category's
+    own name and its ``aliases`` (source class names that mean it)."""
     data = _read_yaml(template_path("vocabulary.yaml")) or {}
-    return {normalise(str(k)): str(k) for k in (data.get("categories") or {})}
+    out: dict[str, str] = {}
+    for cat, spec in (data.get("categories") or {}).items():
+        for alias in (spec or {}).get("aliases") or []:
+            out.setdefault(normalise(str(alias)), str(cat))
+    return out | {normalise(str(k)): str(k) for k in (data.get("categories") or {})}
 
 
 def builtin_class_maps() -> dict[str, Path]:

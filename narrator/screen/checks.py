@@ -1,20 +1,46 @@
-"""Check claims against SceneFacts. Each violation names its type, text span and the truth."""
+"""Check claims against SceneFacts: each claim is supported, contradicted or unsupported.
+
+The reject policy (README "Screening") turns outcomes into violations: every contradicted
+claim rejects; an unsupported claim rejects when it is specific and checkable only against
+metadata the scene lacks (sensor, band, polarization, mode, resolution, time, orbit,
+incidence angle, a length in metres without pixel spacing, a place name without a location).
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from narrator.screen.claims import Claim, Lexicon, default_lexicon, extract_claims
+from narrator.screen.claims import Claim, object_claims
+from narrator.screen.fluency import fluency_violations
+from narrator.screen.metachecks import check_scene_claim
+from narrator.screen.scene_claims import scene_claims
+from narrator.screen.vocab import ScreenVocabulary, default_vocabulary
 
 #: violation types, in the order the README documents them
-VIOLATION_TYPES = ("wrong_count", "absent_category", "missing_salient", "wrong_position",
-                   "wrong_land_cover", "wrong_sensor", "wrong_resolution", "colour_word",
-                   "optical_phrase")
-#: how far a stated land-cover share or resolution may be from the facts
-SHARE_TOLERANCE = 0.05
-RESOLUTION_TOLERANCE = 0.25
+VIOLATION_TYPES = ("wrong_count", "absent_category", "wrong_position", "wrong_size",
+                   "wrong_fine_type", "wrong_length", "wrong_land_cover", "wrong_sensor",
+                   "wrong_resolution", "unsupported_metadata", "wrong_place",
+                   "unsupported_place", "colour_word", "optical_phrase", "degenerate_text",
+                   "missing_salient")
+#: claim kind -> violation type when contradicted
+CONTRADICTED = {"count": "wrong_count", "present": "absent_category",
+                "position": "wrong_position", "size": "wrong_size",
+                "fine_type": "wrong_fine_type", "length": "wrong_length",
+                "land_mention": "wrong_land_cover", "land_dominant": "wrong_land_cover",
+                "land_share": "wrong_land_cover", "land_absent": "wrong_land_cover", "platform": "wrong_sensor",
+                "band": "wrong_sensor", "polarization": "wrong_sensor", "mode": "wrong_sensor",
+                "time": "wrong_sensor", "orbit": "wrong_sensor", "incidence": "wrong_sensor",
+                "resolution": "wrong_resolution", "place": "wrong_place",
+                "colour": "colour_word", "optical": "optical_phrase"}
+#: claim kind -> violation type when unsupported (kinds not listed: unsupported is accepted)
+UNSUPPORTED = {k: "unsupported_metadata" for k in ("platform", "band", "polarization", "mode",
+                                                   "time", "orbit", "incidence", "resolution",
+                                                   "length")} | {"place": "unsupported_place"}
+SLACK = 0.03         # of the image side: a centre this close to a region boundary is either side
+LARGE_MIN = 0.04     # "large": >= 5% of the image area, less 20%
+SMALL_MAX = 0.0065   # "small": <= 0.5% of the image area, plus 30%
+FILLS_MIN = 0.25     # "fills the frame": >= 30%, less the same margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,103 +54,199 @@ class Violation:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    claim: Claim
+    status: str          # supported, contradicted, unsupported
+    truth: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.claim
+        value = list(c.value) if isinstance(c.value, tuple) else c.value
+        return {"kind": c.kind, "subject": c.subject, "value": value, "span": list(c.span),
+                "text": c.text, "status": self.status, "truth": self.truth}
+
+
+@dataclass
+class Policy:
+    """Which outcomes reject; ``require_salient``: the most numerous category must be named."""
+
+    unsupported: dict[str, str] = field(default_factory=lambda: dict(UNSUPPORTED))
+    require_salient: bool = False
+    #: check fluency (length, repetition, lists); off for short field values
+    fluency: bool = True
+    #: context text (FUSAR-style fields: terrain, buildings, water ...): words of the scene's
+    #: context are not claims that annotated objects exist
+    context: bool = False
+
+
 @dataclass
 class Verdict:
     claims: list[Claim]
     violations: list[Violation] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.violations
 
+    @property
+    def unsupported(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "unsupported"]
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+def _members(facts: dict[str, Any], subject: str, fine: str | None = None
+             ) -> list[dict[str, Any]]:
+    """The objects a claim is about: of its categories and, where the scene has fine types,
+    of its fine type (or fine-type group, "widebody")."""
+    cats = set(subject.split("|")) if subject else None
+    objs = [o for o in facts.get("objects", []) if cats is None or o["category"] in cats]
+    if fine and any(o.get("fine_type") for o in objs):
+        types = default_vocabulary().fine_groups.get(fine, {fine})
+        objs = [o for o in objs if o.get("fine_type") in types]
+    return objs
 
 
-def _check_count(c: Claim, counts: dict[str, int]) -> Violation | None:
-    truth = counts.get(c.subject, 0)
-    if isinstance(c.value, tuple):
-        low, high = c.value
-        ok = truth >= low and (high is None or truth <= high)
+def _count(facts: dict[str, Any], subject: str, fine: str | None = None) -> int:
+    """How many objects a count is about (SceneFacts ``counts`` where no fine type is named)."""
+    if fine is None and "counts" in facts:
+        return sum(facts["counts"].get(c, 0) for c in subject.split("|"))
+    return len(_members(facts, subject, fine))
+
+
+def _in_range(n: int, rng: tuple[int, int | None]) -> bool:
+    return n >= rng[0] and (rng[1] is None or n <= rng[1])
+
+
+def _check_position(c: Claim, facts: dict[str, Any]) -> Outcome:
+    _region, mode, qty, fine = c.value
+    members = _members(facts, c.subject, fine)
+    if mode in ("max", "min") and members:
+        areas = [o["rel_area"] for o in members]
+        pick = max(areas) * 0.85 if mode == "max" else min(areas) * 1.15
+        members = [o for o, a in zip(members, areas, strict=True)
+                   if (a >= pick if mode == "max" else a <= pick)]
+        mode = "exists"
+    w, h = facts["size"]
+    pts = [(o["center"][0] / w, o["center"][1] / h) for o in members]
+    loose = sum(c.detail(x, y, SLACK) for x, y in pts)
+    strict = sum(c.detail(x, y, -SLACK) for x, y in pts)
+    truth = {"in_region": f"{strict}-{loose}" if strict != loose else loose,
+             "of": len(members)}
+    if mode == "all":
+        ok = loose == len(members) and (qty is None or _in_range(len(members), qty))
+    elif mode == "most":
+        ok = loose * 2 > len(members)
+    elif mode == "exact" and qty is not None:
+        ok = qty[0] <= loose and (qty[1] is None or strict <= qty[1])
+    elif mode == "subset":
+        ok = loose >= max(1, qty[0] if qty else 1)
     else:
-        ok = truth == c.value
-    return None if ok else Violation("wrong_count", c.span, c.text, truth)
+        ok = loose >= 1 or not members
+    return Outcome(c, "supported" if ok else "contradicted", truth)
 
 
-def _check_position(c: Claim, facts: dict[str, Any]) -> Violation | None:
-    cells = {o["cell"] for o in facts["objects"] if o["category"] == c.subject}
-    if not cells or cells & c.value:
-        return None  # absent categories are reported by the presence check
-    return Violation("wrong_position", c.span, c.text, sorted(cells))
+def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> Outcome:
+    if c.kind == "count":
+        low, high, fine = c.value
+        n = _count(facts, c.subject, fine)
+        return Outcome(c, "supported" if _in_range(n, (low, high)) else "contradicted", n)
+    if c.kind == "present":
+        n = _count(facts, c.subject)
+        if n == 0 and _land_context(c.text, facts, vocab):
+            return Outcome(c, "supported", "land cover")
+        return Outcome(c, "supported" if n else "contradicted", n)
+    if c.kind == "fine_type":
+        types = sorted({o.get("fine_type") for o in _members(facts, c.value)
+                        if o.get("fine_type")})
+        ok = not types or bool(_members(facts, c.value, c.subject))
+        return Outcome(c, "supported" if ok else "contradicted", types)
+    if c.kind == "position":
+        return _check_position(c, facts)
+    if c.kind == "size":
+        areas = [o["rel_area"] for o in _members(facts, c.subject)]
+        ok = {"large": lambda a: a >= LARGE_MIN, "small": lambda a: a <= SMALL_MAX,
+              "fills": lambda a: a >= FILLS_MIN}[c.value]
+        return Outcome(c, "supported" if not areas or any(map(ok, areas)) else "contradicted",
+                       [round(a, 4) for a in areas[:8]])
+    return _check_length(c, facts)
 
 
-def _check_land(c: Claim, facts: dict[str, Any]) -> Violation | None:
-    land: dict[str, float] = facts.get("land_cover") or {}
-    if not land:
-        return None  # no mask: nothing to check land-cover words against
-    if c.kind == "land_dominant" and c.subject != facts.get("dominant_land_cover"):
-        return Violation("wrong_land_cover", c.span, c.text, facts.get("dominant_land_cover"))
-    if c.kind == "land_share" and abs(land.get(c.subject, 0.0) - c.value) > SHARE_TOLERANCE:
-        return Violation("wrong_land_cover", c.span, c.text, round(land.get(c.subject, 0.0), 3))
-    if c.kind == "land_mention" and land.get(c.subject, 0.0) == 0.0:
-        return Violation("wrong_land_cover", c.span, c.text, sorted(land))
-    return None
+def _check_length(c: Claim, facts: dict[str, Any]) -> Outcome:
+    gsd = (facts.get("geo") or {}).get("gsd_m")
+    if not gsd:
+        return Outcome(c, "unsupported", "pixel spacing unknown")
+    lo, hi, fine = c.value
+    lengths = []
+    for o in _members(facts, c.subject, fine) or facts.get("objects", []):
+        x0, y0, x1, y1 = o["box"]
+        lengths.append(max(x1 - x0, y1 - y0) * gsd)
+        if o.get("length_m"):
+            lengths.append(o["length_m"])
+    ok = any(lo <= 1.25 * L and hi >= 0.75 * L for L in lengths)
+    return Outcome(c, "supported" if ok else "contradicted",
+                   sorted({round(L) for L in lengths})[:12])
 
 
-def _check_sensor(c: Claim, geo: dict[str, Any]) -> Violation | None:
-    if c.kind == "band" and geo.get("band") and c.value != geo["band"]:
-        return Violation("wrong_sensor", c.span, c.text, geo["band"])
-    if c.kind == "polarization" and geo.get("polarization"):
-        allowed = set(re.findall(r"HH|HV|VH|VV", str(geo["polarization"]).upper()))
-        if c.value not in allowed:
-            return Violation("wrong_sensor", c.span, c.text, geo["polarization"])
-    if c.kind == "platform" and geo.get("platform"):
-        said, truth = _norm(c.value), _norm(str(geo["platform"]))
-        if not (said.startswith(truth) or truth.startswith(said)):
-            return Violation("wrong_sensor", c.span, c.text, geo["platform"])
-    if c.kind == "resolution" and geo.get("gsd_m"):
-        if abs(c.value - geo["gsd_m"]) > RESOLUTION_TOLERANCE * geo["gsd_m"]:
-            return Violation("wrong_resolution", c.span, c.text, geo["gsd_m"])
-    return None
+def _land_context(word: str, facts: dict[str, Any], vocab: ScreenVocabulary) -> bool:
+    """A category word that is also a land-cover word ("buildings") on a scene with that class."""
+    cls = vocab.land_of(word)
+    land = {vocab.canonical_land(k): v for k, v in (facts.get("land_cover") or {}).items()}
+    return cls is not None and land.get(cls, 0) > 0
 
 
-def check_claims(claims: list[Claim], facts: dict[str, Any]) -> list[Violation]:
-    counts: dict[str, int] = facts["counts"]
-    out: list[Violation] = []
+def check_claims(claims: list[Claim], facts: dict[str, Any],
+                 vocab: ScreenVocabulary | None = None) -> list[Outcome]:
+    vocab = vocab or default_vocabulary()
+    out = []
     for c in claims:
-        v: Violation | None = None
-        if c.kind == "count":
-            v = _check_count(c, counts)
-        elif c.kind == "present" and counts.get(c.subject, 0) == 0:
-            v = Violation("absent_category", c.span, c.text, 0)
-        elif c.kind == "position":
-            v = _check_position(c, facts)
-        elif c.kind.startswith("land_"):
-            v = _check_land(c, facts)
-        elif c.kind in ("band", "polarization", "platform", "resolution"):
-            v = _check_sensor(c, facts.get("geo") or {})
-        elif c.kind == "colour":
-            v = Violation("colour_word", c.span, c.text)
-        elif c.kind == "optical":
-            v = Violation("optical_phrase", c.span, c.text)
-        if v is not None:
-            out.append(v)
-    out.extend(_missing_salient(claims, counts))
+        if c.kind in ("count", "present", "fine_type", "position", "size", "length"):
+            out.append(_check_object(c, facts, vocab))
+        else:
+            out.append(check_scene_claim(c, facts, vocab))
     return out
 
 
-def _missing_salient(claims: list[Claim], counts: dict[str, int]) -> list[Violation]:
+def violations_of(outcomes: list[Outcome], policy: Policy) -> list[Violation]:
+    out: dict[tuple[str, tuple[int, int]], Violation] = {}
+    for o in outcomes:
+        c = o.claim
+        vtype = (CONTRADICTED.get(c.kind) if o.status == "contradicted"
+                 else policy.unsupported.get(c.kind) if o.status == "unsupported" else None)
+        if vtype:
+            out.setdefault((vtype, c.span), Violation(vtype, c.span, c.text, o.truth))
+    return list(out.values())
+
+
+def missing_salient(claims: list[Claim], counts: dict[str, int]) -> list[Violation]:
     """The most numerous category (all tied ones) must be mentioned."""
     if not counts:
         return []
     top = max(counts.values())
-    mentioned = {c.subject for c in claims if c.kind in ("present", "count")}
+    mentioned = {s for c in claims if c.kind in ("present", "count", "position")
+                 for s in c.subject.split("|")}
     return [Violation("missing_salient", (0, 0), cat, n) for cat, n in sorted(counts.items())
             if n == top and cat not in mentioned]
 
 
-def screen_text(text: str, facts: dict[str, Any], lexicon: Lexicon | None = None) -> Verdict:
-    """Extract the claims of ``text`` and check every one against ``facts``."""
-    claims = extract_claims(text, lexicon or default_lexicon())
-    return Verdict(claims, check_claims(claims, facts))
+def extract_claims(text: str, vocab: ScreenVocabulary | None = None) -> list[Claim]:
+    """Every claim in ``text``, in order of appearance."""
+    vocab = vocab or default_vocabulary()
+    scene, places = scene_claims(text, vocab)
+    claims = object_claims(text, vocab, places) + scene
+    return sorted(claims, key=lambda c: (c.span, c.kind))
+
+
+def screen_text(text: str, facts: dict[str, Any], vocab: ScreenVocabulary | None = None,
+                policy: Policy | None = None) -> Verdict:
+    """Extract the claims of ``text``, check each against ``facts``, apply the policy."""
+    policy = policy or Policy()
+    claims = extract_claims(text, vocab)
+    if policy.context:
+        claims = [c for c in claims if c.kind not in ("present", "land_mention")]
+    outcomes = check_claims(claims, facts, vocab)
+    violations = fluency_violations(text) if policy.fluency else []
+    violations += violations_of(outcomes, policy)
+    if policy.require_salient:
+        violations += missing_salient(claims, facts.get("counts") or {})
+    return Verdict(claims, violations, outcomes)

@@ -1,205 +1,398 @@
-"""Claim extraction: what a caption asserts, found by our own code (no LLM).
+"""Claim extraction: what a caption asserts about objects, found by our own code (no LLM).
 
-A claim is a typed, hashable statement with the text span it came from: a count of a
-category, a category mentioned as present or said to be absent, a position of a category, the
-dominant land cover or a land-cover share, a sensor property, a colour word or an optical-only
-phrase. ``narrator.screen.checks`` compares claims with SceneFacts.
+A caption is split into sentences and clauses. In each sentence the object mentions are found
+(category words and fine types of the vocabulary, with the quantity and adjectives before them,
+and pronouns such as "two of them", "another", "the rest"), then the image regions, each given
+to the mention it describes. From these come the claims: counts (whole scene, subgroups summed,
+or scoped to a region), presence, absence (scoped or not), position (one, most or all members
+in a region), size, fine type and length in metres. ``narrator.screen.scene_claims`` finds the
+claims about the scene itself (metadata, land cover, tone, optical phrases, places).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from typing import Any
 
-from narrator.resources import template_path
-from narrator.text import NUMBER_WORDS, load_yaml
+from narrator.screen.assemble import _length_claims, _sentence_claims
+from narrator.screen.model import Claim, Mention
+from narrator.screen.places import _CLAUSE, _attach_regions, _empty_claims
+from narrator.screen.quantity import QUANTITY, quantity_range, regions_in
+from narrator.screen.vocab import ScreenVocabulary, default_vocabulary
 
-#: number words beyond narrator.text's, and vague quantities as (low, high) ranges
-_EXTRA_NUMBERS = {"thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-                  "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
-                  "a single": 1, "single": 1, "a pair of": 2, "a couple of": 2, "both": 2,
-                  "no": 0, "zero": 0}
-_VAGUE = {"several": (2, None), "multiple": (2, None), "many": (3, None), "numerous": (4, None),
-          "a few": (2, 4), "few": (2, 4)}
-_MODIFIER_STOP = {"of", "the", "these", "those", "and", "or", "with", "in", "on", "at", "are",
-                  "is", "to", "from", "by", "other", "more", "than"}
-POSITION_CELLS = {
-    "top left": {"top left"}, "upper left": {"top left"},
-    "top right": {"top right"}, "upper right": {"top right"},
-    "bottom left": {"bottom left"}, "lower left": {"bottom left"},
-    "bottom right": {"bottom right"}, "lower right": {"bottom right"},
-    "top": {"top left", "top", "top right"}, "upper": {"top left", "top", "top right"},
-    "bottom": {"bottom left", "bottom", "bottom right"},
-    "lower": {"bottom left", "bottom", "bottom right"},
-    "left": {"top left", "left", "bottom left"}, "right": {"top right", "right", "bottom right"},
-    "center": {"center"}, "centre": {"center"}, "middle": {"center"},
-}
-_DOMINANT_CUES = r"(?:mostly|mainly|largely|predominantly|dominated by|covered by|primarily)"
+__all__ = ["Claim", "Mention", "object_claims", "sentences"]
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    kind: str          # count, present, absent, position, land_dominant, land_share,
-    #                    land_mention, platform, band, polarization, resolution, colour, optical
-    subject: str       # category, land-cover class, or the word itself
-    value: Any         # int count, (low, high) range, cell set, share, string ...
-    span: tuple[int, int]
-    text: str
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """What self-consistency votes on (spans differ between candidates)."""
-        value = sorted(self.value) if isinstance(self.value, frozenset) else self.value
-        return (self.kind, self.subject, repr(value))
-
-
-def _alternation(words: list[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
-
-
-class Lexicon:
-    """The compiled word lists of templates/screen/lexicon.yaml."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        data = load_yaml(path or template_path("screen", "lexicon.yaml")) or {}
-        self.category_of = {w.lower(): cat for cat, ws in data["categories"].items() for w in ws}
-        self.land_of = {w.lower(): cls for cls, ws in data["land_cover"].items() for w in ws}
-        self.platforms = list(data["platforms"])
-        numbers = {w: i for i, w in enumerate(NUMBER_WORDS)} | _EXTRA_NUMBERS
-        self.numbers = numbers
-        num = _alternation([*numbers, *_VAGUE]) + r"|\d+"
-        cat = _alternation(list(self.category_of))
-        self.re_category = re.compile(rf"\b(?:{cat})\b", re.I)
-        self.re_count = re.compile(
-            rf"\b(?P<num>{num})\s+(?P<mods>(?:[a-z-]+\s+){{0,2}}?)(?P<cat>{cat})\b", re.I)
-        self.re_absent = re.compile(
-            rf"\b(?:without|absence of|lack of|free of|not? (?:any|a single)|no visible)\s+"
-            rf"(?:[a-z-]+\s+){{0,2}}?(?P<cat>{cat})\b", re.I)
-        pos = _alternation(list(POSITION_CELLS))
-        self.re_position = re.compile(rf"\bthe\s+(?P<pos>{pos})\b(?![- ]?band)", re.I)
-        self.re_position_cue = re.compile(
-            r"\b(?:of the (?:image|scene|frame)|part|side|corner|edge|portion|half|region)\b"
-            r"|\bthe (?:center|centre|middle)\b", re.I)
-        land = _alternation(list(self.land_of))
-        self.re_land = re.compile(rf"\b(?:{land})\b", re.I)
-        self.re_land_dominant = re.compile(rf"\b{_DOMINANT_CUES}\s+(?:by\s+)?(?P<land>{land})\b",
-                                           re.I)
-        self.re_land_share = re.compile(rf"\b(?P<land>{land})\s*\((?P<pct>\d+(?:\.\d+)?)\s*%\)",
-                                        re.I)
-        self.re_colour = re.compile(rf"\b(?:{_alternation(data['colours'])})\b", re.I)
-        self.re_optical = re.compile(rf"\b(?:{_alternation(data['optical'])})\b", re.I)
-        self.re_band = re.compile(rf"\b(?P<band>{_alternation(data['bands'])})[- ]band\b")
-        self.re_pol = re.compile(rf"\b(?P<pol>{_alternation(data['polarizations'])})\b")
-        self.re_platform = re.compile(rf"(?<![\w-])(?:{_alternation(self.platforms)})(?![\w-])",
-                                      re.I)
-        self.re_resolution = re.compile(
-            r"(?P<val>\d+(?:\.\d+)?)\s*(?:-\s*)?(?:m|meters?|metres?)\b(?=[^.]*"
-            r"\b(?:resolution|gsd|pixel spacing|ground sampling)\b)", re.I)
+_STOP = {"of", "the", "these", "those", "and", "or", "with", "in", "on", "at", "are", "is",
+         "to", "from", "by", "other", "more", "than", "them", "which", "their", "its", "as",
+         "a", "an", "that", "this", "there", "be", "were", "was", "appear", "appears", "visible",
+         "seen", "for", "into", "near", "each", "all", "some", "any", "most", "while"}
+_ALL = re.compile(r"(?:\ball(?:\s+of)?(?:\s+the)?|\bevery|\beach(?:\s+of\s+the)?|\bthe|\bboth"
+                  r"|\bthese|\bthose)\s+$", re.I)
+_MOST = re.compile(r"\b(?:most|the\s+majority|the\s+bulk|majority)(?:\s+of)?(?:\s+the)?\s+$",
+                   re.I)
+_NEG = re.compile(
+    r"(?:\bno|\bwithout(?:\s+any)?|\bfree\s+of|\bdevoid\s+of|\black\s+of|\babsence\s+of|"
+    r"\bnot?\s+(?:a\s+single|any|even\s+a)|\bnor\s+(?:any|are\s+there\s+any)?|\bneither|"
+    r"\bno\s+(?:sign|signs|evidence|trace|indication)\s+of(?:\s+any)?|\bnot\s+a|\bnone\s+of\s+the"
+    r"|\bany|\bzero)\s+(?:[\w-]+\s+){0,2}$", re.I)
+_NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more|extra|obvious\s+other)\s+"
+                        r"(?:[\w-]+\s+){0,2}$", re.I)
+_POST_NEG = re.compile(r"^\s*(?:are|is|appear|seem|were)\s+(?:entirely\s+|completely\s+)?"
+                       r"(?:absent|missing|not\s+(?:present|visible|seen|detected))", re.I)
+_PRONOUN = re.compile(
+    r"(?<![\w-])(?:(?P<all>all\s+of\s+them|all\s+(?:four|five|six|seven|eight|nine|ten|three|two)"
+    r"|they|both\s+of\s+them)|(?P<exists>another|a\s+second|a\s+third|a\s+fourth|a\s+fifth|"
+    r"the\s+other(?!s)(?!\s+(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b)|the\s+last|the\s+fourth|the\s+fifth|the\s+sixth|the\s+largest|the\s+biggest|the\s+smallest|the\s+brightest|"
+    r"the\s+latter|the\s+former|the\s+first|the\s+second|the\s+third|one(?=\s+(?:of|sits|lies|"
+    r"is|near|in|at|on|along|toward|towards|further|closer|slightly)))"
+    r"|(?P<most>(?:more\s+than\s+)?half\s+of\s+them|most\s+of\s+them|the\s+majority(?:\s+of\s+them)?"
+    r"|the\s+bulk(?:\s+of\s+them)?)"
+    r"|(?P<super>the\s+(?:\w+most|largest|biggest|smallest|brightest|longest|nearest|closest|"
+    r"furthest|farthest|lowest|highest|uppermost|topmost|leftmost|rightmost))"
+    r"|(?P<more>(?:a\s+few|several|some|many|a\s+couple|a\s+handful|a\s+pair)\s+(?:more|others|"
+    r"other|of\s+them))"
+    r"|(?P<subset>(?:the\s+(?:other|remaining)|the\s+rest|the\s+others|remaining|others)"
+    r"(?:\s+(?P<sn>two|three|four|five|six|seven|eight|nine|ten|\d+))?)"
+    r"|(?P<none>none(?:\s+of\s+(?:them|these|those))?)"
+    r"|(?P<bare>(?P<bn>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
+    r"(?:\s+(?:more|others|other|further))?(?:\s+of\s+(?:them|these|those|which))?"
+    r"(?!\s*(?:m\b|%|per|metres|meters|metre|meter|degrees|deg|°|px|pixels|km|x\b|by\b|-|"
+    r"\.\d|/|:|times|January|February|March|April|May|June|July|August|September|October|"
+    r"November|December|\d))(?!\s+(?:[\w-]+\s+)?(?:targets?|returns?|objects?|echoes|signatures?|"
+    r"spots?|blobs?|features?|detections?)\b)))(?![\w-])", re.I)
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (a full stop after a digit or one-letter abbreviation does not end one)."""
+    out, start = [], 0
+    for m in re.finditer(r"(?<!\d)[.!?](?!\d)|[.!?](?=\s)|\n+", text):
+        if m.end() - start > 1:
+            out.append((start, m.end()))
+        start = m.end()
+    if start < len(text) and text[start:].strip():
+        out.append((start, len(text)))
+    return out
 
 
-@cache
-def default_lexicon() -> Lexicon:
-    return Lexicon()
+def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tuple[int, int]]
+                   ) -> list[Mention]:
+    out: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    for m in vocab.re_fine.finditer(s):
+        fine = vocab.fine_of(m.group(0))
+        if fine is None or _inside(m.start() + base, masked):
+            continue
+        out.append(Mention(m.start(), m.end(), frozenset({vocab.fine_category[fine]}), fine))
+        taken.append(m.span())
+    for m in vocab.re_category.finditer(s):
+        if _inside(m.start() + base, masked):
+            continue
+        prev = next((x for x in out if x.fine and x.start <= m.start() < x.end + 2), None)
+        if prev is not None:  # "Boeing 787 aircraft": one mention
+            prev.end = max(prev.end, m.end())
+            continue
+        out.append(Mention(m.start(), m.end(), frozenset(vocab.categories_of(m.group(0)))))
+    for mn in out:
+        t = re.match(r"\s+of\s+(?:an\s+)?(?:other|another|a\s+different|unknown|other,?\s+"
+                     r"unspecified)\s+types?", s[mn.end:], re.I)
+        if t and mn.fine is None and "other" in vocab.fine_category:
+            mn.fine, mn.end = "other", mn.end + t.end()
+    out = [x for x in out if not (x.fine == "other" and any(
+        y is not x and y.start <= x.start < y.end for y in out))]
+    for m in _anaphora(s):
+        before = [x for x in out if x.end <= m.start()]
+        if before:
+            out.append(Mention(m.start(), m.end(), before[-1].cats, None, anaphora=True))
+    return sorted(out, key=lambda x: x.start)
 
 
-_SENTENCE = re.compile(r"[^.!?;]+[.!?;]?")
+_ANAPHORA = re.compile(r"(?<![\w-])ones(?![\w-])|\b(?:a|an|the)\s+(?:[a-z-]+\s+){1,2}?"
+                       r"(?P<one>one)(?![\w-])(?!\s+of\b)", re.I)
 
 
-def _count_value(word: str, lex: Lexicon) -> tuple[int, int | None] | int:
-    w = word.lower()
-    if w.isdigit():
-        return int(w)
-    if w in lex.numbers:
-        return lex.numbers[w]
-    return _VAGUE[w]
-
-
-def _count_claims(text: str, lex: Lexicon) -> list[Claim]:
+def _anaphora(s: str) -> list[re.Match[str]]:
+    """"four smaller ones", "a medium one": a noun left out, the kind named before."""
     out = []
-    for m in lex.re_count.finditer(text):
-        mods = m.group("mods").split()
-        if any(w.lower() in _MODIFIER_STOP for w in mods):
-            continue
-        if m.group("num").lower() == "a":
-            continue
-        value = _count_value(m.group("num"), lex)
-        cat = lex.category_of[m.group("cat").lower()]
-        out.append(Claim("count", cat, value, m.span(), m.group(0)))
-    for m in lex.re_absent.finditer(text):
-        out.append(Claim("count", lex.category_of[m.group("cat").lower()], 0, m.span(),
-                         m.group(0)))
+    for m in _ANAPHORA.finditer(s):
+        if m.group("one"):
+            words = s[m.start():m.start("one")].split()[1:]
+            if not words or any(w.lower() in ("of", "other", "only", "single", "same", "and",
+                                              "first", "last", "second", "third") for w in words):
+                continue
+            out.append(_Span(m.start("one"), m.end("one")))
+        else:
+            out.append(_Span(m.start(), m.end()))
     return out
 
 
-def _mentions(text: str, lex: Lexicon, counts: list[Claim]) -> list[Claim]:
-    """Every category word not inside a count claim that says zero: asserted present."""
-    zero_spans = [c.span for c in counts if c.value == 0]
+@dataclass
+class _Span:
+    a: int
+    b: int
+
+    def start(self) -> int:
+        return self.a
+
+    def end(self) -> int:
+        return self.b
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+_QTY_END = re.compile(rf"(?:{QUANTITY.pattern})\s*$", re.I)
+_OF_HEAD = re.compile(rf"(?:(?:{QUANTITY.pattern})|(?P<w>most|none|all|each|some|any|either|"
+                      r"neither|the\s+majority|the\s+rest|the\s+remainder))\s+of\s+"
+                      r"(?:the|these|those|its|their|our)\s+$", re.I)
+_ADJ_STOP = (_STOP - {"other", "more"}) | {"no", "not", "without", "nor", "none"}
+_LIST_GLUE = re.compile(r"^\s*(?:,|/|or|nor|and|,\s*or|,\s*and|,\s*nor)\s*$", re.I)
+_ELSEWHERE = re.compile(r"\b(?:rest|remainder|remaining\s+(?:area|part)|elsewhere|anywhere\s+"
+                        r"else|other\s+(?:part|parts|area|areas))\b", re.I)
+
+
+def _adjectives(before: str) -> tuple[tuple[str, ...], int]:
+    """The words right before a noun that describe it, and where they start in ``before``."""
+    words = list(re.finditer(r"[A-Za-z][\w/-]*", before))
+    adj: list[str] = []
+    k, pos = len(words), len(before)
+    while k > 0 and len(adj) < 3:
+        w = words[k - 1]
+        if re.search(r"[^\s,-]", before[w.end():pos]):
+            break
+        lw = w.group(0).lower()
+        if lw in _ADJ_STOP or QUANTITY.fullmatch(lw) or lw in FIXED_WORDS:
+            break
+        adj.insert(0, lw)
+        pos = w.start()
+        k -= 1
+    return tuple(adj), pos
+
+
+_UNITS = {"m", "metre", "metres", "meter", "meters", "km", "px", "pixel", "pixels", "percent",
+          "ft", "feet", "deg", "degrees", "x"}
+FIXED_WORDS = {"a", "an", "both", "several", "many", "numerous", "multiple", "various", "few",
+               "only", "sole",
+               "some", "dozens", "lots", "plenty", "single", "lone", "twin", "countless"}
+
+
+def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
+    """Quantity, adjectives, group mode and negation of a noun mention from the words before."""
+    before = s[prev_end:mn.start]
+    mn.adjectives, adj_at = _adjectives(before)
+    mn.superlative = _superlative(" ".join(mn.adjectives))
+    lead = before[:adj_at]
+    if mn.adjectives and mn.adjectives[0] in _UNITS:  # "a 300 m tanker": not 300 tankers
+        lead = re.sub(r"[\d,.]+\s*(?:-\s*)?$", "", lead)
+    m = _QTY_END.search(lead)
+    if m and (rng := quantity_range(m)) is not None:
+        mn.qty, mn.qstart = rng, prev_end + m.start()
+    head = s[:mn.qstart if mn.qstart >= 0 else prev_end + adj_at]
+    sub = _OF_HEAD.search(head)
+    if _NEG_OTHER.search(s[:mn.start]) or ((_NEG.search(head) or mn.qty == (0, 0)) and (
+            _ELSEWHERE.search(s[mn.end:mn.end + 40]) or _ELSEWHERE.search(head[-45:]))):
+        mn.mode = "none"
+        return
+    neg_list = prev is not None and prev.negated and _LIST_GLUE.match(s[prev.end:mn.start])
+    if sub is not None and (sub.group("w") or "").lower() in ("none", "neither"):
+        mn.negated, mn.qty, mn.mode, mn.qstart = True, (0, 0), "exact", sub.start()
+        return
+    if mn.qty == (0, 0) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]) or neg_list:
+        mn.negated, mn.qty, mn.mode = True, (0, 0), "exact"
+        return
+    if sub is not None:
+        _subset(mn, sub)
+    elif _MOST.search(head):
+        mn.mode = "most"
+    elif mn.qty is not None:
+        low, high = mn.qty
+        mn.mode = "exists" if high is None and low <= 1 else "exact"
+        if _ALL.search(head):
+            mn.mode = "all"
+    elif _plural(s[mn.start:mn.end]) and (_ALL.search(head) or not re.search(
+            r"\b(?:the|this|that)\s+$", head, re.I)):
+        mn.mode = "all"
+
+
+def _subset(mn: Mention, sub: re.Match[str]) -> None:
+    """"three of the five ships": the whole is a count, the part is what regions describe."""
+    word = (sub.group("w") or "").lower()
+    mn.total, mn.qstart = mn.qty, sub.start()
+    if word.startswith("most") or word == "the majority":
+        mn.mode, mn.qty = "most", None
+    elif word in ("all", "each"):
+        mn.mode, mn.qty = "all", None
+    elif word:
+        mn.mode, mn.qty = "subset", None
+    else:
+        rng = quantity_range(sub)
+        mn.qty = rng
+        mn.mode = "exact" if rng and rng[0] >= 2 and rng[1] is not None else "subset"
+
+
+_ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+
+
+def _superlative(words: str) -> str | None:
+    if re.search(r"(?<![\w-])(?:largest|biggest|longest)\b", words, re.I):
+        return "max"
+    if re.search(r"(?<![\w-])(?:smallest|tiniest|shortest)\b", words, re.I):
+        return "min"
+    return None
+
+
+def _plural(word: str) -> bool:
+    w = word.lower().split()[-1]
+    return w.endswith("s") and not w.endswith("ss") or w in ("aircraft", "ferries", "lorries")
+
+
+def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
+              last: Mention | None) -> list[Mention]:
     out = []
-    for m in lex.re_category.finditer(text):
-        if any(a <= m.start() < b for a, b in zero_spans):
+    for m in _PRONOUN.finditer(s):
+        if any(x.start - 2 <= m.start() < x.end or (x.qstart >= 0 and x.qstart <= m.start()
+                                                    < x.end) for x in nouns):
             continue
-        out.append(Claim("present", lex.category_of[m.group(0).lower()], True, m.span(),
-                         m.group(0)))
-    return out
+        if _inside(m.start(), vocab_spans):
+            continue
+        nxt = [x for x in nouns if x.start >= m.end()]
+        if nxt and re.fullmatch(r"\s*(?:[a-z-]+\s+){0,2}", s[m.end():nxt[0].start], re.I) and not (
+                set(s[m.end():nxt[0].start].lower().split()) & (_STOP - {"all"})):
+            continue  # "the other two vessels": a noun mention follows
+        prev = [x for x in nouns if x.end <= m.start()]
+        ref = prev[-1] if prev else last
+        if ref is None or ref.blocker:
+            continue
+        mn = Mention(m.start(), m.end(), ref.cats, None, pronoun=True)
+        if m.group("all"):
+            mn.mode = "all"
+        elif m.group("exists") and re.match(r"another|a\s+(?:second|third|fourth|fifth)",
+                                            m.group(0), re.I):
+            mn.additive = True
+        elif m.group("exists") and (k := _ORDINALS.get(m.group(0).lower().split()[-1])):
+            said = [x.qty[1] or x.qty[0] for x in nouns if x.qty and x.end <= m.start()]
+            said += [x.total[0] for x in nouns if x.total and x.end <= m.start()]
+            mn.additive = k > max(said, default=k)
+        elif m.group("most"):
+            mn.mode = "most"
+        elif m.group("super"):
+            mn.mode = "subset"
+            mn.superlative = _superlative(m.group(0))
+        elif m.group("more"):
+            mn.mode, mn.additive = "subset", "of them" not in m.group(0).lower()
+            lead = re.match(r"(a\s+few|several|some|many|a\s+couple|a\s+handful|a\s+pair)",
+                            m.group(0), re.I)
+            key = re.sub(r"\s+", " ", lead.group(1).lower()) if lead else ""
+            mn.qty = {"a few": (2, 4), "several": (3, 7), "some": (1, None), "many": (6, None),
+                      "a couple": (2, 2), "a handful": (3, 6), "a pair": (2, 2)}.get(key)
+        elif m.group("none"):
+            mn.qty, mn.mode, mn.negated = (0, 0), "exact", True
+        elif m.group("bare"):
+            n = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
+            mn.qty, mn.mode = n, "subset"
+            mn.additive = bool(re.search(r"\b(?:more|others?|further)\b", m.group(0), re.I)
+                               and "of" not in m.group(0).lower())
+        elif m.group("subset"):
+            mn.mode = "subset"
+            mn.additive = bool(m.group("sn"))
+            if m.group("sn"):
+                mn.qty = quantity_range(QUANTITY.match(m.group("sn")))  # type: ignore[arg-type]
+        out.append(mn)
+    return out + _quantity_pronouns(s, nouns, out, last)
 
 
-def _position_claims(text: str, lex: Lexicon) -> list[Claim]:
-    """Positions in a sentence belong to the nearest category mentioned before them."""
+_FOLLOW = re.compile(r"\s+(?:of\s+(?:them|these|those|which)\b|(?:are|is|lie|lies|sit|sits|"
+                     r"cluster|clustered|form|appear|line|lining|occupy|crowd|gather|stand|"
+                     r"located|positioned|grouped|scattered|spread|in|near|at|on|along|toward|"
+                     r"towards|close|further|farther)\b)", re.I)
+
+
+def _quantity_pronouns(s: str, nouns: list[Mention], pron: list[Mention],
+                       last: Mention | None) -> list[Mention]:
+    """A quantity with no noun ("about a dozen cluster along the right side"): of the last
+    kind named."""
     out = []
-    for sm in _SENTENCE.finditer(text):
-        sentence, base = sm.group(0), sm.start()
-        if not lex.re_position_cue.search(sentence):
+    taken = [(x.qstart if x.qstart >= 0 else x.start, x.end) for x in nouns + pron]
+    for m in QUANTITY.finditer(s):
+        if any(a <= m.start() < b or m.start() <= a < m.end() for a, b in taken):
             continue
-        cats = [(m.start(), lex.category_of[m.group(0).lower()])
-                for m in lex.re_category.finditer(sentence)]
-        if not cats:
+        if not m.group("mod") and not m.group("fixed"):
+            continue  # bare numbers are handled by _PRONOUN
+        if (m.group("fixed") or "").lower() in ("a", "an", "some", "no", "the only", "both"):
             continue
-        for m in lex.re_position.finditer(sentence):
-            before = [c for start, c in cats if start < m.start()]
-            cat = before[-1] if before else cats[0][1]
-            pos = m.group("pos").lower()
-            out.append(Claim("position", cat, frozenset(POSITION_CELLS[pos]),
-                             (base + m.start(), base + m.end()), m.group(0)))
+        if not _FOLLOW.match(s[m.end():]):
+            continue
+        prev = [x for x in nouns if x.end <= m.start()]
+        ref = prev[-1] if prev else last
+        rng = quantity_range(m)
+        if ref is None or rng is None:
+            continue
+        out.append(Mention(m.start(), m.end(), ref.cats, None, qty=rng, mode="subset",
+                           pronoun=True))
     return out
 
 
-def _land_claims(text: str, lex: Lexicon) -> list[Claim]:
+def _blockers(s: str, vocab: ScreenVocabulary) -> list[Mention]:
     out = []
-    for m in lex.re_land_dominant.finditer(text):
-        out.append(Claim("land_dominant", lex.land_of[m.group("land").lower()], True, m.span(),
-                         m.group(0)))
-    for m in lex.re_land_share.finditer(text):
-        out.append(Claim("land_share", lex.land_of[m.group("land").lower()],
-                         float(m.group("pct")) / 100, m.span(), m.group(0)))
-    for m in lex.re_land.finditer(text):
-        out.append(Claim("land_mention", lex.land_of[m.group(0).lower()], True, m.span(),
-                         m.group(0)))
+    for rx in (vocab.re_land, vocab.re_land_word, vocab.re_context):
+        out += [Mention(m.start(), m.end(), frozenset(), blocker=True) for m in rx.finditer(s)]
+    for m in re.finditer(r"\b(?:returns?|targets?|echoes|signatures?|scatterers?|reflectors?|"
+                         r"spots?|blobs?|features?|objects?)\b", s, re.I):
+        out.append(Mention(m.start(), m.end(), frozenset(), blocker=True))
     return out
 
 
-def _sensor_claims(text: str, lex: Lexicon) -> list[Claim]:
-    out = [Claim("band", m.group("band"), m.group("band"), m.span(), m.group(0))
-           for m in lex.re_band.finditer(text)]
-    out += [Claim("polarization", m.group("pol"), m.group("pol"), m.span(), m.group(0))
-            for m in lex.re_pol.finditer(text)]
-    out += [Claim("platform", m.group(0), m.group(0), m.span(), m.group(0))
-            for m in lex.re_platform.finditer(text)]
-    out += [Claim("resolution", "gsd", float(m.group("val")), m.span(), m.group(0))
-            for m in lex.re_resolution.finditer(text)]
+_GROUP = re.compile(r"\b(?:clusters?|groups?|concentrations?|formations?|arrangements?|rows?|"
+                    r"lines?|strings?|chains?)\b", re.I)
+
+
+def _group_blockers(s: str, nouns: list[Mention]) -> list[Mention]:
+    """"the largest cluster is on the left": a group noun with no object named before it in
+    its clause is what the place describes (not the ships of an earlier clause)."""
+    out = []
+    for m in _GROUP.finditer(s):
+        before = [x for x in nouns if x.end <= m.start()]
+        if before and not _CLAUSE.search(s[before[-1].end:m.start()]):
+            continue
+        out.append(Mention(m.start(), m.end(), frozenset(), blocker=True))
     return out
 
 
-def extract_claims(text: str, lexicon: Lexicon | None = None) -> list[Claim]:
-    """Every claim in ``text``, in order of appearance."""
-    lex = lexicon or default_lexicon()
-    counts = _count_claims(text, lex)
-    claims = counts + _mentions(text, lex, counts) + _position_claims(text, lex)
-    claims += _land_claims(text, lex) + _sensor_claims(text, lex)
-    claims += [Claim("colour", m.group(0).lower(), True, m.span(), m.group(0))
-               for m in lex.re_colour.finditer(text)]
-    claims += [Claim("optical", m.group(0).lower(), True, m.span(), m.group(0))
-               for m in lex.re_optical.finditer(text)]
-    return sorted(claims, key=lambda c: (c.span, c.kind))
+def object_claims(text: str, vocab: ScreenVocabulary | None = None,
+                  masked: list[tuple[int, int]] | None = None) -> list[Claim]:
+    """Every claim about objects in ``text``."""
+    vocab = vocab or default_vocabulary()
+    masked = masked or []
+    out: list[Claim] = []
+    last: Mention | None = None
+    for a, b in sentences(text):
+        s = text[a:b]
+        nouns = _noun_mentions(s, a, vocab, masked)
+        prev_end, prev = 0, None
+        for mn in nouns:
+            _qualify(mn, s, prev_end, prev)
+            if (prev is not None and mn.cats == prev.cats and mn.qty == (1, None)
+                    and prev.fine is None and mn.fine is not None
+                    and prev.qty in ((1, 1), (1, None))
+                    and re.fullmatch(r"\s*[,(\u2013\u2014-]\s*", s[prev.end:mn.qstart])
+                    and re.match(r"\s*[,)\u2013\u2014-]", s[mn.end:])):
+                mn.appositive = True
+            prev_end, prev = mn.end, mn
+        fine_spans = [(x.start, x.end) for x in nouns]
+        pron = _pronouns(s, nouns, fine_spans, last)
+        blockers = [b for b in _blockers(s, vocab) + _group_blockers(s, nouns)
+                    if not any(0 <= b.start - p.end <= 1 for p in pron)]
+        mentions = sorted(nouns + pron + blockers, key=lambda x: x.start)
+        regions = regions_in(s)
+        empty, used = _empty_claims(s, a, regions, vocab)
+        covered = [c.span for c in empty]
+        for mn in mentions:
+            if any(x <= mn.start + a < y for x, y in covered):
+                mn.mode = "none"
+        _attach_regions(s, mentions, regions, used, covered, a)
+        out += empty + _sentence_claims(s, a, [m for m in mentions if not m.blocker])
+        out += _length_claims(s, a, nouns)
+        if nouns:
+            last = nouns[-1]
+    return out
+

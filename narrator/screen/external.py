@@ -21,6 +21,8 @@ class ScreenSummary:
     failed: int = 0
     unusable: int = 0
     violations: Counter[str] = field(default_factory=Counter)
+    #: claims checked to "unsupported" (the facts cannot tell), by claim kind
+    unsupported: Counter[str] = field(default_factory=Counter)
 
 
 class FactsIndex:
@@ -71,7 +73,7 @@ def _verdict(raw: str, index: FactsIndex) -> dict[str, Any]:
     return out | {"scene_id": facts["scene_id"],
                   "status": "accepted" if verdict.ok else "rejected",
                   "violations": [v.to_dict() for v in verdict.violations],
-                  "claims": len(verdict.claims)}
+                  "claims": [o.to_dict() for o in verdict.outcomes]}
 
 
 def screen_file(store: Store, captions: Path, out: Path,
@@ -91,9 +93,11 @@ def screen_file(store: Store, captions: Path, out: Path,
                 summary.passed += 1
             elif status == "rejected":
                 summary.failed += 1
-                summary.violations.update(v["type"] for v in verdict["violations"])
+                summary.violations.update({v["type"] for v in verdict["violations"]})
             else:
                 summary.unusable += 1
+            summary.unsupported.update(c["kind"] for c in verdict.get("claims", [])
+                                       if c["status"] == "unsupported")
             fh.write(json.dumps(verdict, ensure_ascii=False) + "\n")
             if on_line:
                 on_line()

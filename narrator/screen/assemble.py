@@ -1,0 +1,220 @@
+"""From qualified mentions to claims: presence, fine type, size, position, counts (subgroups
+summed per the README "Screening" rules) and lengths in metres."""
+
+from __future__ import annotations
+
+import re
+
+from narrator.screen.model import Claim, Mention
+from narrator.screen.quantity import combined_region
+
+LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "enormous",
+         "dominant", "very large", "oversized", "immense", "vast"}
+SMALL = {"small", "tiny", "little", "minute", "point-like", "pointlike", "diminutive",
+         "miniature", "minuscule"}
+_FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|ying|y)|"
+                    r"tak(?:es|ing)\s+up|cover(?:s|ing)?|span(?:s|ning)?)\s+(?P<how>most|much|"
+                    r"the\s+majority|the\s+bulk|nearly\s+all|almost\s+all|(?:a\s+)?(?:large|"
+                    r"big|substantial|significant|sizeable|considerable|good)\s+(?:part|portion|"
+                    r"share|fraction|chunk|area)|the\s+(?:whole|entire))?(?:\s+of)?\s*"
+                    r"(?:the\s+)?(?:frame|image|scene|picture|view|chip)\b", re.I)
+_DOMINANT_FEATURE = re.compile(r"[\s,]+(?:(?:each|both|all)\s+)?(?:is\s+|are\s+|being\s+)?"
+                               r"((?:a|the)\s+(?:dominant|major|large|prominent\s+large)\s+"
+                               r"(?:feature|element|object|structure)s?)", re.I)
+_METRES = re.compile(
+    r"(?<![\w.,])(?P<a>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*"
+    r"(?P<b>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?))?\s*-?\s*"
+    r"(?:m|metres?|meters?)(?![\w\u00b2/])(?!\s*/\s*(?:px|pixel))(?P<long>[\s-]*(?:long|in\s+length|length|-long|"
+    r"in\s+(?:wing)?span|(?:wing)?span|from\s+(?:nose|bow|end)))?",
+    re.I)
+_RES_CUE = re.compile(r"^[\s-]*(?:\w+\s+){0,2}?(?:resolution|pixel|pixels|spacing|gsd|ground[\s-]"
+                      r"sampl|posting|sampling|grid|res\b|per\s+pixel|/\s*px)", re.I)
+_RES_BEFORE = re.compile(r"(?:resolution|spacing|gsd|sampling|pixels?)\s+(?:\w+\s+){0,3}$", re.I)
+_LEN_BEFORE = re.compile(r"(?:length|long|measur\w*|spann\w*|roughly|about|approximately|"
+                         r"around|estimated|some|up\s+to|nearly|over)\s+(?:\w+\s+){0,2}$", re.I)
+
+
+def _subject(mn: Mention) -> str:
+    return "|".join(sorted(mn.cats))
+
+
+def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
+    out: list[Claim] = []
+    fine_groups: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
+    parts: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
+    for mn in mentions:
+        if mn.mode == "none" or not mn.cats:
+            continue
+        start = mn.qstart if mn.qstart >= 0 else mn.start
+        span, words = (base + start, base + mn.end), s[start:mn.end]
+        subj = _subject(mn)
+        if not mn.negated and not mn.pronoun:
+            out.append(Claim("present", subj, True, span, words))
+            if mn.fine:
+                out.append(Claim("fine_type", mn.fine, subj, span, words))
+        out += _size_claims(mn, s, base, span, words)
+        out += _position_claims(mn, s, base, start)
+        if mn.negated and not mn.regions and not mn.pronoun:
+            out.append(Claim("count", subj, (0, 0, mn.fine), span, words))
+        if mn.appositive or mn.negated:
+            continue
+        qty = mn.total if mn.total is not None else (
+            mn.qty if not mn.pronoun and mn.mode != "subset" else None)
+        if mn.pronoun and mn.additive:
+            qty = mn.qty or (1, 1)
+        if not mn.pronoun and set(mn.adjectives) & {"other", "more", "additional", "further"}:
+            mn.additive = True
+        if qty is None:
+            continue
+        if mn.fine and not mn.regions and not mn.pronoun:
+            if qty == (1, 1) and re.match(r"one\b", s[start:], re.I):
+                qty = (1, None)  # "one A330 ...": one of that type, perhaps of several
+            fine_groups.setdefault(subj + "#" + mn.fine, []).append((mn, qty))
+        parts.setdefault(subj, []).append((mn, qty))
+    for key, ms in fine_groups.items():
+        out.append(_count_claim(key, ms, s, base))
+    for subj, ms in parts.items():
+        out += _part_claims(subj, ms, s, base)
+    return out
+
+
+def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
+    """Where the mention's objects are: all regions said of it hold together (a negated
+    mention: none is in any of them)."""
+    if not mn.regions:
+        return []
+    mode = mn.superlative or mn.mode
+    if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
+                                           <= {"other", "more"})):
+        mode = "subset" if mn.qty != (0, 0) else mode
+    groups = [[r] for r in mn.regions] if mn.qty == (0, 0) else [mn.regions]
+    out = []
+    for rs in groups:
+        a = min(start, *(r.start() for r in rs))
+        b = max(mn.end, *(r.end() for r in rs))
+        where = " & ".join(r.text.lower() for r in rs)
+        out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine),
+                         (base + a, base + b), s[a:b], combined_region(rs)))
+    return out
+
+
+_CONTRAST = {"large", "larger", "largest", "small", "smaller", "smallest", "big", "bigger",
+             "medium", "mid-sized", "medium-sized", "tiny", "huge", "little", "bright",
+             "brighter", "faint", "fainter", "dimmer", "long", "longer", "short", "shorter"}
+_EXHAUSTIVE = re.compile(r"[:\u2013\u2014]|\bmake\s+up\b|\bin\s+all\b|\baltogether\b|"
+                         r"\bcomprising\b|\bconsisting\s+of\b|\bnamely\b", re.I)
+
+
+def _low(q: tuple[int, int | None]) -> int:
+    return 1 if q == (1, None) else q[0]
+
+
+def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: str,
+                 base: int) -> list[Claim]:
+    """The count of a kind from its parts in one sentence (SEMANTICS: subgroup numbers add up
+    to the kind's total). One unscoped count is taken as is. A plain count that covers the
+    others is the total ("eleven aircraft: three A320s, ..."); with a colon or "make up" the
+    others must add up to it. Parts alone add up to the total when they are subgroups: "two
+    more", "another", "four smaller ones", contrasting sizes, or plain numbers only."""
+    if len(ms) == 1:
+        m, q = ms[0]
+        if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None):
+            return []
+        return [_count_claim(subj + "#", ms, s, base)]
+    total = sum(_low(q) for _, q in ms)
+    head = next((x for x in ms if not x[0].pronoun and not x[0].fine
+                 and (not x[0].regions or x[0].mode == "all")
+                 and not x[0].anaphora and x[0].mode in ("exact", "all")
+                 and not set(x[0].adjectives) - {"other", "more", "total"}
+                 and x[1][1] is not None and _low(x[1]) >= total - _low(x[1])), None)
+    out: list[Claim] = []
+    rest = [x for x in ms if x is not head]
+    if head is not None:
+        out.append(_count_claim(subj + "#", [head], s, base))
+        m = head[0]
+        between = (s[m.end:rest[0][0].start] if m.start < rest[0][0].start
+                   else s[rest[-1][0].end:m.start])
+        if not _EXHAUSTIVE.search(between):
+            return out
+    else:
+        first = ms[0][0]
+        if first.regions and _EXHAUSTIVE.search(s[first.end:ms[1][0].start]):
+            return out  # "three aircraft cluster in the top-left corner: ..."
+        contrast = sum(bool(set(m.adjectives) & _CONTRAST) or m.anaphora for m, _ in ms)
+        numeric = all(not m.pronoun and not m.regions and q != (1, None) and q[1] is not None
+                      for m, q in ms)
+        if not (any(m.additive for m, _ in ms) or contrast >= 2 or numeric):
+            return out
+    low = sum(_low(q) for _, q in rest)
+    highs = [1 if q == (1, None) else q[1] for _, q in rest]
+    high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
+    a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in rest)
+    b = max(m.end for m, _ in rest)
+    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b]))
+    return out
+
+
+def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: str,
+                 base: int) -> Claim:
+    """One count claim of a kind (or fine type) in a sentence; a lone subgroup with an
+    adjective ("two large vessels") is a lower bound of the kind's count."""
+    subj, fine = key.split("#")
+    low = sum(1 if q == (1, None) and len(ms) > 1 else q[0] for _, q in ms)
+    highs = [1 if q == (1, None) and len(ms) > 1 else q[1] for _, q in ms]
+    high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
+    mn = ms[0][0]
+    if len(ms) == 1 and mn.adjectives and mn.mode != "all" and mn.total is None and not (
+            set(mn.adjectives) <= {"other", "more"}):
+        high = None  # "two large vessels": a subgroup of the ships
+    a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in ms)
+    b = max(m.end for m, _ in ms)
+    return Claim("count", subj, (low, high, fine or None), (base + a, base + b), s[a:b])
+
+
+def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: str
+                 ) -> list[Claim]:
+    out = []
+    adjs = set(mn.adjectives)
+    if mn.negated or mn.pronoun:
+        return out
+    if adjs & LARGE or (" ".join(mn.adjectives[-2:]) in LARGE):
+        out.append(Claim("size", _subject(mn), "large", span, words))
+    if adjs & SMALL:
+        out.append(Claim("size", _subject(mn), "small", span, words))
+    after = s[mn.end:]
+    d = _DOMINANT_FEATURE.match(after)
+    if d:
+        out.append(Claim("size", _subject(mn), "large", (base + mn.end + d.start(1),
+                                                         base + mn.end + d.end()), d.group(1)))
+    f = _FILLS.search(after[:60])
+    if f and not re.match(r"[^,;]*\b(?:scene|image|frame)\b", after[:f.start()]):
+        how = (f.group("how") or "").lower()
+        kind = "large" if how and not re.match(r"most|much|the|nearly|almost", how) else "fills"
+        if kind == "fills" and not how and re.match(r"occup|cover|span", f.group(0), re.I):
+            kind = "large"
+        out.append(Claim("size", _subject(mn), kind, (base + mn.end + f.start(),
+                                                          base + mn.end + f.end()), f.group(0)))
+    return out
+
+
+def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
+    out = []
+    for m in _METRES.finditer(s):
+        if _RES_CUE.match(s[m.end():]) or _RES_BEFORE.search(s[:m.start()]):
+            continue
+        after = s[m.end():]
+        near = [x for x in nouns if 0 <= x.start - m.end() <= 25
+                and re.fullmatch(r"[\s-]*(?:long|in\s+length)?[\s-]*(?:[a-z-]+\s+)?",
+                                 s[m.end():x.start], re.I)]
+        if not (m.group("long") or near or _LEN_BEFORE.search(s[:m.start()])):
+            continue
+        if re.match(r"\s*(?:wide|in\s+width|across|apart|away|from|of\s+each|beam)", after, re.I):
+            continue
+        owner = near[:1] or [x for x in nouns if x.end <= m.start()][-1:]
+        subj = _subject(owner[0]) if owner else ""
+        lo = float(m.group("a").replace(",", ""))
+        hi = float(m.group("b").replace(",", "")) if m.group("b") else lo
+        fine = owner[0].fine if owner else None
+        out.append(Claim("length", subj, (lo, hi, fine), (base + m.start(), base + m.end()),
+                         m.group(0)))
+    return out
