@@ -100,7 +100,7 @@ class RuleCaptioner:
         cells = sorted({o["cell"] for o in mine}, key=_CELL_ORDER.index)
         largest = max(mine, key=lambda o: o["length_px"])
         where = (cell_phrase(cells[0]) if len(cells) == 1
-                 else "across " + join_list([f"the {c}" for c in cells]) + " of the image")
+                 else "spread across " + join_list([f"the {c}" for c in cells]) + " of the image")
         size = (f"{max(round(largest['length_m']), 1)} m" if largest.get("length_m")
                 else f"{round(largest['length_px'])} pixels")
         arr = (facts.get("arrangement") or {}).get(main)

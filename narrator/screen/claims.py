@@ -85,8 +85,8 @@ def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tupl
         out.append(Mention(m.start(), m.end(), frozenset({vocab.fine_category[fine]}), fine))
         taken.append(m.span())
     for m in vocab.re_category.finditer(s):
-        if _inside(m.start() + base, masked):
-            continue
+        if _inside(m.start() + base, masked) or _PROPER_NAME.match(s, m.start()):
+            continue  # "Marina Bay", "Port Said": part of a place name, not an object
         prev = next((x for x in out if x.fine and x.start <= m.start() < x.end + 2), None)
         if prev is not None:  # "Boeing 787 aircraft": one mention
             prev.end = max(prev.end, m.end())
@@ -135,6 +135,10 @@ class _Span:
 
     def end(self) -> int:
         return self.b
+
+
+#: a capitalised word followed by another capitalised word (after a space or hyphen)
+_PROPER_NAME = re.compile(r"[A-Z][a-z]+[ -][A-Z][a-z]")
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:

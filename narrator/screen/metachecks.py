@@ -125,8 +125,8 @@ def _land(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> Outcome:
 
 def _location(facts: dict[str, Any]) -> str:
     geo = facts.get("geo") or {}
-    parts = [facts.get(k) for k in ("place", "country", "location")]
-    parts += [geo.get(k) for k in ("place", "country", "location", "region")]
+    parts = [facts.get(k) for k in ("place", "admin_region", "country", "location")]
+    parts += [geo.get(k) for k in ("place", "admin_region", "country", "location", "region")]
     return " ".join(str(p) for p in parts if p and not isinstance(p, dict | list)).lower()
 
 

@@ -24,8 +24,9 @@ _RELATIVE = re.compile(r"\b(?:away\s+from|far\s+from|outside(?:\s+of)?|clear\s+o
                        r"above|below|beyond|off|beside|except|other\s+than|besides|"
                        r"rather\s+than|instead\s+of|not)\s+(?:the\s+)?$", re.I)
 _NUDGE = re.compile(r"\b(?:slightly|a\s+little|a\s+bit|somewhat|just)\b[\w\s-]{0,14}$", re.I)
-_UNION = re.compile(r"^\s*(?:,\s*)?(?:and|or|to|through|towards|toward|into|,)\s+(?:the\s+)?"
-                    r"(?:(?:very|far)\s+)?$", re.I)
+# "the left and centre", "the top left, the center and the bottom": a list of regions
+_UNION = re.compile(r"^\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or|to|through|towards|toward|into)\s+)"
+                    r"(?:the\s+)?(?:(?:very|far)\s+)?$", re.I)
 _EMPTY_AFTER = re.compile(
     r"^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s*,?\s*(?:(?:is|are|remains|"
     r"stays|looks|appears|seems|was|lies|sits)\s+(?:otherwise\s+|entirely\s+|completely\s+|"
