@@ -18,6 +18,7 @@ from narrator.ids import make_id
 from narrator.ingest.base import DatasetConfig, SourceStats
 from narrator.ingest.geotiff import read_raster_meta
 from narrator.ingest.masks import MaskSet
+from narrator.ingest.safepath import outside_root, unsafe_name
 from narrator.ingest.sarmeta import SAR_FIELDS, load_metadata_file, sar_fields
 from narrator.records import Quarantine, Scene, SceneBundle
 
@@ -157,7 +158,14 @@ class SceneBuilder:
         ``hints`` are SAR fields or ``gsd_m`` the annotation itself states; ``origin`` is the
         annotation file when the builder's source is a folder of them."""
         source = str(origin or self.source)
+        if path is None and (why := unsafe_name(file_name)):
+            return Quarantine("ingest", source, f"file name {printable(file_name)!r} {why}; "
+                              "not read", record)
         path = path or self.resolve(file_name, origin)
+        if path is not None and outside_root(path, self.config.root) and \
+                outside_root(path, self.config.images_dir):
+            return Quarantine("ingest", source, f"{printable(str(path))!r} is outside the "
+                              "dataset folder; not read", record)
         if path is not None and not Path(file_name).suffix:
             file_name = self.scene_name(path)
         if bad := _non_utf8(file_name, source, str(path or "")):
