@@ -57,7 +57,8 @@ def check_readable_file(path: Path, what: str = "raster") -> None:
     except OSError as exc:
         raise InputError(path, f"cannot read the {what} ({exc.strerror})") from None
     if not stat.S_ISREG(mode):
-        raise InputError(path, f"not a regular file (a FIFO, device or folder); {what} refused")
+        raise InputError(path, f"not a readable {what}: not a regular file "
+                               "(a FIFO, device or folder); refused")
     if path.suffix.lower() == ".vrt" or _starts_with_vrt(path):
         raise InputError(path, f"GDAL VRT files are refused (a VRT can read any file or URL); "
                                f"convert the {what} to GeoTIFF")
