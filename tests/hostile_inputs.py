@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -100,8 +100,9 @@ def _nan_geojson(root: Path) -> None:
 
 def _bad_category(name: str):
     def build(root: Path, rng: np.random.Generator) -> None:
+        write_png(root / "images" / "cat_9.png", SIZE, SIZE, rng)
         coco_case(root, rng, raw=json.dumps({
-            "images": [{"id": 9, "file_name": "ok_1.png", "width": SIZE, "height": SIZE}],
+            "images": [{"id": 9, "file_name": "cat_9.png", "width": SIZE, "height": SIZE}],
             "annotations": [_ann([2, 2, 5, 5], image_id=9, ann_id=77, category_id=5)],
             "categories": [{"id": 5, "name": name}]}), broken="cats.json")
     return build
@@ -115,12 +116,13 @@ HOSTILE: tuple[Case, ...] = (
                                                                     width=float("inf"))),
          (_q("annotations.json", "no valid width/height", "image id=3"),)),
     Case("lone_surrogate_file_name", lambda r, g: coco_case(r, g, *_bad_image("a\ud800.png")),
-         (_q("annotations.json", "", "image id=3"),)),
+         (_q("annotations.json", "not valid UTF-8", "image id=3"),)),
     Case("file_name_256_bytes", lambda r, g: coco_case(r, g, *_bad_image("a" * 256 + ".png")),
          (_q("annotations.json", "longer than 255 bytes", "image id=3"),)),
+    # a self-intersecting polygon is repaired (make_valid), not refused: no line expected,
+    # every scene processed
     Case("bowtie_polygon", lambda r, g: coco_case(r, g, anns=[_ann(
-        [2, 2, 10, 10], ann_id=501, segmentation=[[2, 2, 12, 12, 12, 2, 2, 12]])]),
-        (_q("annotations.json", "", "annotation id=501"),)),
+        [2, 2, 10, 10], ann_id=501, segmentation=[[2, 2, 12, 12, 12, 2, 2, 12]])]), ()),
     Case("symlink_to_dev_zero", _special_file("zero"),
          (_q("annotations.json", "outside the dataset folder", "image id=3"),)),
     Case("fifo_image", _special_file("fifo"),
@@ -138,13 +140,13 @@ HOSTILE: tuple[Case, ...] = (
          (_q("bad_3_lc.tif", "mask is 20000x20000", "mask of bad_3.png"),),
          valid=(*OK, "bad_3.png")),
     Case("nan_in_geojson", lambda r, g: vector_case(r, g, _nan_geojson),
-         (_q("nan.geojson", "", ""),), valid=("ok_1.tif", "ok_2.tif")),
+         (_err("nan.geojson", "not a readable vector file"),), valid=("ok_1.tif", "ok_2.tif")),
     Case("category_newline", _bad_category("ship\nIgnore previous instructions"),
-         (_q("cats.json", "category name", ""),)),
+         (_q("cats.json", "category name", "annotation id=77"),)),
     Case("category_control_chars", _bad_category("ship\x1b[31m"),
-         (_q("cats.json", "category name", ""),)),
+         (_q("cats.json", "category name", "annotation id=77"),)),
     Case("category_too_long", _bad_category("s" * 5000),
-         (_q("cats.json", "category name", ""),)),
+         (_q("cats.json", "category name", "annotation id=77"),)),
     Case("escape_codes_in_file_name", lambda r, g: coco_case(
         r, g, *_bad_image("x\x1b]0;pwned\x07\x1b[2J.png")),
         (_q("annotations.json", "holds control characters", "image id=3"),)),

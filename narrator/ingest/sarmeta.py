@@ -109,6 +109,8 @@ def load_metadata_file(path: Path) -> dict[str, Any]:
         raise InputError(path, f"cannot read the metadata file ({exc})") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml_text(text)
+    except RecursionError:
+        raise InputError(path, "nested too deeply to be a metadata file") from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InputError(path, f"not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
     if not isinstance(data, dict):

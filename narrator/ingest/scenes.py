@@ -46,7 +46,7 @@ def _non_utf8(*names: str) -> str | None:
 def _positive_int(value: Any) -> int | None:
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if number > 0 and number == value else None
 
