@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.badinputs import OK, SIZE, Case, Expect, _ann, _bad_image, _err, _q, coco_case, mask_case, \
-    vector_case
+from tests.badinputs import OK, SIZE, Case, Expect, _ann, _bad_image, _err, _q, coco_case, \
+    mask_case, vector_case, write_header_only_tiff, write_mask
 from tests.data_gen.common import write_png
 
 SECRET_MARKER = "SECRET-MARKER-7f3a91"
@@ -92,6 +92,25 @@ def _vrt_mask(path: Path) -> None:
         '</SimpleSource></VRTRasterBand></VRTDataset>')
 
 
+def _png_bomb_same_size(root: Path, rng: np.random.Generator) -> None:
+    """A 20000x20000 scene (header-only TIFF) whose mask is a 20000x20000 PNG bomb: the sizes
+    agree, so only the decoded-size cap stops the decode."""
+    side = 20000
+    images, anns = _bad_image("big_3.tif", width=side, height=side)
+    write_header_only_tiff(root / "images" / "big_3.tif", side, side)
+    for name in OK:
+        write_mask(root / "masks" / f"{Path(name).stem}_lc.tif", SIZE, SIZE, rng)
+    png_bomb(root / "masks" / "big_3_lc.tif", side)
+    coco_case(root, rng, images, anns, yaml_extra=(
+        "masks: {dir: masks, pattern: '{stem}_lc.tif', classes: {1: water, 2: built-up}}\n"))
+
+
+def _mask_link_outside(root: Path, rng: np.random.Generator) -> None:
+    mask_case(root, rng, lambda p: None)
+    secret = write_secret(root.parent)
+    (root / "masks" / "bad_3_lc.tif").symlink_to(secret)
+
+
 def _nan_geojson(root: Path) -> None:
     (root / "nan.geojson").write_text(
         '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"class":"ship"},'
@@ -138,6 +157,12 @@ HOSTILE: tuple[Case, ...] = (
          (_q("bad_3_lc.tif", "VRT", "mask of bad_3.png"),), valid=(*OK, "bad_3.png")),
     Case("png_mask_bomb", lambda r, g: mask_case(r, g, png_bomb),
          (_q("bad_3_lc.tif", "mask is 20000x20000", "mask of bad_3.png"),),
+         valid=(*OK, "bad_3.png")),
+    Case("png_mask_bomb_same_size", _png_bomb_same_size,
+         (_q("big_3_lc.tif", "would decode to", "mask of big_3.tif"),),
+         valid=(*OK, "big_3.tif")),
+    Case("mask_symlink_outside", _mask_link_outside,
+         (_q("bad_3_lc.tif", "outside the dataset folder", "mask of bad_3.png"),),
          valid=(*OK, "bad_3.png")),
     Case("nan_in_geojson", lambda r, g: vector_case(r, g, _nan_geojson),
          (_err("nan.geojson", "not a readable vector file"),), valid=("ok_1.tif", "ok_2.tif")),

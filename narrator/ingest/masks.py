@@ -31,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from narrator.errors import InputError
 from narrator.ids import make_id
 from narrator.ingest.classmap import ClassEntry, ClassMap
-from narrator.ingest.safepath import check_decoded_size, check_readable_file
+from narrator.ingest.safepath import check_decoded_size, check_readable_file, outside_root
 from narrator.ingest.shapes import Candidate, make_object
 from narrator.records import Object, Quarantine, Region, SceneBundle
 
@@ -204,6 +204,11 @@ class MaskSet:
         for i, m in enumerate(self.masks):
             path = self.path(i, key if key is not None else self.key(i, scene.file_name))
             if not path.is_file():
+                continue
+            if outside_root(path, self.config.root) and \
+                    outside_root(path, self.config.path(m.dir)):
+                yield Quarantine("ingest", str(path), "the mask links outside the dataset "
+                                 "folder; not read", f"mask of {scene.file_name}", scene.scene_id)
                 continue
             try:
                 ml = mask_labels(path, m, (scene.width, scene.height))

@@ -20,7 +20,7 @@ MAX_NAME_BYTES = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 VRT_SUFFIXES = (".vrt", ".xml")
 #: largest raster a mask or image may decode to, in bytes (all bands)
-MAX_DECODED_BYTES = 1 << 29
+MAX_DECODED_BYTES = 1 << 28
 
 
 def unsafe_name(file_name: str) -> str | None:
