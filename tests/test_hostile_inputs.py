@@ -85,3 +85,37 @@ def test_the_png_bomb_is_small_on_disk(tmp_path: Path) -> None:
     from tests.hostile_inputs import png_bomb
     png_bomb(tmp_path / "m.png")
     assert (tmp_path / "m.png").stat().st_size < 1_000_000
+
+
+_FSIZE_CHILD = """
+import resource, runpy, signal, sys
+limit = int(sys.argv.pop(1))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+sys.argv[0] = 'narrator'
+runpy.run_module('narrator.cli', run_name='__main__')
+"""
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "llava", "parquet", "sarlang"])
+def test_an_export_that_runs_out_of_space_leaves_no_partial_file(fmt: str,
+                                                                 tmp_path: Path) -> None:
+    """A real write failure (the kernel's file-size limit: EFBIG on the first write past
+    4 KB) ends as one Error line, and no file or .part file is left under --out."""
+    case = next(c for c in HOSTILE if c.name == "bowtie_polygon")
+    root = case.write(tmp_path)
+    db = tmp_path / "n.duckdb"
+    generate_without_prefect(root, db)
+    out = tmp_path / "out" / {"jsonl": "x.jsonl", "llava": "x.json"}.get(fmt, "x")
+    env = os.environ | {"COLUMNS": "400", "NO_COLOR": "1",
+                        "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", _FSIZE_CHILD, "4096", "export", "--db",
+                           str(db), "--format", fmt, "--out", str(out)], env=env,
+                          capture_output=True, text=True, timeout=MAX_SECONDS)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "Traceback" not in output and "internal error" not in output, output
+    assert "Error: " in output and "the disk is full" in output, output
+    left = [p for p in (tmp_path / "out").rglob("*") if p.is_file()] \
+        if (tmp_path / "out").exists() else []
+    assert left == [], left

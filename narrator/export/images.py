@@ -113,8 +113,12 @@ def write_png(src: Path, dst: Path) -> None:
         grey = to_grey8(bands[:3] if bands.shape[0] == 4 else bands, nodata, is_float)
     dst.parent.mkdir(parents=True, exist_ok=True)
     part = dst.with_name(dst.name + ".part.png")
-    Image.fromarray(grey, mode="L").save(part)
-    part.replace(dst)
+    try:
+        Image.fromarray(grey, mode="L").save(part)
+        part.replace(dst)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def _is_float(path: Path) -> bool:
