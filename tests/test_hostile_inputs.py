@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from narrator.cli import cli
 
 from tests.hostile_inputs import HOSTILE, SECRET_MARKER, alias_bomb
 from tests.test_bad_inputs import check_db, check_output, generate_without_prefect
@@ -69,6 +72,12 @@ def test_hostile_input(case, tmp_path: Path) -> None:
     assert SECRET_MARKER not in output
     check_db(case, db, generate_without_prefect(root, db))
     assert SECRET_MARKER.encode() not in db.read_bytes()
+    out = tmp_path / "export"
+    result = CliRunner().invoke(cli, ["export", "--db", str(db), "--format", "sarlang",
+                                      "--status", "any", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    exported = [p for p in out.rglob("*") if p.is_file()]
+    assert exported and not any(SECRET_MARKER.encode() in p.read_bytes() for p in exported)
 
 
 def test_an_alias_bomb_dataset_config_is_refused_fast(tmp_path: Path) -> None:
