@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.badinputs import OK, SIZE, Case, Expect, _ann, _bad_image, _err, _q, coco_case, \
-    mask_case, vector_case, write_header_only_tiff, write_mask
+    mask_case, vector_case, voc_case, write_header_only_tiff, write_mask
 from tests.data_gen.common import write_png
 
 SECRET_MARKER = "SECRET-MARKER-7f3a91"
@@ -173,6 +173,9 @@ HOSTILE: tuple[Case, ...] = (
          (_q("cats.json", "category name", "annotation id=77"),)),
     Case("category_too_long", _bad_category("s" * 5000),
          (_q("cats.json", "category name", "annotation id=77"),)),
+    Case("escape_codes_in_annotation_file_name", lambda r, g: voc_case(
+        r, g, {b"x\x1b]0;pwned\x07\x1b[2J.xml": b"<annotation><filename>ok_1"}),
+        (_err("x\\x1b]0;pwned\\x07\\x1b[2J.xml", "not valid XML"),)),
     Case("escape_codes_in_file_name", lambda r, g: coco_case(
         r, g, *_bad_image("x\x1b]0;pwned\x07\x1b[2J.png")),
         (_q("annotations.json", "holds control characters", "image id=3"),)),

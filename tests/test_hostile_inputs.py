@@ -70,6 +70,7 @@ def test_hostile_input(case, tmp_path: Path) -> None:
     check_output(case, output)
     assert peak_kb < MAX_RSS_KB, f"peak RSS {peak_kb} KB"
     assert SECRET_MARKER not in output
+    assert "\x1b" not in output and "\x07" not in output, "an escape code reached the terminal"
     check_db(case, db, generate_without_prefect(root, db))
     assert SECRET_MARKER.encode() not in db.read_bytes()
     out = tmp_path / "export"
