@@ -40,7 +40,12 @@ def raster_files(folder: Path) -> list[Path]:
 
 def _non_utf8(*names: str) -> str | None:
     """The first of ``names`` that is not valid UTF-8, shown with ``\\xNN`` escapes."""
-    return next((printable(n) for n in names if printable(n) != n), None)
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            return printable(name)
+    return None
 
 
 def _positive_int(value: Any) -> int | None:

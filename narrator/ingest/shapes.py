@@ -175,8 +175,8 @@ def bad_category_name(name: object) -> str | None:
     if not isinstance(name, str):
         return None
     if _CONTROL_CHARS.search(name):
-        shown = printable(name[:40]).encode("unicode_escape").decode("ascii")
-        return f"category name {shown!r} holds control characters or line breaks"
+        return (f"category name '{printable(name[:40])}' holds control characters or line "
+                "breaks")
     if len(name) > MAX_CATEGORY_CHARS:
         return (f"category name {name[:20]!r}... is {len(name):,} characters, over the "
                 f"{MAX_CATEGORY_CHARS} limit")
