@@ -6,10 +6,17 @@ traceback. Per-record problems do not raise: they become quarantine rows and the
 
 from __future__ import annotations
 
+import re
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
 
 def printable(text: str) -> str:
     """``text`` safe to print and store: file-name bytes that are not UTF-8 (which Python
-    keeps as surrogate escapes) are shown as ``\\xNN``."""
+    keeps as surrogate escapes) and control characters (terminal escape codes) are shown as
+    ``\\xNN``."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     try:
         text.encode("utf-8")
         return text

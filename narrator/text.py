@@ -11,6 +11,7 @@ import yaml
 
 from narrator.errors import ConfigError
 from narrator.resources import template_path
+from narrator.safeyaml import read_yaml_file
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "ten", "eleven", "twelve")
@@ -50,8 +51,8 @@ class Noun:
 
 def load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        return read_yaml_file(path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read template file: {exc}") from None
 
 

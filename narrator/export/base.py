@@ -7,8 +7,11 @@ the sink its path's suffix calls for (``.jsonl``, ``.json`` array, ``.csv``, ``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from narrator.export.splits import SPLITS, SplitAssignment, SplitConfig, assign_
 from narrator.export.sqljson import write_lines
 from narrator.export.validate import ExportError, check, columns
 from narrator.export.writers import (CsvSink, JsonArraySink, JsonLinesSink, ParquetSink,
-                                     SinkSet, _FileSink)
+                                     SinkSet, _FileSink, write_error_message)
 from narrator.store import Store
 
 log = logging.getLogger(__name__)
@@ -147,12 +150,40 @@ def run_export(store: Store, fmt: type[ExportFormat], out: Path, options: Export
     if on_total:
         on_total(count_texts(store, options.filters))
     result = ExportResult(scene_splits=assignment.scene_counts())
-    exporter.images = build_image_map(
-        selected_scenes(store, options.filters), exporter.folder / exporter.image_subdir,
-        exporter.folder / exporter.media_subdir, options.images, options.paths,
-        options.image_root, [Path.cwd(), store.path.resolve().parent])
-    result.images_missing, result.images_written = (len(exporter.images.missing),
-                                                    exporter.images.written)
+    try:
+        with _sigterm_interrupts():
+            exporter.images = build_image_map(
+                selected_scenes(store, options.filters), exporter.folder / exporter.image_subdir,
+                exporter.folder / exporter.media_subdir, options.images, options.paths,
+                options.image_root, [Path.cwd(), store.path.resolve().parent])
+            result.images_missing, result.images_written = (len(exporter.images.missing),
+                                                            exporter.images.written)
+            return _write_all(store, exporter, assignment, result, on_rows, in_sql)
+    except OSError as exc:
+        raise ExportError(write_error_message(exc, out)) from None
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While exporting from the main thread, SIGTERM raises KeyboardInterrupt, so the sinks'
+    cleanup removes the ``.part`` files as it does for Ctrl+C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _write_all(store: Store, exporter: ExportFormat, assignment: SplitAssignment,
+               result: ExportResult, on_rows: Callable[[int], None] | None,
+               in_sql: bool) -> ExportResult:
     exporter.prepare(store)
     per_split: Counter[str] = Counter()
     with SinkSet() as sinks:
@@ -165,7 +196,7 @@ def run_export(store: Store, fmt: type[ExportFormat], out: Path, options: Export
     result.texts = sum(per_split.values())
     result.splits = dict(sorted(per_split.items()))
     result.warnings = export_warnings(store, exporter, result)
-    log.info("exported %d texts as %s to %s", result.texts, fmt.name, out)
+    log.info("exported %d texts as %s to %s", result.texts, exporter.name, exporter.out)
     return result
 
 

@@ -89,4 +89,4 @@ class ShareGptExport(ExportFormat):
         super().finish(sinks)
         if self.per_split and sinks.sinks:  # a folder LLaMA-Factory can use as dataset_dir
             files = {f"narrator_{p.stem}": p.name for p in sinks.sinks}
-            (self.out / "dataset_info.json").write_text(llama_factory_info(files))
+            sinks.write_text(self.out / "dataset_info.json", llama_factory_info(files))

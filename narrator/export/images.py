@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from narrator.export.validate import ExportError
+from narrator.export.writers import DISK_FULL
+from narrator.ingest.safepath import check_decoded_size, check_readable_file
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +68,19 @@ def locate(stored: str | None, bases: list[Path]) -> Path | None:
 
 def read_bands(path: Path) -> tuple[np.ndarray, float | None]:
     """The pixels as (bands, rows, cols) float64 and the nodata value, by rasterio (GeoTIFF)
-    or PIL (PNG/JPEG)."""
+    or PIL (PNG/JPEG). InputError for a special file, a VRT, or a raster that would decode to
+    more than the decoded-size cap (checked from the header, before any pixel is read)."""
+    check_readable_file(path, "image")
     if path.suffix.lower() in (".tif", ".tiff"):
         import rasterio
 
         with rasterio.open(path) as src:
+            check_decoded_size(path, src.width, src.height, src.count, 8, "image")
             return src.read().astype(np.float64), src.nodata
     from PIL import Image
 
     with Image.open(path) as img:
+        check_decoded_size(path, img.width, img.height, len(img.getbands()), 8, "image")
         arr = np.asarray(img)
     arr = arr[None] if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
     return arr.astype(np.float64), None
@@ -113,8 +119,12 @@ def write_png(src: Path, dst: Path) -> None:
         grey = to_grey8(bands[:3] if bands.shape[0] == 4 else bands, nodata, is_float)
     dst.parent.mkdir(parents=True, exist_ok=True)
     part = dst.with_name(dst.name + ".part.png")
-    Image.fromarray(grey, mode="L").save(part)
-    part.replace(dst)
+    try:
+        Image.fromarray(grey, mode="L").save(part)
+        part.replace(dst)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def _is_float(path: Path) -> bool:
@@ -150,6 +160,11 @@ def build_image_map(scenes: list[tuple[str, str, str | None]], image_dir: Path,
             if not target.exists() or target.stat().st_mtime < found.stat().st_mtime:
                 try:
                     write_png(found, target)
+                except OSError as exc:
+                    if exc.errno in DISK_FULL:
+                        raise
+                    raise ExportError(f"{found}: cannot make an 8-bit preview of scene "
+                                      f"{scene_id} ({exc})") from None
                 except Exception as exc:  # rasterio/PIL raise many kinds
                     raise ExportError(f"{found}: cannot make an 8-bit preview of scene "
                                       f"{scene_id} ({exc})") from None

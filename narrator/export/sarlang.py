@@ -114,4 +114,4 @@ class SarlangExport(ExportFormat):
         files = {str(p.relative_to(text).with_suffix("")).replace("/", "_"):
                  str(p.relative_to(text)) for p in sinks.sinks if p.suffix == ".json"}
         if files:
-            (text / "dataset_info.json").write_text(llama_factory_info(files))
+            sinks.write_text(text / "dataset_info.json", llama_factory_info(files))

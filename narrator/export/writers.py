@@ -6,8 +6,11 @@ failed or interrupted export never leaves a truncated file under the final name.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,16 @@ class _FileSink:
     def abort(self) -> None:
         self.part.unlink(missing_ok=True)
 
+    def _opened(self, open_rest: Callable[[], None]) -> None:
+        """Run the rest of a constructor once ``.part`` exists; remove it if that fails."""
+        try:
+            open_rest()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.close()
+            self.abort()
+            raise
+
 
 class JsonLinesSink(_FileSink):
     def __init__(self, path: Path) -> None:
@@ -61,7 +74,7 @@ class JsonArraySink(_FileSink):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.fh = self.part.open("w", encoding="utf-8")
-        self.fh.write("[")
+        self._opened(lambda: self.fh.write("["))
 
     def write(self, record: dict[str, Any]) -> None:
         self.fh.write(("\n" if not self.count else ",\n") + json.dumps(record, ensure_ascii=False))
@@ -77,7 +90,7 @@ class CsvSink(_FileSink):
         super().__init__(path)
         self.fh = self.part.open("w", encoding="utf-8", newline="")
         self.writer = csv.DictWriter(self.fh, fieldnames=fields)
-        self.writer.writeheader()
+        self._opened(self.writer.writeheader)
 
     def write(self, record: dict[str, Any]) -> None:
         self.writer.writerow(record)
@@ -95,7 +108,11 @@ class ParquetSink(_FileSink):
         self.schema = schema
         self.row_group = row_group
         self.buffer: list[dict[str, Any]] = []
-        self.writer = pq.ParquetWriter(self.part, schema, compression="zstd")
+        try:
+            self.writer = pq.ParquetWriter(self.part, schema, compression="zstd")
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, record: dict[str, Any]) -> None:
         self.buffer.append(record)
@@ -118,6 +135,12 @@ class SinkSet:
 
     def __init__(self) -> None:
         self.sinks: dict[Path, _FileSink] = {}
+        self.extras: dict[Path, str] = {}
+
+    def write_text(self, path: Path, text: str) -> None:
+        """A small side file (``dataset_info.json``) written with the sinks, as a .part file
+        renamed only when the whole export succeeded."""
+        self.extras[path] = text
 
     def get(self, path: Path) -> _FileSink | None:
         return self.sinks.get(path)
@@ -130,10 +153,42 @@ class SinkSet:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
+        """Close every sink; rename them all when the export succeeded and every close did,
+        else remove every ``.part`` file (also on KeyboardInterrupt) and let the error go on."""
+        failed: BaseException | None = None
         for sink in self.sinks.values():
-            sink.close()
-        for sink in self.sinks.values():
-            if exc_type is None:
+            try:
+                sink.close()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below after cleanup
+                failed = failed or exc
+        parts = {path: path.with_name(path.name + ".part") for path in self.extras}
+        if exc_type is None and failed is None:
+            try:
+                for path, text in self.extras.items():
+                    parts[path].write_text(text, encoding="utf-8")
+            except BaseException as exc:  # noqa: BLE001 - re-raised below after cleanup
+                failed = exc
+        if exc_type is None and failed is None:
+            for sink in self.sinks.values():
                 sink.finish()
-            else:
-                sink.abort()
+            for path, part in parts.items():
+                part.replace(path)
+            return
+        for sink in self.sinks.values():
+            sink.abort()
+        for part in parts.values():
+            part.unlink(missing_ok=True)
+        if failed is not None and exc_type is None:
+            raise failed
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def write_error_message(exc: OSError, out: Path) -> str:
+    """A one-line reason for an OSError while writing the export under ``out``."""
+    where = exc.filename or out
+    if exc.errno in DISK_FULL:
+        return (f"{where}: the disk is full ({exc.strerror}); the partial export files were "
+                "removed. Free some space or pass another --out")
+    return f"{where}: cannot write the export ({exc.strerror or exc}); partial files removed"

@@ -22,6 +22,7 @@ from narrator.errors import ConfigError, InputError
 from narrator.ingest.classmap import ClassEntry, ClassMap, load_class_map
 from narrator.ingest.shapes import Candidate, make_object
 from narrator.records import Object, Quarantine, SceneBundle
+from narrator.safeyaml import read_yaml_file
 
 if TYPE_CHECKING:
     from narrator.ingest.masks import MaskSet
@@ -132,9 +133,11 @@ def load_config(dataset: str | Path, fmt: str | None = None,
     cfg_file = root / CONFIG_NAME
     if path.is_dir() and cfg_file.exists():
         try:
-            data = yaml.safe_load(cfg_file.read_text()) or {}
+            data = read_yaml_file(cfg_file) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{cfg_file}: not valid YAML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_file}: cannot read the dataset config ({exc})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{cfg_file}: expected a mapping of settings")
     if path.is_file():

@@ -29,6 +29,7 @@ import yaml
 
 from narrator.errors import ConfigError
 from narrator.resources import template_path
+from narrator.safeyaml import read_yaml_file
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
@@ -99,7 +100,7 @@ def builtin_class_maps() -> dict[str, Path]:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
+        return read_yaml_file(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the class map ({exc.strerror})") from None
     except yaml.YAMLError as exc:

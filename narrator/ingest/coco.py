@@ -39,6 +39,8 @@ def load_json(path: Path) -> Any:
         raise InputError(path, "not UTF-8 text; is this really a JSON file?") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InputError(path, "JSON nested too deeply to be an annotation file") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             path, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "

@@ -24,6 +24,7 @@ from rasterio.transform import from_gcps
 from shapely.geometry import Polygon
 
 from narrator.errors import InputError
+from narrator.ingest.safepath import check_readable_file
 from narrator.ingest.sarmeta import SAR_KEYS, sar_fields
 
 __all__ = ["SAR_KEYS", "read_raster_meta", "sar_fields"]
@@ -84,6 +85,7 @@ def _band_fields(meta: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
 
 def read_raster_meta(path: Path) -> dict[str, Any]:
     """Everything a Scene needs from the raster at ``path``; InputError if it is not a raster."""
+    check_readable_file(path)
     meta, tags, crs, t = _open_meta(path)
     if crs is None or t.is_identity:
         return meta | _band_fields(meta, tags) | {"tags": tags}

@@ -135,7 +135,10 @@ def stream_object(path: Path, arrays: Collection[str],
     batch would otherwise be scanned again and again as it ages (a third of the time).
     """
     with _gc_paused():
-        return _stream_object(path, arrays, on_items)
+        try:
+            return _stream_object(path, arrays, on_items)
+        except RecursionError:
+            raise NotStreamable("nested too deeply") from None
 
 
 @contextmanager

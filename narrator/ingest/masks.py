@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from narrator.errors import InputError
 from narrator.ids import make_id
 from narrator.ingest.classmap import ClassEntry, ClassMap
+from narrator.ingest.safepath import check_decoded_size, check_readable_file, outside_root
 from narrator.ingest.shapes import Candidate, make_object
 from narrator.records import Object, Quarantine, Region, SceneBundle
 
@@ -66,6 +67,7 @@ class MaskLabels:
 def read_mask(path: Path, expected_size: tuple[int, int] | None = None
               ) -> tuple[np.ndarray, float | None]:
     """All bands of a mask raster (bands, height, width) and its declared nodata value."""
+    check_readable_file(path, "mask raster")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -73,6 +75,8 @@ def read_mask(path: Path, expected_size: tuple[int, int] | None = None
                 if expected_size and (src.width, src.height) != tuple(expected_size):
                     raise InputError(path, f"mask is {src.width}x{src.height} but its image "
                                            f"is {expected_size[0]}x{expected_size[1]}")
+                check_decoded_size(path, src.width, src.height, src.count,
+                                   np.dtype(src.dtypes[0]).itemsize, "mask")
                 data = src.read()
                 nodata = src.nodata
                 if src.count == 1 and src.colorinterp[0].name == "palette":
@@ -200,6 +204,11 @@ class MaskSet:
         for i, m in enumerate(self.masks):
             path = self.path(i, key if key is not None else self.key(i, scene.file_name))
             if not path.is_file():
+                continue
+            if outside_root(path, self.config.root) and \
+                    outside_root(path, self.config.path(m.dir)):
+                yield Quarantine("ingest", str(path), "the mask links outside the dataset "
+                                 "folder; not read", f"mask of {scene.file_name}", scene.scene_id)
                 continue
             try:
                 ml = mask_labels(path, m, (scene.width, scene.height))

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from narrator.errors import InputError
+from narrator.safeyaml import load_yaml_text
 
 #: field -> accepted key names (upper case), first match wins
 SAR_KEYS: dict[str, tuple[str, ...]] = {
@@ -107,7 +108,9 @@ def load_metadata_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read the metadata file ({exc})") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml_text(text)
+    except RecursionError:
+        raise InputError(path, "nested too deeply to be a metadata file") from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InputError(path, f"not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ from narrator.ids import make_id
 from narrator.ingest.base import DatasetConfig, SourceStats
 from narrator.ingest.geotiff import read_raster_meta
 from narrator.ingest.masks import MaskSet
+from narrator.ingest.safepath import outside_root, unsafe_name
 from narrator.ingest.sarmeta import SAR_FIELDS, load_metadata_file, sar_fields
 from narrator.records import Quarantine, Scene, SceneBundle
 
@@ -39,13 +40,18 @@ def raster_files(folder: Path) -> list[Path]:
 
 def _non_utf8(*names: str) -> str | None:
     """The first of ``names`` that is not valid UTF-8, shown with ``\\xNN`` escapes."""
-    return next((printable(n) for n in names if printable(n) != n), None)
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            return printable(name)
+    return None
 
 
 def _positive_int(value: Any) -> int | None:
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if number > 0 and number == value else None
 
@@ -157,7 +163,14 @@ class SceneBuilder:
         ``hints`` are SAR fields or ``gsd_m`` the annotation itself states; ``origin`` is the
         annotation file when the builder's source is a folder of them."""
         source = str(origin or self.source)
+        if path is None and (why := unsafe_name(file_name)):
+            return Quarantine("ingest", source, f"file name {printable(file_name)!r} {why}; "
+                              "not read", record)
         path = path or self.resolve(file_name, origin)
+        if path is not None and outside_root(path, self.config.root) and \
+                outside_root(path, self.config.images_dir):
+            return Quarantine("ingest", source, f"{printable(str(path))!r} is outside the "
+                              "dataset folder; not read", record)
         if path is not None and not Path(file_name).suffix:
             file_name = self.scene_name(path)
         if bad := _non_utf8(file_name, source, str(path or "")):

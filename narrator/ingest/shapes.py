@@ -9,6 +9,7 @@ towards +y (clockwise as seen on screen), of the box's first edge, normalised to
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import shapely
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from narrator.errors import printable
 from narrator.ids import make_id
 from narrator.ingest.classmap import ClassEntry
 from narrator.records import Object, Quarantine, Scene
@@ -163,9 +165,29 @@ def _outline(c: Candidate, width: int,
     return inside, clipped, None
 
 
+MAX_CATEGORY_CHARS = 100
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def bad_category_name(name: object) -> str | None:
+    """Why a class name cannot become a category (it would reach questions, reports and
+    the terminal verbatim), or None."""
+    if not isinstance(name, str):
+        return None
+    if _CONTROL_CHARS.search(name):
+        return (f"category name '{printable(name[:40])}' holds control characters or line "
+                "breaks")
+    if len(name) > MAX_CATEGORY_CHARS:
+        return (f"category name {name[:20]!r}... is {len(name):,} characters, over the "
+                f"{MAX_CATEGORY_CHARS} limit")
+    return None
+
+
 def make_object(classify: Callable[[str], ClassEntry], source: Path, scene: Scene,
                 c: Candidate) -> Object | Quarantine:
     """Validate, clip and classify (``classify``: a reader's class map) one annotation."""
+    if (why := bad_category_name(c.name)) is not None:
+        return Quarantine("ingest", str(source), why, c.record, scene.scene_id)
     poly, clipped, reason = _outline(c, scene.width, scene.height)
     b = c.box if c.box is not None else (poly.bounds if poly is not None else None)
     if reason is None and b is None:

@@ -52,12 +52,23 @@ class _Target:
 
 
 def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """The features of ``path``. A feature whose geometry GEOS cannot build (NaN in a ring,
+    an unclosed ring) gets no geometry, and ``attrs['invalid']`` says why, so that only that
+    feature is quarantined."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio raises many kinds; all mean "cannot read this file"
-        raise InputError(path, f"not a readable vector file ({exc})") from None
+        first = exc
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(path, layer=layer, on_invalid="ignore")
+    except Exception:  # noqa: BLE001 - report the first error, the file's own
+        raise InputError(path, f"not a readable vector file ({first})") from None
+    gdf.attrs["invalid"] = str(first)
+    return gdf
 
 
 def _target(scene: Scene) -> _Target:
@@ -137,6 +148,8 @@ class VectorReader(Reader):
             if geom is None or geom.is_empty or name is None or \
                     (isinstance(name, float) and math.isnan(name)):
                 what = "no geometry" if geom is None or geom.is_empty else "no class"
+                if what == "no geometry" and gdf.attrs.get("invalid"):
+                    what = f"no valid geometry ({gdf.attrs['invalid']})"
                 used[i] = True  # quarantined, so not counted as dropped
                 yield Quarantine("ingest", str(source), f"feature has {what}", f"feature {i}")
         by_crs: dict[str, list[_Target]] = defaultdict(list)

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+
 import yaml
 from shapely.geometry import Polygon
 
@@ -25,6 +26,7 @@ from narrator.ingest.labelfiles import LabelFileReader, read_text
 from narrator.ingest.scenes import SceneBuilder
 from narrator.ingest.shapes import Candidate, corners_box, edge_angle, parse_numbers
 from narrator.records import Quarantine, Scene, SceneBundle
+from narrator.safeyaml import load_yaml_text
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,10 @@ def _names_from(path: Path) -> list[str] | dict[int, str]:
     if path.suffix.lower() not in (".yaml", ".yml"):
         return [line.strip() for line in text.splitlines() if line.strip()]
     try:
-        names = (yaml.safe_load(text) or {}).get("names")
-    except (yaml.YAMLError, AttributeError):
+        names = (load_yaml_text(text) or {}).get("names")
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except AttributeError:
         names = None
     if isinstance(names, list):
         return [str(n) for n in names]
