@@ -84,10 +84,18 @@ class LLMResult:
     rounds: int = 0
     cached: bool = False
     request: LLMRequest | None = None
+    #: why there is no reply (status "error"): ``transient`` (unreachable, timed out: a
+    #: rerun may succeed) or ``rejected``; see :class:`Reply`
+    error_kind: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def unreachable(self) -> bool:
+        """No reply because the server could not be reached or did not answer in time."""
+        return self.status == "error" and self.error_kind == "transient"
 
 
 @lru_cache(maxsize=4096)
