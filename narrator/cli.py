@@ -288,7 +288,10 @@ def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
     Example: narrator generate example_data --db narrator.duckdb
     """
     from narrator.generate import Generator
+    from narrator.generate.executors import check_scheduler
 
+    if options.task_runner == "dask" and options.dask_address:
+        check_scheduler(options.dask_address)  # before any work: one line, in seconds
     store = _hold_db(db)
     ctx.call_on_close(store.close)
     generator = Generator(store, dataset, options)
@@ -324,7 +327,7 @@ def _hold_db(db: Path) -> Store:
     """
     from narrator.store import Store
 
-    return Store(db)
+    return Store(db, on_wait=lambda message: print_error(message, "[yellow]Waiting:[/]"))
 
 
 @cli.command()

@@ -59,3 +59,23 @@ def test_server_down_then_up_redoes_exactly_the_fallback_scenes(
         assert store.count("captions", "generator LIKE 'llm:%'") > 0
         assert store.count("vqa") == qa_down
     assert again["processed_now"] == 0
+
+
+def test_an_unreachable_dask_scheduler_is_one_error_line_in_seconds(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    root = write_example(tmp_path / "d", n_scenes=2, size=64, seed=1)
+    narrator = str(Path(sys.executable).with_name("narrator"))
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    t0 = time.monotonic()
+    proc = subprocess.run([narrator, "generate", str(root), "--db", str(tmp_path / "n.duckdb"),
+                           "--task-runner", "dask", "--dask-address", address],
+                          capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "NO_COLOR": "1", "COLUMNS": "300"})
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --dask-address " + address), lines
+    assert "cannot reach the Dask scheduler" in lines[0]
+    assert time.monotonic() - t0 < 15 and not (tmp_path / "n.duckdb").exists()
