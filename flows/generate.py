@@ -18,6 +18,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 
 from narrator.errors import ConfigError
 from narrator.generate import GenerateOptions, Generator, ShardWork, compute, process_pool
+from narrator.generate.executors import check_scheduler
 from narrator.ingest import IngestResult
 from narrator.pipeline import ShardResult
 from narrator.store import Store
@@ -108,5 +109,6 @@ def build_task_runner(kind: str = "thread", address: str | None = None,
         raise ConfigError("--task-runner dask needs the dask extra: "
                           "pip install 'sar-narrator[dask]'") from None
     if address:
+        check_scheduler(address)
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from narrator.store import Store
 
 EXIT_OK, EXIT_QUARANTINE, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 console = Console()
 err_console = Console(stderr=True)
@@ -117,18 +120,45 @@ def fail(message: str, code: int = EXIT_FATAL) -> None:
     sys.exit(code)
 
 
+_terminated = threading.Event()
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While open, SIGTERM stops the command the way Ctrl+C does (KeyboardInterrupt in the
+    main thread: in-flight LLM requests cancelled, committed work kept, Prefect's temporary
+    server stopped), and the exit status is 143 instead of 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(_signum: int, _frame: Any) -> None:
+        if not _terminated.is_set():
+            _terminated.set()
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn NarratorError into ``Error: ...`` (exit 2) and Ctrl+C into exit 130."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with _sigterm_interrupts():
+                return func(*args, **kwargs)
         except NarratorError as exc:
             fail(str(exc))
         except KeyboardInterrupt:
-            fail("interrupted; everything committed so far is kept, rerun to resume",
-                 EXIT_INTERRUPTED)
+            terminated = _terminated.is_set()
+            fail(("terminated" if terminated else "interrupted") + "; everything committed "
+                 "so far is kept, rerun to resume",
+                 EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         except Exception as exc:  # a bug: say so in one line; -v shows the traceback
             if click.get_current_context().find_root().obj.get("verbose"):
                 raise
@@ -288,7 +318,10 @@ def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
     Example: narrator generate example_data --db narrator.duckdb
     """
     from narrator.generate import Generator
+    from narrator.generate.executors import check_scheduler
 
+    if options.task_runner == "dask" and options.dask_address:
+        check_scheduler(options.dask_address)  # before any work: one line, in seconds
     store = _hold_db(db)
     ctx.call_on_close(store.close)
     generator = Generator(store, dataset, options)
@@ -324,7 +357,7 @@ def _hold_db(db: Path) -> Store:
     """
     from narrator.store import Store
 
-    return Store(db)
+    return Store(db, on_wait=lambda message: print_error(message, "[yellow]Waiting:[/]"))
 
 
 @cli.command()

@@ -68,6 +68,8 @@ class ShardResult:
     llm: dict[str, Any] | None = None
     journal: str | None = None
     caption_outcomes: dict[str, int] = field(default_factory=dict)
+    #: scenes whose captions are provisional (the LLM was unreachable): redone next run
+    provisional: list[str] = field(default_factory=list)
 
     def to_arrow(self) -> ShardResult:
         """Turn the row lists into Arrow tables (done in the worker: cheap to send back)."""
@@ -184,4 +186,5 @@ def _llm_captions(result: ShardResult, all_facts: list[dict[str, Any]],
     result.captions.extend(out.captions)
     result.candidates.extend(out.candidates)
     result.caption_outcomes = dict(out.stats)
+    result.provisional = list(out.provisional)
     result.journal = str(journal) if journal else None

@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from operator import attrgetter
@@ -178,11 +179,48 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, upto: int | None = None) ->
     return applied
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file, turning lock and corruption errors into a clear StoreError."""
+def connect(path: str | Path, read_only: bool = False, wait_s: float | None = None,
+            on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, turning lock and corruption errors into a clear StoreError.
+
+    A file in use by another process is tried again every half second for ``wait_s``
+    seconds (default: NARRATOR_DB_WAIT_S, else 60; 0 fails at once); ``on_wait`` (default:
+    a log warning) is told once that the wait began."""
     path = Path(path)
     if read_only and not path.exists():
         raise StoreError(f"{path}: no such database; run `narrator generate` first")
+    if wait_s is None:
+        wait_s = _db_wait_s()
+    deadline = time.monotonic() + wait_s
+    waiting = False
+    while True:
+        try:
+            return _connect_once(path, read_only)
+        except _Locked as exc:
+            if time.monotonic() >= deadline:
+                waited = f" (waited {wait_s:g} s; NARRATOR_DB_WAIT_S sets how long)" \
+                    if wait_s > 0 else ""
+                raise StoreError(f"{exc}{waited}") from None
+            if not waiting:
+                waiting = True
+                (on_wait or log.warning)(f"{exc.args[0].partition('; ')[0]}; waiting up to "
+                                         f"{wait_s:g} s for it (NARRATOR_DB_WAIT_S)")
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+
+class _Locked(Exception):
+    """The file is locked by another process (connect may wait and try again)."""
+
+
+def _db_wait_s() -> float:
+    raw = os.environ.get("NARRATOR_DB_WAIT_S", "60")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise StoreError(f"NARRATOR_DB_WAIT_S={raw!r}: expected a number of seconds") from None
+
+
+def _connect_once(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -190,7 +228,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         if "lock" in text.lower():
             holder = re.search(r"PID (\d+)", text)
             who = f" (process {holder.group(1)})" if holder else ""
-            raise StoreError(
+            raise _Locked(
                 f"{path}: the database is in use by another narrator or DuckDB process{who}; "
                 "wait for it to finish or use another --db"
             ) from None
@@ -202,11 +240,13 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 class Store:
     """A migrated DuckDB database. Not thread-safe: one writer (the flow) owns it."""
 
-    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False,
+                 wait_s: float | None = None,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = connect(self.path, read_only=read_only)
+        self.con = connect(self.path, read_only=read_only, wait_s=wait_s, on_wait=on_wait)
         if not read_only:
             apply_migrations(self.con)
         self._in_tx = False

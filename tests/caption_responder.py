@@ -129,3 +129,7 @@ class CaptionResponder:
                                                  "layout", "boundary", "buildings", "roads",
                                                  "water")},
                 "target": None}
+
+
+#: a ready responder for ``python -m tests.fake_openai --responder tests.caption_responder:caption``
+caption = CaptionResponder(seed=0)

@@ -20,7 +20,8 @@ def _narrator(*args: str) -> list[str]:
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
-    env = os.environ | {"NO_COLOR": "1", "COLUMNS": "200"}
+    # the second commands must fail at once, not wait for the first (NARRATOR_DB_WAIT_S)
+    env = os.environ | {"NO_COLOR": "1", "COLUMNS": "200", "NARRATOR_DB_WAIT_S": "0"}
     return subprocess.Popen(_narrator(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, stdin=subprocess.DEVNULL)
 

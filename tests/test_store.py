@@ -94,10 +94,36 @@ def test_a_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         with pytest.raises(StoreError, match="in use by another"):
-            Store(path)
+            Store(path, wait_s=0)
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_locked_database_is_waited_for_then_opened(tmp_path: Path) -> None:
+    """The holder lets go after ~1.5 s: a wait of 20 s opens it (told once), 0.3 s fails."""
+    import time
+
+    path = tmp_path / "held.duckdb"
+    Store(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); "
+         "time.sleep(1.5); c.close()"],
+        stdout=subprocess.PIPE, text=True)
+    told: list[str] = []
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match=r"in use by another.*waited 0.3 s"):
+            Store(path, wait_s=0.3, on_wait=told.append)
+        t0 = time.monotonic()
+        with Store(path, wait_s=20, on_wait=told.append) as store:
+            assert store.count("scenes") == 0
+        assert time.monotonic() - t0 < 10
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(told) == 2 and all("waiting up to" in t for t in told)
 
 
 def test_missing_database_for_reading(tmp_path: Path) -> None:

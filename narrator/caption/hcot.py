@@ -50,6 +50,8 @@ class Candidate:
     output: dict[str, Any] | None
     call_key: str | None
     error: str | None = None
+    #: no reply because the LLM was unreachable or timed out (not a judgement on the text)
+    unreachable: bool = False
     claims: list[Claim] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     agreement: float = 0.0
@@ -122,6 +124,9 @@ class ShardCaptions:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     captions: list[dict[str, Any]] = field(default_factory=list)
     stats: Counter[str] = field(default_factory=Counter)
+    #: scenes given no LLM caption while some of their calls found the LLM unreachable: a
+    #: rerun redoes them (the Generator records them as provisional)
+    provisional: list[str] = field(default_factory=list)
 
 
 class HCoTCaptioner:
@@ -166,7 +171,8 @@ class HCoTCaptioner:
             if parsed is not None and previous is not None:  # a proofread pair: keep the rest
                 parsed = {**(previous[req.tag].output or {}), **parsed}
             cand = Candidate(req.tag, round_, req.sample_index, parsed, res.key,
-                             None if parsed is not None else (res.error or res.status))
+                             None if parsed is not None else (res.error or res.status),
+                             unreachable=bool(getattr(res, "unreachable", False)))
             if parsed is not None:
                 cand.claims, cand.violations = screen_output(parsed, facts[req.tag])
             out.append(cand)
@@ -247,6 +253,9 @@ class HCoTCaptioner:
             return
         reasons = sorted({v.type for c in cands for v in c.violations}
                          | ({"llm_failed"} if any(c.error for c in cands) else set()))
+        if any(c.unreachable for c in cands):
+            result.provisional.append(sid)
+            reasons.append("llm_unreachable")
         if self.config.fallback:
             result.stats["fallback"] += 1
             for row in self.rules.rows(facts):

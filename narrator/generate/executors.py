@@ -10,12 +10,15 @@ do). The Generator never creates one behind the caller's back: it is passed in.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Any, Protocol
 
+from narrator.errors import ConfigError
 from narrator.pipeline import GenerateConfig, LLMContext, Shard, ShardResult, run_shard
 
 
@@ -86,3 +89,25 @@ def process_pool(n: int) -> Iterator[ProcessPoolExecutor | None]:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_scheduler(address: str, timeout_s: float | None = None) -> None:
+    """Raise ConfigError (one line) unless a TCP connection to the Dask scheduler at
+    ``address`` (``tcp://host:port``) opens within ``timeout_s`` (NARRATOR_DASK_CONNECT_S,
+    default 5 s): Dask itself would wait 30 s and end in an OSError."""
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("NARRATOR_DASK_CONNECT_S", "5"))
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp", "tls"):
+        return  # inproc://, ucx://: nothing to probe with a socket
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--dask-address {address!r}: expected tcp://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(f"--dask-address {address}: cannot reach the Dask scheduler "
+                          f"({reason}); start it (`dask scheduler`) or check the address") \
+            from None

@@ -64,6 +64,8 @@ class Outcome:
     caption_outcomes: Counter[str] = field(default_factory=Counter)
     #: what the LLM server probe found (structured-output form, context, slots)
     server: dict[str, Any] | None = None
+    #: scenes left provisional (the LLM was unreachable for them): the next run redoes them
+    provisional: int = 0
 
 
 class Generator:
@@ -147,7 +149,8 @@ class Generator:
         executor = executor or InlineExecutor()
         store, outcome = self.store, Outcome()
         finished: queue.Queue[tuple[Any, list[str]]] = queue.Queue()
-        todo = zip(plan.shards, store.iter_shards(plan.shards))
+        loads = store.iter_shards(plan.shards)
+        todo = zip(plan.shards, loads)
         vocabulary = plan.ingested.vocabulary
 
         def submit() -> bool:
@@ -160,6 +163,17 @@ class Generator:
             return True
 
         progress.start("generate", len(plan.todo))
+        try:
+            self._commit_all(plan, outcome, submit, finished)
+        finally:
+            # its staging tables go now, not when the collector finds the generator (that
+            # could be during the next run on this connection, dropping that run's tables)
+            loads.close()
+        return outcome
+
+    def _commit_all(self, plan: Plan, outcome: Outcome, submit: Callable[[], bool],
+                    finished: queue.Queue[tuple[Any, list[str]]]) -> None:
+        store = self.store
         in_flight = sum(submit() for _ in range(self.window()))
         # rule shards are cheap to redo: commit a few per transaction (each commit flushes
         # the log; measured 14 s -> 9 s of a 50k-scene run); an LLM shard commits alone
@@ -180,12 +194,12 @@ class Generator:
                     batch.close()
                     self.log.info("committed shards up to %d/%d", i, total)
                 self._account(result, outcome)
-        return outcome
 
     def _account(self, result: ShardResult, outcome: Outcome) -> None:
         if result.journal:
             self.store.fold_llm_journals([result.journal])
         outcome.shards += 1
+        outcome.provisional += len(result.provisional)
         outcome.llm.update({k: v for k, v in (result.llm or {}).items()
                             if isinstance(v, int | float) and not isinstance(v, bool)})
         outcome.caption_outcomes.update(result.caption_outcomes)
@@ -204,7 +218,8 @@ class Generator:
             if outcome.server:
                 stats["server"] = outcome.server
             stats.setdefault("cost_usd", None)
-            out |= {"llm": stats, "caption_outcomes": dict(outcome.caption_outcomes)}
+            out |= {"llm": stats, "caption_outcomes": dict(outcome.caption_outcomes),
+                    "provisional": outcome.provisional}
         return out | {"format": ingested.format, "processed_now": len(plan.todo),
                       "file_errors": [str(e) for e in ingested.file_errors],
                       "sources": [vars(s) for s in ingested.stats],
@@ -216,7 +231,14 @@ class Generator:
         self.store.start_run(self.run_id, "generate", self.dataset, self.options.run_params())
 
     def finish(self, summary: dict[str, Any]) -> dict[str, Any]:
-        self.store.finish_run(self.run_id, "completed", summary)
+        """Record the run's end; raise LLMUnavailable (after recording, so the templated
+        VQA stays committed) when every LLM call sent found the server unreachable."""
+        outage = llm_outage(summary)
+        self.store.finish_run(self.run_id, "llm-unreachable" if outage else "completed",
+                              summary)
+        if outage:
+            from narrator.llm.base import LLMUnavailable
+            raise LLMUnavailable(outage)
         return summary
 
     def generate(self, executor_for: Callable[[Plan], AbstractContextManager[Executor]]
@@ -243,14 +265,35 @@ def _inline(_plan: Plan) -> Iterator[Executor]:
 def commit_result(store: Store, result: ShardResult, config_hash: str,
                   fresh: bool = False) -> None:
     """A shard's texts into the store, its scenes marked processed with ``config_hash`` (what
-    resume compares), in one transaction."""
+    resume compares), in one transaction. Provisional scenes (captions that fell back because
+    the LLM was unreachable) get ``provisional:<hash>``, which never matches: the next run
+    redoes them."""
     now = datetime.now(UTC)
+    provisional = set(result.provisional)
     store.commit_texts(
         result.scene_ids, {t: getattr(result, t) for t in TEXT_TABLES},
-        [{"scene_id": s, "content_hash": result.content_hashes[s], "config_hash": config_hash,
+        [{"scene_id": s, "content_hash": result.content_hashes[s],
+          "config_hash": PROVISIONAL + config_hash if s in provisional else config_hash,
           "committed_at": now} for s in result.scene_ids], fresh=fresh)
 
 
+#: the config_hash prefix of a provisional scene's ``processed`` row
+PROVISIONAL = "provisional:"
+
+
+def llm_outage(summary: dict[str, Any]) -> str | None:
+    """The one-line error of a run whose every sent LLM call found the server unreachable
+    (None otherwise: some answered, or nothing was sent)."""
+    stats = summary.get("llm") or {}
+    sent = int(stats.get("calls") or 0) - int(stats.get("cached") or 0)
+    if sent <= 0 or int(stats.get("unreachable") or 0) < sent:
+        return None
+    return (f"the LLM ({stats.get('model')}) was unreachable for all {sent} calls; "
+            f"{summary.get('provisional', 0)} scenes got provisional rule captions (the "
+            "templated VQA is committed); start the server (check OPENAI_BASE_URL) and rerun: "
+            "only those scenes are redone")
+
+
 #: the counters of an LLM run's statistics (narrator.llm.stats.LLMStats.summary)
-LLM_COUNTS = ("calls", "cached", "failed", "errors", "http_requests", "prompt_tokens",
-              "completion_tokens")
+LLM_COUNTS = ("calls", "cached", "failed", "errors", "unreachable", "http_requests",
+              "prompt_tokens", "completion_tokens")

@@ -191,7 +191,7 @@ class LLM:
             finish_reason=outcome.finish_reason if outcome else None,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             latency_s=time.perf_counter() - t0, http_attempts=attempts, rounds=rounds,
-            request=request)
+            request=request, error_kind=None if outcome else reply.error_kind)
         row = self._row(request, key, body, reply, result)
         row["request"]["server_s"] = round(served_s, 4)
         return result, row

@@ -20,6 +20,8 @@ class LLMStats:
     succeeded: int = 0
     failed: int = 0
     errors: int = 0
+    #: errors because the server was unreachable or timed out (a rerun may succeed)
+    unreachable: int = 0
     http_requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -37,6 +39,7 @@ class LLMStats:
             self.failed += 1
         else:
             self.errors += 1
+            self.unreachable += result.unreachable
         if result.cached:
             self.cached += 1
             self.cached_prompt_tokens += result.prompt_tokens
@@ -74,7 +77,8 @@ class LLMStats:
         return {
             "model": self.model, "calls": self.calls, "cached": self.cached,
             "sent": self.calls - self.cached, "succeeded": self.succeeded,
-            "failed": self.failed, "errors": self.errors, "http_requests": self.http_requests,
+            "failed": self.failed, "errors": self.errors,
+            "unreachable": self.unreachable, "http_requests": self.http_requests,
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_prompt_tokens + self.cached_completion_tokens,
             "cost_usd": round(cost, 6) if cost is not None else None,

@@ -67,6 +67,10 @@ class Reply:
     latency_s: float = 0.0
 
 
+#: what the OpenAI backend's last error says when the server was not reached or did not reply
+UNREACHABLE_SIGNS = ("connection error", "no reply within")
+
+
 @dataclass
 class LLMResult:
     """The outcome of one call, fresh or from the cache."""
@@ -84,10 +88,20 @@ class LLMResult:
     rounds: int = 0
     cached: bool = False
     request: LLMRequest | None = None
+    #: why there is no reply (status "error"): ``transient`` (unreachable, timed out: a
+    #: rerun may succeed) or ``rejected``; see :class:`Reply`
+    error_kind: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def unreachable(self) -> bool:
+        """No reply because the server could not be reached or did not answer in time (the
+        last of the retries: a connection error or a timeout, not an HTTP error)."""
+        return self.status == "error" and self.error_kind == "transient" and any(
+            sign in (self.error or "") for sign in UNREACHABLE_SIGNS)
 
 
 @lru_cache(maxsize=4096)
