@@ -42,6 +42,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     out: list[Claim] = []
     fine_groups: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
     parts: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
+    loose: set[str] = set()
     for mn in mentions:
         if mn.mode == "none" or not mn.cats:
             continue
@@ -65,6 +66,8 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
         if not mn.pronoun and set(mn.adjectives) & {"other", "more", "additional", "further"}:
             mn.additive = True
         if qty is None:
+            if (mn.pronoun or mn.anaphora) and mn.mode not in ("all", "most"):
+                loose.add(subj)  # "one near the top": a part whose number is not said
             continue
         if mn.fine and not mn.regions and not mn.pronoun:
             if qty == (1, 1) and re.match(r"one\b", s[start:], re.I):
@@ -74,7 +77,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     for key, ms in fine_groups.items():
         out.append(_count_claim(key, ms, s, base))
     for subj, ms in parts.items():
-        out += _part_claims(subj, ms, s, base)
+        out += _part_claims(subj, ms, s, base, subj in loose)
     return out
 
 
@@ -110,11 +113,12 @@ def _low(q: tuple[int, int | None]) -> int:
 
 
 def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: str,
-                 base: int) -> list[Claim]:
+                 base: int, loose: bool = False) -> list[Claim]:
     """The count of a kind from its parts in one sentence (SEMANTICS: subgroup numbers add up
     to the kind's total). One unscoped count is taken as is. A plain count that covers the
     others is the total ("eleven aircraft: three A320s, ..."); with a colon or "make up" the
-    others must add up to it. Parts alone add up to the total when they are subgroups: "two
+    others must add up to it (only at least, when a part of unsaid number such as "one near
+    the top" or "the larger one" was left out of the sum). Parts alone add up to the total when they are subgroups: "two
     more", "another", "four smaller ones", contrasting sizes, or plain numbers only."""
     if len(ms) == 1:
         m, q = ms[0]
@@ -148,6 +152,8 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
     low = sum(_low(q) for _, q in rest)
     highs = [1 if q == (1, None) else q[1] for _, q in rest]
     high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
+    if loose:
+        high = None
     a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in rest)
     b = max(m.end for m, _ in rest)
     out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b]))

@@ -1,0 +1,23 @@
+"""Linguistic phenomena the screener must judge in general, not per corpus sentence (issue 15):
+each case is a sentence written here against the seeded five-ship scene of
+tests/test_screen_semantics.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from narrator.screen import screen_text
+from tests.test_screen_semantics import FIVE
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    # "one ... and another": parts whose number is partly unsaid only bound the total below
+    ("There are five ships: one near the top right and another in the lower half.", True),
+    ("Five ships: the largest one at the top right and a smaller one lower down.", True),
+    # a fully numbered enumeration after a colon must still add up
+    ("Five ships: two large ones and two small ones.", False),
+    ("Five ships: one at the top right and six more in the lower half.", False),
+])
+def test_enumerations(text: str, ok: bool) -> None:
+    verdict = screen_text(text, FIVE)
+    assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]
