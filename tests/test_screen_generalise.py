@@ -21,3 +21,23 @@ from tests.test_screen_semantics import FIVE
 def test_enumerations(text: str, ok: bool) -> None:
     verdict = screen_text(text, FIVE)
     assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    # "N elsewhere" / "N further down": the remainder besides the parts named before
+    ("Two ships in the bottom-left corner and three elsewhere.", True),
+    ("Two ships in the bottom-left corner and four elsewhere.", False),
+    ("Ships: one at the top right and four further down.", True),
+    ("Ships: one at the top right and two further down.", False),
+    ("Ships: two in the bottom-left corner and one lower down.", False),
+])
+def test_remainders(text: str, ok: bool) -> None:
+    verdict = screen_text(text, FIVE)
+    assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]
+
+
+def test_a_plain_more_inside_an_enumeration_is_not_a_remainder() -> None:
+    # "two ... and two more" after a colon enumerates the group the colon opens
+    verdict = screen_text("A few ships lie in the lower half: two sit in the bottom-left corner "
+                          "and two more to their right.", FIVE)
+    assert verdict.ok, [(v.type, v.text, v.expected) for v in verdict.violations]

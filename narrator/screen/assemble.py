@@ -43,6 +43,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     fine_groups: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
     parts: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
     loose: set[str] = set()
+    _remainder_parts(s, mentions)
     for mn in mentions:
         if mn.mode == "none" or not mn.cats:
             continue
@@ -79,6 +80,25 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     for subj, ms in parts.items():
         out += _part_claims(subj, ms, s, base, subj in loose)
     return out
+
+
+_REMAINDER_AFTER = re.compile(r"[\w-]+\s+(?:further|farther|elsewhere|lower\s+down|higher\s+up|"
+                              r"in\s+the\s+rest\b|across\s+the\s+rest\b)", re.I)
+
+
+def _remainder_parts(s: str, mentions: list[Mention]) -> None:
+    """Before a remainder ("two in the upper left and three elsewhere"), numbered pronouns of
+    the same kind are parts too: they and the remainder add up to the kind's count."""
+    for i, mn in enumerate(mentions):
+        if not (mn.pronoun and mn.additive and mn.qty) or not _REMAINDER_AFTER.match(
+                s[mn.start:]):
+            continue
+        for x in mentions[:i]:
+            if x.pronoun and x.qty is None and s[x.start:x.end].lower() == "one":
+                x.qty, x.mode = (1, 1), "subset"
+            if (x.pronoun and x.cats == mn.cats and x.mode == "subset" and x.qty
+                    and not x.additive and " of " not in s[x.start:x.end + 4].lower()):
+                x.additive = True
 
 
 def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:

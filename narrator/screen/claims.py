@@ -250,6 +250,12 @@ def _plural(word: str) -> bool:
     return w.endswith("s") and not w.endswith("ss") or w in ("aircraft", "ferries", "lorries")
 
 
+#: "three elsewhere", "two further down", "four lower down": the rest, besides those named
+_REMAINDER = re.compile(r"\s+(?:elsewhere|further|farther|lower\s+down|higher\s+up|"
+                        r"in\s+the\s+rest\s+of|across\s+the\s+rest|scattered\s+elsewhere)\b",
+                        re.I)
+
+
 def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
               last: Mention | None) -> list[Mention]:
     out = []
@@ -294,7 +300,8 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         elif m.group("bare"):
             n = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
             mn.qty, mn.mode = n, "subset"
-            mn.additive = bool(re.search(r"\b(?:more|others?|further)\b", m.group(0), re.I)
+            mn.additive = bool((re.search(r"\b(?:more|others?|further)\b", m.group(0), re.I)
+                                or _REMAINDER.match(s[m.end():]))
                                and "of" not in m.group(0).lower())
         elif m.group("subset"):
             mn.mode = "subset"
