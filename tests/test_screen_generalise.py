@@ -41,3 +41,15 @@ def test_a_plain_more_inside_an_enumeration_is_not_a_remainder() -> None:
     verdict = screen_text("A few ships lie in the lower half: two sit in the bottom-left corner "
                           "and two more to their right.", FIVE)
     assert verdict.ok, [(v.type, v.text, v.expected) for v in verdict.violations]
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    # a hedged region ("close to", "roughly") is a little wider than the bare one; the ship at
+    # y=0.70 is just outside the middle third
+    ("Two ships sit roughly at mid-height.", True),
+    ("Two ships sit at mid-height.", False),
+    ("Three ships sit close to mid-height.", False),  # the third is far off (y=0.9)
+])
+def test_hedged_regions(text: str, ok: bool) -> None:
+    verdict = screen_text(text, FIVE)
+    assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]

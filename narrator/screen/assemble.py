@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from narrator.screen.model import Claim, Mention
-from narrator.screen.quantity import combined_region
+from narrator.screen.quantity import Region, combined_region
 
 LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "enormous",
          "dominant", "very large", "oversized", "immense", "vast"}
@@ -101,6 +101,16 @@ def _remainder_parts(s: str, mentions: list[Mention]) -> None:
                 x.additive = True
 
 
+#: "close to mid-height", "roughly in the centre": a hedged region, its bands a little wider
+_HEDGE = re.compile(r"\b(?:close\s+to|roughly|approximately|about|around|more\s+or\s+less|"
+                    r"somewhere\s+near)\s+(?:at\s+|in\s+|the\s+)?$", re.I)
+HEDGE_SLACK = 0.07  # of the image side, on top of the screener's own slack
+
+
+def _widened(region: Region) -> Region:
+    return lambda x, y, s: region(x, y, s + HEDGE_SLACK if s > 0 else s)
+
+
 def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     """Where the mention's objects are: all regions said of it hold together (a negated
     mention: none is in any of them)."""
@@ -116,8 +126,11 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
         a = min(start, *(r.start() for r in rs))
         b = max(mn.end, *(r.end() for r in rs))
         where = " & ".join(r.text.lower() for r in rs)
+        region = combined_region(rs)
+        if any(_HEDGE.search(s[:r.start()]) for r in rs):
+            region = _widened(region)
         out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine),
-                         (base + a, base + b), s[a:b], combined_region(rs)))
+                         (base + a, base + b), s[a:b], region))
     return out
 
 
