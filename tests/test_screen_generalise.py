@@ -53,3 +53,17 @@ def test_a_plain_more_inside_an_enumeration_is_not_a_remainder() -> None:
 def test_hedged_regions(text: str, ok: bool) -> None:
     verdict = screen_text(text, FIVE)
     assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    # a size after a verb; said of a whole group it holds of every member (one of the five
+    # ships covers 6.8% of the image, the others under 0.1%)
+    ("All five ships are tiny, point-like returns.", False),
+    ("Each ship is a small target.", False),
+    ("One of the ships is a large object.", True),
+    ("One of the ships is tiny.", True),
+    ("Four of the ships are large.", False),
+])
+def test_predicative_size(text: str, ok: bool) -> None:
+    verdict = screen_text(text, FIVE)
+    assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]

@@ -221,6 +221,7 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
     if adjs & SMALL:
         out.append(Claim("size", _subject(mn), "small", span, words))
     after = s[mn.end:]
+    out += _predicative_size(mn, s, base)
     d = _DOMINANT_FEATURE.match(after)
     if d:
         out.append(Claim("size", _subject(mn), "large", (base + mn.end + d.start(1),
@@ -234,6 +235,29 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
         out.append(Claim("size", _subject(mn), kind, (base + mn.end + f.start(),
                                                           base + mn.end + f.end()), f.group(0)))
     return out
+
+
+#: "the ships are tiny", "each is a large object": size said of the mention after a verb
+_PRED_SIZE = re.compile(r"\s+(?:are|is|appear|appears|look|looks|seem|seems)\s+(?:all\s+|each\s+)?"
+                        r"(?:(?:an?|very|rather|quite|fairly|only)\s+)*(?P<adj>[\w-]+)\b", re.I)
+
+
+def _predicative_size(mn: Mention, s: str, base: int) -> list[Claim]:
+    """A size after a verb; of a whole group ("all five ships are tiny", "each ship is a
+    large object") it holds of every member, else of at least one."""
+    p = _PRED_SIZE.match(s[mn.end:])
+    if not p:
+        return []
+    adj = p.group("adj").lower()
+    kind = "large" if adj in LARGE else "small" if adj in SMALL else None
+    if kind is None:
+        return []
+    lead = s[max(0, mn.start - 12):mn.start].lower()
+    group = mn.mode == "all" or bool(re.search(r"\b(?:all|both|each|every)\b", lead)) or bool(
+        re.match(r"\s+(?:are|appear|look|seem)\s+all\b", s[mn.end:], re.I))
+    a, b = mn.qstart if mn.qstart >= 0 else mn.start, mn.end + p.end()
+    return [Claim("size", _subject(mn), kind + ("-all" if group else ""), (base + a, base + b),
+                  s[a:b])]
 
 
 def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:

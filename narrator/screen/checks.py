@@ -165,9 +165,11 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
         return _check_position(c, facts)
     if c.kind == "size":
         areas = [o["rel_area"] for o in _members(facts, c.subject)]
+        kind, every = c.value.removesuffix("-all"), c.value.endswith("-all")
         ok = {"large": lambda a: a >= LARGE_MIN, "small": lambda a: a <= SMALL_MAX,
-              "fills": lambda a: a >= FILLS_MIN}[c.value]
-        return Outcome(c, "supported" if not areas or any(map(ok, areas)) else "contradicted",
+              "fills": lambda a: a >= FILLS_MIN}[kind]
+        held = all(map(ok, areas)) if every else any(map(ok, areas))
+        return Outcome(c, "supported" if not areas or held else "contradicted",
                        [round(a, 4) for a in areas[:8]])
     return _check_length(c, facts)
 
