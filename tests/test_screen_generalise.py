@@ -67,3 +67,15 @@ def test_hedged_regions(text: str, ok: bool) -> None:
 def test_predicative_size(text: str, ok: bool) -> None:
     verdict = screen_text(text, FIVE)
     assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    # "X is clearly the dominant feature", "Xs are large objects": a size claim on X
+    ("Five ships; one ship is clearly the dominant feature.", True),
+    ("Five ships; each ship is clearly the dominant feature.", False),
+    ("Five ships; the ships are large objects.", False),  # only one of them is
+    ("Five ships; one of them is a large object.", True),
+])
+def test_dominant_and_bare_plural_size(text: str, ok: bool) -> None:
+    verdict = screen_text(text, FIVE)
+    assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]

@@ -19,7 +19,8 @@ _FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|
                     r"share|fraction|chunk|area)|the\s+(?:whole|entire))?(?:\s+of)?\s*"
                     r"(?:the\s+)?(?:frame|image|scene|picture|view|chip)\b", re.I)
 _DOMINANT_FEATURE = re.compile(r"[\s,]+(?:(?:each|both|all)\s+)?(?:is\s+|are\s+|being\s+)?"
-                               r"((?:a|the)\s+(?:dominant|major|large|prominent\s+large)\s+"
+                               r"(?:(?:clearly|obviously|plainly|easily|by\s+far)\s+)?"
+                               r"((?:a\s+|the\s+|(?<=are\s))(?:dominant|major|large|prominent\s+large)\s+"
                                r"(?:feature|element|object|structure)s?)", re.I)
 _METRES = re.compile(
     r"(?<![\w.,])(?P<a>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*"
@@ -224,7 +225,10 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
     out += _predicative_size(mn, s, base)
     d = _DOMINANT_FEATURE.match(after)
     if d:
-        out.append(Claim("size", _subject(mn), "large", (base + mn.end + d.start(1),
+        every = re.search(r"\b(?:each|every|all|both)\b",
+                          s[max(0, mn.start - 12):mn.start] + d.group(0), re.I)
+        out.append(Claim("size", _subject(mn), "large-all" if every else "large",
+                         (base + mn.end + d.start(1),
                                                          base + mn.end + d.end()), d.group(1)))
     f = _FILLS.search(after[:60])
     if f and not re.match(r"[^,;]*\b(?:scene|image|frame)\b", after[:f.start()]):
