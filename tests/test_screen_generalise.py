@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from narrator.screen import screen_text
-from tests.test_screen_semantics import FIVE
+from tests.test_screen_semantics import FIVE, _scene
 
 
 @pytest.mark.parametrize(("text", "ok"), [
@@ -78,4 +78,20 @@ def test_predicative_size(text: str, ok: bool) -> None:
 ])
 def test_dominant_and_bare_plural_size(text: str, ok: bool) -> None:
     verdict = screen_text(text, FIVE)
+    assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]
+
+
+#: four ships, two of them near the right edge
+FOUR = _scene([("ship", 0.95, 0.2, 20), ("ship", 0.93, 0.8, 20), ("ship", 0.3, 0.5, 20),
+               ("ship", 0.2, 0.4, 20)])
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    # "half of them": at least half, unlike "most"
+    ("Four ships; half of them sit near the right edge.", True),
+    ("Four ships; most of them sit near the right edge.", False),
+    ("Four ships; half of them sit near the top edge.", False),
+])
+def test_half_of_them(text: str, ok: bool) -> None:
+    verdict = screen_text(text, FOUR)
     assert verdict.ok == ok, [(v.type, v.text, v.expected) for v in verdict.violations]

@@ -137,6 +137,8 @@ def _check_position(c: Claim, facts: dict[str, Any]) -> Outcome:
         ok = loose == len(members) and (qty is None or _in_range(len(members), qty))
     elif mode == "most":
         ok = loose * 2 > len(members)
+    elif mode == "half":  # "half of them": at least half (and no fewer than one)
+        ok = loose * 2 >= len(members) and loose >= 1
     elif mode == "exact" and qty is not None:
         ok = qty[0] <= loose and (qty[1] is None or strict <= qty[1])
     elif mode == "subset":

@@ -284,7 +284,7 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
             said += [x.total[0] for x in nouns if x.total and x.end <= m.start()]
             mn.additive = k > max(said, default=k)
         elif m.group("most"):
-            mn.mode = "most"
+            mn.mode = "half" if m.group(0).lower().startswith("half") else "most"
         elif m.group("super"):
             mn.mode = "subset"
             mn.superlative = _superlative(m.group(0))
