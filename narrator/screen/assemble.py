@@ -20,7 +20,8 @@ _FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|
                     r"(?:the\s+)?(?:frame|image|scene|picture|view|chip)\b", re.I)
 _DOMINANT_FEATURE = re.compile(r"[\s,]+(?:(?:each|both|all)\s+)?(?:is\s+|are\s+|being\s+)?"
                                r"(?:(?:clearly|obviously|plainly|easily|by\s+far)\s+)?"
-                               r"((?:a\s+|the\s+|(?<=are\s))(?:dominant|major|large|prominent\s+large)\s+"
+                               r"((?:a\s+|the\s+|(?<=are\s))"
+                               r"(?:dominant|major|large|prominent\s+large)\s+"
                                r"(?:feature|element|object|structure)s?)", re.I)
 _METRES = re.compile(
     r"(?<![\w.,])(?P<a>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*"
@@ -152,8 +153,9 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
     to the kind's total). One unscoped count is taken as is. A plain count that covers the
     others is the total ("eleven aircraft: three A320s, ..."); with a colon or "make up" the
     others must add up to it (only at least, when a part of unsaid number such as "one near
-    the top" or "the larger one" was left out of the sum). Parts alone add up to the total when they are subgroups: "two
-    more", "another", "four smaller ones", contrasting sizes, or plain numbers only."""
+    the top" or "the larger one" was left out of the sum). Parts alone add up to the total when
+    they are subgroups: "two more", "another", "four smaller ones", contrasting sizes, or plain
+    numbers only."""
     if len(ms) == 1:
         m, q = ms[0]
         if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None):
