@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -28,6 +27,7 @@ from rich.table import Table
 from narrator import __version__
 from narrator import progress as progress_hooks
 from narrator.errors import NarratorError
+from narrator.signals import sigterm_interrupts
 
 if TYPE_CHECKING:
     from narrator.store import Store
@@ -120,28 +120,9 @@ def fail(message: str, code: int = EXIT_FATAL) -> None:
     sys.exit(code)
 
 
+#: set when SIGTERM stopped the command (handled like Ctrl+C: in-flight LLM requests cancelled,
+#: committed work kept, Prefect's temporary server stopped), so the exit status is 143, not 130
 _terminated = threading.Event()
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """While open, SIGTERM stops the command the way Ctrl+C does (KeyboardInterrupt in the
-    main thread: in-flight LLM requests cancelled, committed work kept, Prefect's temporary
-    server stopped), and the exit status is 143 instead of 130."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(_signum: int, _frame: Any) -> None:
-        if not _terminated.is_set():
-            _terminated.set()
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -150,7 +131,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with _sigterm_interrupts():
+            with sigterm_interrupts(_terminated):
                 return func(*args, **kwargs)
         except NarratorError as exc:
             fail(str(exc))

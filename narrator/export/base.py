@@ -7,11 +7,8 @@ the sink its path's suffix calls for (``.jsonl``, ``.json`` array, ``.csv``, ``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import signal
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +25,7 @@ from narrator.export.sqljson import write_lines
 from narrator.export.validate import ExportError, check, columns
 from narrator.export.writers import (CsvSink, JsonArraySink, JsonLinesSink, ParquetSink,
                                      SinkSet, _FileSink, write_error_message)
+from narrator.signals import sigterm_interrupts
 from narrator.store import Store
 
 log = logging.getLogger(__name__)
@@ -151,7 +149,7 @@ def run_export(store: Store, fmt: type[ExportFormat], out: Path, options: Export
         on_total(count_texts(store, options.filters))
     result = ExportResult(scene_splits=assignment.scene_counts())
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             exporter.images = build_image_map(
                 selected_scenes(store, options.filters), exporter.folder / exporter.image_subdir,
                 exporter.folder / exporter.media_subdir, options.images, options.paths,
@@ -161,24 +159,6 @@ def run_export(store: Store, fmt: type[ExportFormat], out: Path, options: Export
             return _write_all(store, exporter, assignment, result, on_rows, in_sql)
     except OSError as exc:
         raise ExportError(write_error_message(exc, out)) from None
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """While exporting from the main thread, SIGTERM raises KeyboardInterrupt, so the sinks'
-    cleanup removes the ``.part`` files as it does for Ctrl+C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_all(store: Store, exporter: ExportFormat, assignment: SplitAssignment,
