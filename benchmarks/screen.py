@@ -41,7 +41,7 @@ def _facts_for(item: dict[str, Any], facts: dict[str, dict[str, dict]]) -> dict 
     return found[0] if len(found) == 1 else None
 
 
-SOURCES = [("seed 11", "ex2"), ("seed 0", "ex"), ("example", "ex"), ("inshore", "inshore"),
+SOURCES = [("seed 23", "ex3"), ("seed 99", "truth2"), ("seed 11", "ex2"), ("seed 0", "ex"), ("example", "ex"), ("inshore", "inshore"),
            ("offshore", "offshore"), ("airport", "truth"), ("AIRcraft", "truth"),
            ("Sen1Floods11", "hand"), ("Umbra", "hand")]
 

@@ -6,7 +6,9 @@ each dataset is materialised in a folder of the name it had when the corpora wer
 
 - ``ex``: ``narrator example`` with 20 scenes, seed 7 (the CLI default)
 - ``ex2``: ``narrator example`` with 30 scenes, seed 11
+- ``ex3``: ``narrator example`` with 25 scenes, seed 23 (held-out corpus E)
 - ``truth``: a synthetic SAR-AIRcraft-style airport COCO (seeded below, 1 m pixels)
+- ``truth2``: the same generator with seed 99 and 25 scenes (held-out corpus E)
 - ``inshore`` / ``offshore``: HRSID's inshore_test.json / offshore_train.json from
   /work/shared/data (skipped when absent)
 - two hand-described real scenes: the Sen1Floods11 Spain chip (water share from its hand
@@ -117,13 +119,15 @@ def build_facts(work: Path) -> dict[str, dict[str, dict[str, Any]]]:
     from narrator.example import write_example
 
     facts: dict[str, dict[str, dict[str, Any]]] = {}
-    for name, n, seed in (("ex", 20, 7), ("ex2", 30, 11)):
+    for name, n, seed in (("ex", 20, 7), ("ex2", 30, 11), ("ex3", 25, 23)):
         root = work / name
         if not (root / "narrator.yaml").exists():
             shutil.rmtree(root, ignore_errors=True)
             write_example(root, n, 512, seed)
         facts[name] = _facts_of(root)
     facts["truth"] = _facts_of(write_airport(work / "truth"), "coco", "sar-aircraft", gsd=1.0)
+    facts["truth2"] = _facts_of(write_airport(work / "truth2", seed=99, n_scenes=25), "coco",
+                                "sar-aircraft", gsd=1.0)
     hrsid = SHARED / "hrsid/modified_hrsid_annotations"
     for name, file in (("inshore", "inshore_test.json"), ("offshore", "offshore_train.json")):
         if (hrsid / name / file).exists():
