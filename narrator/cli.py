@@ -260,12 +260,28 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(f"  {task}", f"{n:,}")
     if summary.get("yes_no"):
         table.add_row("yes / no answers", _balance(summary["yes_no"]))
+    for label, value in skew_rows(summary):
+        table.add_row(label, value)
     for how, n in sorted(summary.get("caption_outcomes", {}).items()):
         table.add_row(f"  scenes captioned: {how}", f"{n:,}")
     for label, value in llm_summary_rows(summary.get("llm")):
         table.add_row(label, value)
     table.add_row("seconds", f"{summary.get('seconds', 0):.1f}")
     return table
+
+
+def skew_rows(summary: dict[str, Any], shown: int = 5) -> list[tuple[str, str]]:
+    """Summary rows for the VQA families whose most common answer has over 60% of their rows
+    (narrator.vqa.skew), the most skewed first; one 'none' row when no family is."""
+    if "answer_skew" not in summary:  # a summary recorded before the skew was computed
+        return []
+    skew = summary["answer_skew"]
+    rows = [("families with one answer > 60%", f"{len(skew):,}" if skew else "none")]
+    for s in skew[:shown]:
+        top = str(s["top"]).replace("\n", " ")
+        top = top if len(top) <= 28 else top[:25] + "..."
+        rows.append((f"  {s['family']}: {top!r}", f"{s['top_share'] * 100:.0f}% of {s['rows']:,}"))
+    return rows
 
 
 def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -319,6 +335,8 @@ def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
             str(dataset), str(db), prepared=generator, **options.to_params())
     summary["seconds"] = time.perf_counter() - t0
     console.print(_summary_table(summary))
+    for warning in summary.get("warnings", []):
+        print_error(warning, "Warning:")
     for message in summary["file_errors"]:
         print_error(message)
     if summary["file_errors"]:
@@ -350,19 +368,25 @@ def _hold_db(db: Path) -> Store:
               help="Folder of the images, if not where the dataset config says.")
 @click.option("--class-map", "class_map", default=None,
               help="Class map: a YAML file or a built-in name (e.g. sar-aircraft, hrsid).")
+@click.option("--masks", default=None,
+              help="Folder of segmentation masks (or FOLDER/PATTERN with {stem}), instead of "
+                   "a masks section in narrator.yaml.")
+@click.option("--mask-classes", "mask_classes", default=None,
+              help="What the --masks values are: 0=land,1=water (class indices), "
+                   "ship=#800000 (colours) or instance[=NAME].")
 @handle_errors
 def ingest(dataset: Path, db: Path, fmt: str | None, images: Path | None,
-           class_map: str | None) -> None:
+           class_map: str | None, masks: str | None, mask_classes: str | None) -> None:
     """Read DATASET's annotations and metadata into --db, without generating text.
 
     Formats: coco, voc, dota, yolo, yolo-obb, vector, masks (detected unless --format).
 
     Example: narrator ingest example_data --db narrator.duckdb
     """
-    from narrator.ingest import ingest_into, load_config
+    from narrator.ingest import ingest_into, load_config, with_flag_masks
     from narrator.store import Store
 
-    config = load_config(dataset, fmt, images, class_map)
+    config = with_flag_masks(load_config(dataset, fmt, images, class_map), masks, mask_classes)
     with Store(db) as store, progress_bars(console) as reporter:
         reporter.start("ingest", None)
         result = ingest_into(store, config,

@@ -26,6 +26,7 @@ def test_generate_twice_then_export(example_dir: Path, tmp_path: Path) -> None:
     first = run_cli("generate", str(example_dir), "--db", str(db))
     assert first.returncode == 0, first.stdout + first.stderr
     assert "QA pairs" in first.stdout and "captions" in first.stdout
+    assert "families with one answer > 60%" in first.stdout  # answer skew (narrator.vqa.skew)
     for noise in ("Traceback", "database is locked", "Starting temporary server", "INFO"):
         assert noise not in first.stdout + first.stderr
     counts = _counts(db)

@@ -70,3 +70,21 @@ def test_balancing_keeps_fine_types_and_caps_every_answer(tmp_path: Path) -> Non
     for family, answers in by_family.items():
         top = max(answers.count(a) for a in set(answers))
         assert len(answers) < 3 or top <= 0.6 * len(answers), family
+
+
+def test_count_per_fine_type(tmp_path: Path) -> None:
+    """'How many A330 aircraft are there in the image?': answered per fine type, checked by
+    the independent checker from the raw class names, balanced like the other families, and
+    never asked about the catch-all type."""
+    rows, _, checker = _generate(tmp_path / "d", "sar-aircraft")
+    fine_counts = [r for r in rows if r["template_id"].startswith("count_fine")]
+    assert fine_counts and checker.check(fine_counts) == []
+    assert {r["params"]["fine_type"] for r in fine_counts} >= {"A330", "Boeing 787"}
+    assert all("other" not in r["params"]["fine_type"].lower() for r in fine_counts)
+    assert any(r["question"].startswith("How many Boeing 787 aircraft") for r in fine_counts)
+    write_fine_scenes(tmp_path / "b")
+    result = read_dataset(load_config(tmp_path / "b"))
+    rows = VQAEngine().rows_many(shard_facts(result.bundles, result.vocabulary))
+    balanced = [r["answer"] for r in rows if r["template_id"].startswith("count_fine")]
+    assert balanced
+    assert max(balanced.count(a) for a in set(balanced)) <= 0.6 * len(balanced)

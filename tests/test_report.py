@@ -158,3 +158,41 @@ def test_llm_cost_from_prices(db: Path) -> None:
         models = {m["model"]: m for m in gather(store, {"qwen": (1.0, 2.0)}).llm["models"]}
     assert models["qwen"]["cost"] == pytest.approx(((101 + 103 + 105) + 3 * 40 * 2) / 1e6)
     assert models["llama"]["cost"] is None
+
+
+def test_answer_skew_per_family_matches_a_recount(db: Path, tmp_path: Path) -> None:
+    """The report's skew table: per family its rows and the share of its most common
+    answer (the answer key where that names the answer), recounted here in Python."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT template_id, answer, params FROM vqa").fetchall()
+    finally:
+        con.close()
+    by_family: dict[str, list[str]] = {}
+    for family, answer, params in rows:
+        key = json.loads(params).get("answer_key") or "default"
+        opaque = key in ("default", "one", "many", "zero", "fine", "empty")
+        by_family.setdefault(family, []).append(answer if opaque else key)
+    with Store(db, read_only=True) as store:
+        data = gather(store)
+        page = write_report(store, tmp_path / "rep").read_text()
+    got = {s["family"]: (s["rows"], s["top_share"]) for s in data.skew}
+    want = {f: (len(a), round(max(a.count(x) for x in set(a)) / len(a), 4))
+            for f, a in by_family.items()}
+    assert got == want
+    assert "Answer skew per VQA family" in page
+
+
+def test_generate_summary_lists_skewed_families() -> None:
+    from narrator.cli import skew_rows
+    from narrator.vqa.skew import skewed
+
+    skew = [{"family": "size_class.v2", "rows": 100, "top": "small", "top_share": 0.9},
+            {"family": "count.v2", "rows": 10, "top": "1", "top_share": 1.0},
+            {"family": "left_right.v1", "rows": 50, "top": "left", "top_share": 0.5}]
+    assert [s["family"] for s in skewed(skew)] == ["size_class.v2"]  # 10 rows: too few
+    rows = skew_rows({"answer_skew": skewed(skew)})
+    assert rows == [("families with one answer > 60%", "1"),
+                    ("  size_class.v2: 'small'", "90% of 100")]
+    assert skew_rows({"answer_skew": []}) == [("families with one answer > 60%", "none")]
+    assert skew_rows({}) == []

@@ -46,3 +46,32 @@ def test_umbra_bare_geotiff_gives_geo_texts() -> None:
     assert 500 <= geo["island_km2"] <= 700  # Tanna: about 550 km2
     assert any("Vanuatu" in t for t in texts)
     assert not any("no annotated targets" in t for t in texts)
+    # the 1.2 km clip of Mount Yasur's crater is land; the sea is about 3 km east of it
+    assert geo["surface"] == "land" and 2 <= geo["coast_km"] <= 4
+    assert any("land area near the sea, about 3 km from the coast" in t for t in texts)
+    assert any("The sea lies outside the image, about 3 km" in t for t in texts)
+    assert not any("land and sea" in t.lower() for t in texts)
+
+
+def test_umbra_coast_answers_match_an_independent_recount() -> None:
+    """The coast distance and 'land near the sea' answers, recomputed by the checker from
+    the raster centre (tests/vqa_checks.py), not from SceneFacts."""
+    folder = DATA / "umbra"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} absent")
+    from types import SimpleNamespace
+
+    from tests.vqa_checker import Checker
+
+    result = read_dataset(load_config(folder))
+    facts = shard_facts(result.bundles, result.vocabulary)
+    rows = VQAEngine().rows_many(facts)
+    scene = SimpleNamespace(center=(facts[0]["geo"]["center_lon"], facts[0]["geo"]["center_lat"]))
+    checker = Checker({}, {})
+    coast = [r for r in rows if r["task"] == "geo" and r["template_id"].startswith(
+        ("coast", "surface"))]
+    assert len(coast) == 2
+    assert [checker._coast(r, scene, r["params"]) if r["template_id"].startswith("coast")
+            else checker._surface(r, scene, r["params"]) for r in coast] == [None, None]
+    wrong = dict(coast[0], answer="About 9 km; the scene is land near the sea.")
+    assert checker._coast(wrong, scene, wrong["params"]) is not None

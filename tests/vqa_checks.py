@@ -96,6 +96,13 @@ class FamilyChecks:
     def _count(self, row: dict, s: Any, p: dict) -> str | None:
         return self.expect(int(row["answer"]), self.counts(s)[p["category"]])
 
+    def _count_fine(self, row: dict, s: Any, p: dict) -> str | None:
+        fine = p["fine_type"]
+        if fine.lower() in ("other", "others", "unknown") or fine not in row["question"]:
+            return f"question does not name the fine type {fine!r}"
+        return self.expect(int(row["answer"]),
+                           sum(a.category == p["category"] and a.fine == fine for a in s.anns))
+
     def _count_boxes(self, row: dict, s: Any, p: dict) -> str | None:
         m = re.fullmatch(r"There (?:is|are) (\d+) instances?\. (.+)", row["answer"])
         anns = [a for a in s.anns if a.category == p["category"]]
@@ -315,8 +322,33 @@ class FamilyChecks:
         from global_land_mask import globe
         lon, lat = s.center
         if bool(globe.is_land(lat, lon)):
+            if row["answer"].startswith("Land, near the sea"):
+                return self._coast(row, s, p)
             return None if row["answer"] in ("Land.", "Both land and sea.") else "centre is land"
         return None if row["answer"] in ("Sea.", "Both land and sea.") else "centre is sea"
+
+    @staticmethod
+    def _sea_km(s: Any) -> float:
+        """Distance (km) from the raster centre to the centre of the nearest sea cell of the
+        30-arc-second land mask, searched 1 degree around (cells by their own latitude)."""
+        from global_land_mask import globe
+        lon, lat = s.center
+        lats = np.arange(lat - 1, lat + 1, 1 / 120)
+        lons = np.arange(lon - 1, lon + 1, 1 / 120)
+        glat, glon = np.meshgrid(lats, lons, indexing="ij")
+        sea = ~globe.is_land(glat, glon)
+        la, lo = np.radians(glat[sea]), np.radians(glon[sea])
+        a = (np.sin((la - math.radians(lat)) / 2) ** 2 + math.cos(math.radians(lat))
+             * np.cos(la) * np.sin((lo - math.radians(lon)) / 2) ** 2)
+        return float((2 * 6371.0088 * np.arcsin(np.sqrt(a))).min())
+
+    def _coast(self, row: dict, s: Any, p: dict) -> str | None:
+        """'About 3 km' within a cell (0.93 km) of the recomputed distance to the sea."""
+        m = re.search(r"(?:about (\d+) km|less than (1) km)", row["answer"], re.I)
+        if not m:
+            return f"no distance in {row['answer']!r}"
+        got, truth = int(m.group(1) or 0), self._sea_km(s)
+        return None if abs(got - truth) <= 1.5 else f"coast {got} km, mask says {truth:.1f} km"
 
     def _spacing(self, row: dict, s: Any, p: dict) -> str | None:
         got = float(re.search(r"[\d.]+", row["answer"]).group(0))

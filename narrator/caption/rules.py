@@ -21,7 +21,7 @@ from narrator.resources import template_path
 from narrator.text import (Vocabulary, cell_phrase, default_vocabulary, is_catch_all, join_list,
                            load_yaml)
 from narrator.vqa.context import sig3
-from narrator.vqa.geo import coast_phrase, scene_phrase, where_phrase
+from narrator.vqa.geo import coast_phrase, scene_phrase, sea_sentence, where_phrase
 
 #: land-cover classes whose backscatter is low (dark in SAR amplitude)
 _DARK = {"water", "bare soil", "bare", "sand", "road", "runway"}
@@ -150,8 +150,11 @@ class RuleCaptioner:
             surface = {"land": "land only", "sea": "sea only"}.get(geo["surface"], geo["surface"])
             if geo.get("island_km2"):
                 surface += f", on an island of about {_num(geo['island_km2'])} km²"
-            surface += coast_phrase(geo)
+            sea = sea_sentence(geo)
+            surface += "" if sea else coast_phrase(geo)
             out.append(self.detailed["surface"].format(surface=surface))
+            if sea:
+                out.append(sea)
         if geo.get("rotation_deg") is not None:
             out.append(f"The image grid is rotated by about {round(abs(geo['rotation_deg']))} "
                        "degrees from the map's east-west axis.")

@@ -26,7 +26,7 @@ from narrator import progress
 from narrator.generate.executors import Executor, InlineExecutor, ShardWork
 from narrator.generate.options import GenerateOptions
 from narrator.ids import make_id
-from narrator.ingest import IngestResult, ingest_into, load_config
+from narrator.ingest import IngestResult, ingest_into, load_config, with_flag_masks
 from narrator.pipeline import (
     TEXT_TABLES,
     GenerateConfig,
@@ -36,6 +36,7 @@ from narrator.pipeline import (
     plan_shards,
 )
 from narrator.queries import dataset_summary, yes_no_counts
+from narrator.vqa.skew import family_skew, skewed
 from narrator.store import Store
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ class Generator:
         self.options = (options or GenerateOptions()).validate()
         self.gen: GenerateConfig = self.options.config()
         o = self.options
-        self.config = load_config(dataset, o.fmt, o.images, o.class_map)
+        self.config = with_flag_masks(load_config(dataset, o.fmt, o.images, o.class_map),
+                                      o.masks, o.mask_classes)
         self.run_id = make_id("generate", str(Path(dataset).resolve()), o.run_params())
         self.log = logger or log
         self._ingest: Future[IngestResult] | None = None
@@ -212,6 +214,7 @@ class Generator:
         name, ingested = self.config.name, plan.ingested
         out = dataset_summary(self.store, name)
         out["yes_no"] = yes_no_counts(self.store, name)
+        out["answer_skew"] = skewed(family_skew(self.store.con, name))
         if self.options.uses_llm:
             # no shard ran (everything already done): no calls, all counts zero
             stats = {k: 0 for k in LLM_COUNTS} | dict(outcome.llm) | {"model": self.gen.llm}
@@ -221,6 +224,7 @@ class Generator:
             out |= {"llm": stats, "caption_outcomes": dict(outcome.caption_outcomes),
                     "provisional": outcome.provisional}
         return out | {"format": ingested.format, "processed_now": len(plan.todo),
+                      "warnings": ingested.warnings[:20],
                       "file_errors": [str(e) for e in ingested.file_errors],
                       "sources": [vars(s) for s in ingested.stats],
                       "seconds": round(time.perf_counter() - self.t0, 2),

@@ -39,6 +39,11 @@ class GenerateOptions:
                                     "says.")
     class_map: str | None = _opt(None, "Class map: a YAML file or a built-in name (e.g. "
                                        "sar-aircraft, hrsid).")
+    masks: str | None = _opt(None, "Folder of segmentation masks (or FOLDER/PATTERN with "
+                                   "{stem}), instead of a masks section in narrator.yaml.")
+    mask_classes: str | None = _opt(None, "What the --masks values are: 0=land,1=water "
+                                          "(class indices), ship=#800000 (colours) or "
+                                          "instance[=NAME].")
     llm: str = _opt("rules", "Caption writer: rules (no LLM), openai:MODEL (any "
                              "OpenAI-compatible server: OPENAI_BASE_URL, OPENAI_API_KEY) or "
                              "vllm:MODEL (in-process).")
@@ -104,7 +109,9 @@ class GenerateOptions:
                   **({"samples": self.samples, "rounds": self.rounds,
                       "fallback": self.fallback, "rewrite": self.rewrite}
                      if self.uses_llm else {})}
-        return params | ({"class_map": self.class_map} if self.class_map else {})
+        masks = {k: v for k in ("class_map", "masks", "mask_classes")
+                 if (v := getattr(self, k))}
+        return params | masks
 
     def validate(self) -> GenerateOptions:
         """Check every setting before any work; ConfigError names the bad one."""

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from narrator.errors import InputError
+from narrator.errors import FormatNotDetected, InputError
 from narrator.ingest.base import DatasetConfig, Reader, SourceStats, load_config
+from narrator.ingest.masksflags import unconfigured_masks_hint, with_flag_masks
 from narrator.ingest.registry import READERS, reader_for
 from narrator.records import Quarantine, SceneBundle
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["READERS", "DatasetConfig", "IngestResult", "ingest_into", "load_config",
-           "read_dataset", "reader_for"]
+           "read_dataset", "reader_for", "with_flag_masks"]
 
 Sink = Callable[[list[SceneBundle]], None]
 
@@ -129,7 +130,11 @@ def read_dataset(config: DatasetConfig,
     With a ``sink``, scenes are handed to it ``batch`` at a time and not kept in the result
     (memory stays flat however big the dataset); otherwise they are in ``result.bundles``.
     """
-    reader = reader_for(config)
+    try:
+        reader = reader_for(config)
+    except FormatNotDetected as exc:
+        hint = unconfigured_masks_hint(config)
+        raise (FormatNotDetected(f"{exc}; {hint}") if hint else exc) from None
     result = IngestResult(reader.name)
     if config.unlisted:
         result.notes.append(
@@ -137,6 +142,9 @@ def read_dataset(config: DatasetConfig,
             f"narrator.yaml and were not read: {', '.join(config.unlisted[:5])}"
             f"{' ...' if len(config.unlisted) > 5 else ''}; list them, or use a pattern such "
             "as 'annotations/*.json'")
+    hint = unconfigured_masks_hint(reader.config, reader.name)
+    if hint:
+        result.notes.append(hint)
     sources = reader.sources()
     if not sources:
         raise InputError(config.root, f"no {reader.name} annotation files found")

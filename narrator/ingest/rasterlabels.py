@@ -45,14 +45,14 @@ def label_pairs(root: Path) -> tuple[list[tuple[Path, str, str]], dict[str, Path
     keys = {key for _, key, _ in labels}
     images: dict[str, Path] = {}
     for path in others:
-        for key in _prefixes(path.stem):
+        for key in stem_prefixes(path.stem):
             if key in keys:
                 images.setdefault(key, path)
                 break
     return [lab for lab in labels if lab[1] in images], images
 
 
-def _prefixes(stem: str) -> list[str]:
+def stem_prefixes(stem: str) -> list[str]:
     """``a_b_c`` -> ``a_b_c``, ``a_b``, ``a``: the keys an image stem may carry."""
     parts = re.split(r"(?=[_\-.])", stem)
     return ["".join(parts[:k]) for k in range(len(parts), 0, -1)]

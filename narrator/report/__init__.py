@@ -1,6 +1,7 @@
 """``narrator report``: one HTML page with PNG plots and text statistics of a narrator
-database (texts per task, categories, answer balance, caption lengths, acceptance and
-violations, LLM tokens, latency and cost, SARChat-style word and sentence counts)."""
+database (texts per task, categories, answer balance, answer skew per VQA family, caption
+lengths, acceptance and violations, LLM tokens, latency and cost, SARChat-style word and
+sentence counts)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from narrator.errors import ConfigError
 from narrator.report.data import Prices, ReportData, gather
 from narrator.report.plots import PLOTS
 from narrator.store import Store
+from narrator.vqa.skew import SKEW_LIMIT, skewed
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,19 @@ def _stats_section(data: ReportData) -> str:
             f"<h2>Database tables</h2>{counts}")
 
 
+def _skew_section(data: ReportData) -> str:
+    """Per VQA family, the share of its most common answer; over 60% is marked skewed."""
+    if not data.skew:
+        return ""
+    rows = [[s["family"], s["rows"], str(s["top"]), f"{s['top_share'] * 100:.1f}%",
+             "skewed" if s["top_share"] > SKEW_LIMIT and s["rows"] >= 20 else ""]
+            for s in sorted(data.skew, key=lambda s: (-s["top_share"], s["family"]))]
+    n = len(skewed(data.skew))
+    return (f"<h2>Answer skew per VQA family</h2><p>{n} of {len(data.skew)} families have "
+            f"one answer for more than {SKEW_LIMIT:.0%} of their rows (families of 20 rows "
+            "or more).</p>" + _table(["family", "rows", "most common answer", "share", ""], rows))
+
+
 def _llm_section(data: ReportData) -> str:
     models = data.llm.get("models") or []
     if not models:
@@ -82,7 +97,8 @@ def render_html(data: ReportData, db: Path) -> str:
             f"<title>narrator report: {html.escape(db.name)}</title><style>{_CSS}</style>"
             f"</head><body><h1>narrator report</h1><p>Database <code>{html.escape(str(db))}"
             f"</code>, written {when} by narrator {__version__}.</p>"
-            f"{_stats_section(data)}<h2>Plots</h2>{figures}{_llm_section(data)}"
+            f"{_stats_section(data)}{_skew_section(data)}<h2>Plots</h2>{figures}"
+            f"{_llm_section(data)}"
             "</body></html>\n")
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from narrator.store import Store
+from narrator.vqa.skew import family_skew
 
 # words: runs of non-space; sentences: runs of . ! ? ending a sentence, plus one for a text
 # that does not end with one ("3" and "Yes" are one sentence each).
@@ -37,6 +38,8 @@ class ReportData:
     violations: list[tuple[str, int]] = field(default_factory=list)
     llm: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: per VQA family: rows, most common answer and its share (narrator.vqa.skew)
+    skew: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _pairs(store: Store, sql: str) -> list[tuple[Any, int]]:
@@ -185,4 +188,5 @@ def gather(store: Store, prices: Prices | None = None) -> ReportData:
         violations=violations(store),
         llm=llm_usage(store, prices),
         stats=text_stats(store),
+        skew=family_skew(store.con),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from narrator.text import join_list, number_word
+from narrator.text import is_catch_all, join_list, number_word
 from narrator.vqa.context import Group, SceneContext
 
 
@@ -35,6 +35,22 @@ def count(ctx: SceneContext) -> Iterator[Group]:
     if ctx.facts["absent"]:
         cat = ctx.rng.choice(ctx.facts["absent"])
         yield [("zero", {"category": cat}, ctx.noun(cat) | {"count": 0, "count_word": "zero"})]
+
+
+def count_fine(ctx: SceneContext) -> Iterator[Group]:
+    """Per fine type of the scene's objects (SAR-AIRcraft's A330, Boeing 787...): how many
+    objects are labelled with it. Catch-all types ("other") are never named; an object
+    without a fine type is counted under no type."""
+    per: dict[tuple[str, str], int] = {}
+    for cat, objs in ctx.by_category.items():
+        for o in objs:
+            fine = o.get("fine_type")
+            if fine and not is_catch_all(fine):
+                per[(cat, fine)] = per.get((cat, fine), 0) + 1
+    for (cat, fine), n in sorted(per.items()):
+        yield [("default", {"category": cat, "fine_type": fine},
+                ctx.noun(cat) | {"fine_name": fine, "fine_plural": ctx.fine_plural(cat, fine),
+                                 "count": n, "count_word": number_word(n)})]
 
 
 def count_boxes(ctx: SceneContext) -> Iterator[Group]:

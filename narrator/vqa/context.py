@@ -123,6 +123,14 @@ class SceneContext:
         article = "an" if name[:1].lower() in "aeiou" else "a"
         return f"{article} {name}", fine
 
+    def fine_plural(self, category: str, fine: str) -> str:
+        """'A330 aircraft', 'Boeing 787 aircraft', 'cargo ships': a fine type as a plural noun
+        phrase (the category's noun added unless the type already ends with it)."""
+        noun = self.vocab[category]
+        if fine.lower().endswith(noun.singular.lower()):
+            return fine[:len(fine) - len(noun.singular)] + noun.plural
+        return f"{fine} {noun.plural}"
+
     # -- boxes -------------------------------------------------------------------------------
     def box(self, box: list[float]) -> str:
         hit = self._box_texts.get(id(box))

@@ -25,7 +25,7 @@ SLOTS = frozenset({
     "singular", "plural", "a", "name", "count", "count_word", "cell", "where", "position",
     "box", "boxes", "grids", "candidates", "other_singular", "other_plural", "other_name",
     "land", "pct", "area", "length", "ratio", "size_class", "objects", "details", "land_phrase",
-    "be", "classes", "country", "place", "scene", "fine", "fine_name",
+    "be", "classes", "country", "place", "scene", "fine", "fine_name", "fine_plural",
 })
 COORDS = ("pixel", "percent")
 

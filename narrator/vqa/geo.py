@@ -17,7 +17,11 @@ _POLS = {"HH", "HV", "VH", "VV"}
 
 
 #: the answer functions of this module (the rest are phrase helpers shared with captions)
-ANSWERS = ("country", "place", "surface", "spacing", "polarization")
+ANSWERS = ("country", "place", "surface", "coast", "spacing", "polarization")
+#: a centre on land this close to the sea (km) is "near the sea"; up to COAST_KM the coast
+#: distance is said at all
+NEAR_SEA_KM = 10.0
+COAST_KM = 50.0
 
 def where_phrase(geo: dict[str, Any]) -> str | None:
     """'near Daya Nueva (Valencia, Spain)' or 'about 18 km from Isangel (Tafea, Vanuatu)'."""
@@ -51,12 +55,38 @@ def place(ctx: SceneContext) -> Iterator[Group]:
                 {"place": text})]
 
 
+def _coast_km(geo: dict[str, Any]) -> float | None:
+    """The coast distance of a scene wholly on land (by the mask) up to COAST_KM, else None."""
+    km = geo.get("coast_km")
+    return km if km is not None and km <= COAST_KM and geo.get("surface") == "land" else None
+
+
+def _km_text(km: float) -> str:
+    return "less than 1 km" if km < 1 else f"about {round(km)} km"
+
+
 def surface(ctx: SceneContext) -> Iterator[Group]:
-    """Land, sea or both by the global mask; not asked where a land-cover mask says more."""
+    """Land, sea or both by the global mask; not asked where a land-cover mask says more. A
+    land scene near the sea says so: the sea is outside the image, the coast that far."""
     geo = ctx.facts["geo"]
     if geo.get("surface") and not ctx.facts.get("land_cover"):
-        yield [(geo["surface"].replace(" ", "_"), _params(geo, "surface", "island_km2"),
-                {"area": sig3(geo["island_km2"]) if geo.get("island_km2") else ""})]
+        key, km = geo["surface"].replace(" ", "_"), _coast_km(geo)
+        if km is not None and km <= NEAR_SEA_KM:
+            key = "land_near_sea"
+        yield [(key, _params(geo, "surface", "island_km2", "coast_km"),
+                {"area": sig3(geo["island_km2"]) if geo.get("island_km2") else "",
+                 "length": _km_text(km) if km is not None else ""})]
+
+
+def coast(ctx: SceneContext) -> Iterator[Group]:
+    """How far the centre of a scene on land is from the sea (the global mask's nearest sea
+    cell, 1 km cells), up to COAST_KM; not asked where a land-cover mask says more."""
+    geo = ctx.facts["geo"]
+    km = _coast_km(geo)
+    if km is not None and not ctx.facts.get("land_cover"):
+        text = _km_text(km)
+        yield [("near" if km <= NEAR_SEA_KM else "default", _params(geo, "coast_km"),
+                {"length": text[0].upper() + text[1:]})]
 
 
 def spacing(ctx: SceneContext) -> Iterator[Group]:
@@ -74,11 +104,21 @@ def polarization(ctx: SceneContext) -> Iterator[Group]:
 
 
 def coast_phrase(geo: dict[str, Any]) -> str:
-    """', about 3 km from the coast' for a centre on land near the sea (up to 50 km)."""
-    km = geo.get("coast_km")
-    if km is None or km > 50 or geo.get("surface") != "land":
+    """' near the sea, about 3 km from the coast' for a scene on land up to NEAR_SEA_KM from
+    the sea, ', about 30 km from the coast' up to COAST_KM, else ''."""
+    km = _coast_km(geo)
+    if km is None:
         return ""
-    return ", less than 1 km from the coast" if km < 1 else f", about {round(km)} km from the coast"
+    return (" near the sea," if km <= NEAR_SEA_KM else ",") + f" {_km_text(km)} from the coast"
+
+
+def sea_sentence(geo: dict[str, Any]) -> str:
+    """'The sea lies outside the image, about 3 km from the scene centre.' for a scene on
+    land near the sea (by the mask, every corner is land), else ''."""
+    km = _coast_km(geo)
+    if km is None or km > NEAR_SEA_KM:
+        return ""
+    return f"The sea lies outside the image, {_km_text(km)} from the scene centre."
 
 
 def area_phrase(facts: dict[str, Any]) -> str | None:
@@ -94,8 +134,10 @@ def area_phrase(facts: dict[str, Any]) -> str | None:
     if kind == "land and sea":
         return "an area of land and sea"
     if kind:
-        return f"a {kind} area" + (f" on an island of about {sig3(geo['island_km2'])} km²"
-                                    if geo.get("island_km2") else "") + coast_phrase(geo)
+        coast = coast_phrase(geo)
+        island = (f" on an island of about {sig3(geo['island_km2'])} km²"
+                  if geo.get("island_km2") else "")
+        return f"a {kind} area" + coast + ("," if coast and island else "") + island
     return None
 
 
