@@ -118,7 +118,7 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     mention: none is in any of them)."""
     if not mn.regions:
         return []
-    mode = mn.superlative or mn.mode
+    mode = mn.superlative or ("all" if mn.where_all else mn.mode)
     if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
                                            <= {"other", "more"})):
         mode = "subset" if mn.qty != (0, 0) else mode
@@ -129,7 +129,7 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
         b = max(mn.end, *(r.end() for r in rs))
         where = " & ".join(r.text.lower() for r in rs)
         region = combined_region(rs)
-        if any(_HEDGE.search(s[:r.start()]) for r in rs):
+        if any(_HEDGE.search(s[:r.core]) for r in rs):
             region = _widened(region)
         out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine),
                          (base + a, base + b), s[a:b], region))
@@ -158,7 +158,8 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
     numbers only."""
     if len(ms) == 1:
         m, q = ms[0]
-        if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None):
+        if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None and not (
+                m.where_all or m.mode == "most")):
             return []
         return [_count_claim(subj + "#", ms, s, base)]
     total = sum(_low(q) for _, q in ms)

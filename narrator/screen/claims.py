@@ -85,8 +85,9 @@ def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tupl
         out.append(Mention(m.start(), m.end(), frozenset({vocab.fine_category[fine]}), fine))
         taken.append(m.span())
     for m in vocab.re_category.finditer(s):
-        if _inside(m.start() + base, masked) or _PROPER_NAME.match(s, m.start()):
-            continue  # "Marina Bay", "Port Said": part of a place name, not an object
+        if _inside(m.start() + base, masked) or _PROPER_NAME.match(s, m.start()) or (
+                vocab.re_compound.match(s, m.end())):
+            continue  # "tank farm": a modifier; "Marina Bay": part of a place name
         prev = next((x for x in out if x.fine and x.start <= m.start() < x.end + 2), None)
         if prev is not None:  # "Boeing 787 aircraft": one mention
             prev.end = max(prev.end, m.end())
@@ -353,6 +354,15 @@ def _blockers(s: str, vocab: ScreenVocabulary) -> list[Mention]:
     return out
 
 
+def _compound(b: Mention, nouns: list[Mention], s: str) -> bool:
+    """"ship signatures", "vessel returns": the object noun heads the phrase (it grows over it)."""
+    for x in nouns:
+        if 0 <= b.start - x.end <= 1 and re.fullmatch(r"[\s-]?", s[x.end:b.start]):
+            x.end = b.end
+            return True
+    return False
+
+
 _GROUP = re.compile(r"\b(?:clusters?|groups?|concentrations?|formations?|arrangements?|rows?|"
                     r"lines?|strings?|chains?)\b", re.I)
 
@@ -392,7 +402,8 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)
         blockers = [b for b in _blockers(s, vocab) + _group_blockers(s, nouns)
-                    if not any(0 <= b.start - p.end <= 1 for p in pron)]
+                    if not any(0 <= b.start - p.end <= 1 for p in pron)
+                    and not _compound(b, nouns, s)]
         mentions = sorted(nouns + pron + blockers, key=lambda x: x.start)
         regions = regions_in(s)
         empty, used = _empty_claims(s, a, regions, vocab)

@@ -42,3 +42,4 @@ class Mention:
     anaphora: bool = False      # "four smaller ones", "a medium one"
     superlative: str | None = None  # "max" / "min": the largest / smallest of its kind
     regions: list[Where] = field(default_factory=list)
+    where_all: bool = False     # "three ships, all in the upper half": every member is there

@@ -72,6 +72,13 @@ _INCLUDING = re.compile(r"\b(?:including|even|also\s+in|as\s+well\s+as)\s+(?:in\
                         r"(?:the\s+)?$", re.I)
 
 
+_INCLUDING_ONE = re.compile(r"\b(?:including|such\s+as|among\s+(?:them|which)|one\s+of\s+"
+                            r"(?:them|which)|with\s+one|of\s+which\s+one)\b", re.I)
+#: "three ships, all clustered in ...", "two returns, both along ...": a group claim
+_EVERY = re.compile(r"[,;:\u2013\u2014]\s*(?:(?:which|that|and)\s+(?:are\s+)?)?(?:all|both|each|"
+                    r"every\s+one)(?:\s+of\s+them)?\s+(?:[\w-]+\s+){0,3}$", re.I)
+
+
 def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
                     used: set[int], covered: list[tuple[int, int]], base: int) -> None:
     """Each region phrase goes to the mention it describes (same clause first)."""
@@ -113,6 +120,13 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
             continue  # "from the top left to the bottom right", "the left and centre"
         if owner[0].mode == "none" or any(a <= owner[0].start + base < b for a, b in covered):
             continue
-        if _MOSTLY.search(s[owner[0].end:r.start()] if owner[0].start < r.start() else ""):
+        between = s[owner[0].end:r.start()] if owner[0].start < r.start() else ""
+        if _INCLUDING_ONE.search(between):  # "eight vessels: including a large hull on the left"
+            mentions.append(Mention(r.start(), r.start(), owner[0].cats, owner[0].fine,
+                                    mode="exists", pronoun=True, regions=[r]))
+            continue
+        if _MOSTLY.search(between):
             owner[0].mode = "most"
+        elif _EVERY.search(between):
+            owner[0].where_all = True
         owner[0].regions.append(r)

@@ -57,7 +57,10 @@ _PLACE_CUE = re.compile(
     rf"(?P<name>{_GENERIC_PLACE}\s+of\s+(?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*|"
     r"[A-Z][a-z]{2,}(?:[\s-][A-Z][a-z]+)*(?:\s+(?:River|Strait|Bay|Gulf|Sea|Island|Islands|"
     r"Harbou?r|Port|Airport|International\s+Airport|Estuary|Delta|Canal|Channel))?)\b"
-    rf"|(?P<name2>{_GENERIC_PLACE}\s+of\s+[A-Z][a-z]+)")
+    rf"|(?P<name2>{_GENERIC_PLACE}\s+of\s+[A-Z][a-z]+)"
+    r"|(?P<name3>(?:[A-Z][a-z]+[\s-]){1,4}(?:International\s+)?(?:Airport|Airfield|Air\s+Base|"
+    r"Airbase|Harbou?r|Naval\s+Base|Naval\s+Station|Shipyard|Dockyard|Container\s+Terminal|"
+    r"Port|Bay|Strait|Estuary|Canal|Island|Islands|Peninsula|Gulf)\b)")
 
 
 _CONNECTORS = {"and", "or", "to", "on", "in", "against"}
@@ -194,8 +197,15 @@ def place_claims(text: str, vocab: ScreenVocabulary, skip: set[str]) -> list[Cla
     spans: dict[tuple[int, int], str] = {m.span(): m.group(0) for m in
                                          vocab.re_place.finditer(text)}
     for m in _PLACE_CUE.finditer(text):
-        name = m.group("name") or m.group("name2")
-        start = m.start("name") if m.group("name") else m.start("name2")
+        key = next(k for k in ("name", "name2", "name3") if m.group(k))
+        name, start = m.group(key), m.start(key)
+        if key == "name3":  # "Beijing Capital International Airport": the proper words
+            words = name.split()
+            while words and words[0].lower() in skip:
+                words.pop(0)
+            if len(words) < 2:
+                continue
+            name, start = " ".join(words), start + len(name) - len(" ".join(words))
         if name.lower() in skip or name.split()[0].lower() in skip:
             continue
         if any(a <= start < b for a, b in spans):
