@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 
 from narrator.screen.model import Claim, Mention
+from narrator.screen.predicates import (LARGE, SMALL, each_size_claims, fine_at_claims,
+                                        size_at_claims)
 from narrator.screen.quantity import Region, combined_region
 
-LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "enormous",
-         "dominant", "very large", "oversized", "immense", "vast"}
-SMALL = {"small", "tiny", "little", "minute", "point-like", "pointlike", "diminutive",
-         "miniature", "minuscule"}
 _FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|ying|y)|"
                     r"tak(?:es|ing)\s+up|cover(?:s|ing)?|span(?:s|ning)?)\s+(?P<how>most|much|"
                     r"the\s+majority|the\s+bulk|nearly\s+all|almost\s+all|(?:a\s+)?(?:large|"
@@ -46,6 +44,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     parts: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
     loose: set[str] = set()
     _remainder_parts(s, mentions)
+    _regional_parts(s, mentions)
     for mn in mentions:
         if mn.mode == "none" or not mn.cats:
             continue
@@ -64,7 +63,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             continue
         qty = mn.total if mn.total is not None else (
             mn.qty if not mn.pronoun and mn.mode != "subset" else None)
-        if mn.pronoun and mn.additive:
+        if (mn.pronoun and mn.additive) or mn.regional:
             qty = mn.qty or (1, 1)
         if not mn.pronoun and set(mn.adjectives) & {"other", "more", "additional", "further"}:
             mn.additive = True
@@ -77,6 +76,8 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
                 qty = (1, None)  # "one A330 ...": one of that type, perhaps of several
             fine_groups.setdefault(subj + "#" + mn.fine, []).append((mn, qty))
         parts.setdefault(subj, []).append((mn, qty))
+    out += fine_at_claims(s, base, mentions) + size_at_claims(s, base, mentions)
+    out += each_size_claims(s, base, mentions)
     for key, ms in fine_groups.items():
         out.append(_count_claim(key, ms, s, base))
     for subj, ms in parts.items():
@@ -101,6 +102,28 @@ def _remainder_parts(s: str, mentions: list[Mention]) -> None:
             if (x.pronoun and x.cats == mn.cats and x.mode == "subset" and x.qty
                     and not x.additive and " of " not in s[x.start:x.end + 4].lower()):
                 x.additive = True
+
+
+_PART_LINK = re.compile(r"^[^.;:,]*?(?:,\s*)?\b(?:and|plus|while|with)\s+(?:another\s+)?$", re.I)
+
+
+def _regional_parts(s: str, mentions: list[Mention]) -> None:
+    """"one ship in the lower left and two in the lower right", "three ships at the top and one
+    at the bottom": numbered parts, each with a place, enumerate the kind (they add up to its
+    count); a bare "one" among them is exactly one."""
+    for i, mn in enumerate(mentions):
+        if mn.pronoun or not mn.regions or mn.qty is None or mn.qty[1] is None or mn.negated:
+            continue
+        for x in mentions[i + 1:]:
+            if x.cats != mn.cats or not x.pronoun or not x.regions or x.negated:
+                continue
+            if not _PART_LINK.match(s[mn.end:x.start]) or re.match(r"\w+\s+of\b",
+                                                                    s[x.start:], re.I):
+                break
+            if x.qty is None and s[x.start:x.end].lower() == "one":
+                x.qty, x.mode = (1, 1), "subset"
+            if x.qty is not None and x.qty[1] is not None:
+                x.regional = mn.regional = True
 
 
 #: "close to mid-height", "roughly in the centre": a hedged region, its bands a little wider
@@ -141,6 +164,11 @@ _CONTRAST = {"large", "larger", "largest", "small", "smaller", "smallest", "big"
              "brighter", "faint", "fainter", "dimmer", "long", "longer", "short", "shorter"}
 _EXHAUSTIVE = re.compile(r"[:\u2013\u2014]|\bmake\s+up\b|\bin\s+all\b|\baltogether\b|"
                          r"\bcomprising\b|\bconsisting\s+of\b|\bnamely\b", re.I)
+
+
+_OPEN_LIST = re.compile(r"^[^.;]{0,12}?\b(?:and|plus|with)\s+(?:a\s+)?(?:mix|mixture|variety|"
+                        r"assortment|range|number|handful|few|several|various|some|other|"
+                        r"others|more)\b|^[^.;]{0,4}\betc\b", re.I)
 
 
 def _low(q: tuple[int, int | None]) -> int:
@@ -184,13 +212,14 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
         contrast = sum(bool(set(m.adjectives) & _CONTRAST) or m.anaphora for m, _ in ms)
         numeric = all(not m.pronoun and not m.regions and q != (1, None) and q[1] is not None
                       for m, q in ms)
-        if not (any(m.additive for m, _ in ms) or contrast >= 2 or numeric):
+        regional = all(m.regional for m, _ in ms)
+        if not (any(m.additive for m, _ in ms) or contrast >= 2 or numeric or regional):
             return out
     low = sum(_low(q) for _, q in rest)
     highs = [1 if q == (1, None) else q[1] for _, q in rest]
     high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
-    if loose:
-        high = None
+    if loose or _OPEN_LIST.search(s[max(m.end for m, _ in rest):]):
+        high = None  # "two 737s, three A320s and a mix of other types": at least
     a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in rest)
     b = max(m.end for m, _ in rest)
     out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b]))
@@ -206,12 +235,22 @@ def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: 
     highs = [1 if q == (1, None) and len(ms) > 1 else q[1] for _, q in ms]
     high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
     mn = ms[0][0]
+    detail = None
     if len(ms) == 1 and mn.adjectives and mn.mode != "all" and mn.total is None and not (
             set(mn.adjectives) <= {"other", "more"}):
-        high = None  # "two large vessels": a subgroup of the ships
+        size = _size_of(mn.adjectives)
+        if size and set(mn.adjectives) <= LARGE | SMALL | {"very", "rather", "fairly"}:
+            detail = {"size": size}  # "four small vessels": all of them, or all that small
+        else:
+            high = None  # "two bright vessels": a subgroup of the ships
     a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in ms)
     b = max(m.end for m, _ in ms)
-    return Claim("count", subj, (low, high, fine or None), (base + a, base + b), s[a:b])
+    return Claim("count", subj, (low, high, fine or None), (base + a, base + b), s[a:b], detail)
+
+
+def _size_of(adjectives: tuple[str, ...]) -> str | None:
+    words = set(adjectives)
+    return "large" if words & LARGE else "small" if words & SMALL else None
 
 
 def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: str
@@ -263,8 +302,9 @@ def _predicative_size(mn: Mention, s: str, base: int) -> list[Claim]:
     group = mn.mode == "all" or bool(re.search(r"\b(?:all|both|each|every)\b", lead)) or bool(
         re.match(r"\s+(?:are|appear|look|seem)\s+all\b", s[mn.end:], re.I))
     a, b = mn.qstart if mn.qstart >= 0 else mn.start, mn.end + p.end()
+    need = mn.qty[0] if mn.qty and not group and not mn.pronoun else 1
     return [Claim("size", _subject(mn), kind + ("-all" if group else ""), (base + a, base + b),
-                  s[a:b])]
+                  s[a:b], {"min": need} if need > 1 else None)]
 
 
 def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
@@ -278,8 +318,9 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
                                  s[m.end():x.start], re.I)]
         if not (m.group("long") or near or _LEN_BEFORE.search(s[:m.start()])):
             continue
-        if re.match(r"\s*(?:wide|in\s+width|across|apart|away|from|of\s+each|beam)", after, re.I):
-            continue
+        if re.match(r"\s*(?:wide|in\s+width|apart|away|from|of\s+each|beam|across\s+(?!\W))",
+                    after, re.I):
+            continue  # "across" alone or "in diameter": the box's long side (tanks)
         owner = near[:1] or [x for x in nouns if x.end <= m.start()][-1:]
         subj = _subject(owner[0]) if owner else ""
         lo = float(m.group("a").replace(",", ""))

@@ -26,7 +26,7 @@ VIOLATION_TYPES = ("wrong_count", "absent_category", "wrong_position", "wrong_si
 #: claim kind -> violation type when contradicted
 CONTRADICTED = {"count": "wrong_count", "present": "absent_category",
                 "position": "wrong_position", "size": "wrong_size",
-                "fine_type": "wrong_fine_type", "length": "wrong_length",
+                "fine_type": "wrong_fine_type", "fine_at": "wrong_fine_type", "length": "wrong_length",
                 "land_mention": "wrong_land_cover", "land_dominant": "wrong_land_cover",
                 "land_share": "wrong_land_cover", "land_absent": "wrong_land_cover", "platform": "wrong_sensor",
                 "band": "wrong_sensor", "polarization": "wrong_sensor", "mode": "wrong_sensor",
@@ -152,7 +152,12 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
     if c.kind == "count":
         low, high, fine = c.value
         n = _count(facts, c.subject, fine)
-        return Outcome(c, "supported" if _in_range(n, (low, high)) else "contradicted", n)
+        ok = _in_range(n, (low, high))
+        if not ok and isinstance(c.detail, dict) and "size" in c.detail:
+            ok = _size_count_fits(c, facts, (low, high))  # "three large ships" of five
+        return Outcome(c, "supported" if ok else "contradicted", n)
+    if c.kind == "fine_at":
+        return _check_fine_at(c, facts)
     if c.kind == "present":
         n = _count(facts, c.subject)
         if n == 0 and _land_context(c.text, facts, vocab):
@@ -166,14 +171,62 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
     if c.kind == "position":
         return _check_position(c, facts)
     if c.kind == "size":
-        areas = [o["rel_area"] for o in _members(facts, c.subject)]
-        kind, every = c.value.removesuffix("-all"), c.value.endswith("-all")
-        ok = {"large": lambda a: a >= LARGE_MIN, "small": lambda a: a <= SMALL_MAX,
-              "fills": lambda a: a >= FILLS_MIN}[kind]
-        held = all(map(ok, areas)) if every else any(map(ok, areas))
-        return Outcome(c, "supported" if not areas or held else "contradicted",
-                       [round(a, 4) for a in areas[:8]])
+        return _check_size(c, facts)
     return _check_length(c, facts)
+
+
+_SIZE_OK = {"large": lambda a: a >= LARGE_MIN, "small": lambda a: a <= SMALL_MAX,
+            "fills": lambda a: a >= FILLS_MIN}
+#: the same sizes read strictly: an object surely of that size
+_SIZE_SURE = {"large": lambda a: a >= 0.05 * 1.2, "small": lambda a: a <= 0.005 * 0.7,
+              "fills": lambda a: a >= 0.3 * 1.2}
+
+
+def _in_place(c: Claim, members: list[dict[str, Any]], facts: dict[str, Any]
+              ) -> list[dict[str, Any]]:
+    """The members a claim picks by place ("the one on the left"), read loosely."""
+    where = c.detail.get("where") if isinstance(c.detail, dict) else (
+        c.detail if callable(c.detail) else None)
+    if where is None:
+        return members
+    w, h = facts["size"]
+    return [o for o in members if where(o["center"][0] / w, o["center"][1] / h, SLACK)]
+
+
+def _check_size(c: Claim, facts: dict[str, Any]) -> Outcome:
+    """Some member has the size (at least ``min`` of them; "-all": every member)."""
+    members = _members(facts, c.subject)
+    areas = [o["rel_area"] for o in _in_place(c, members, facts)]
+    kind, every = c.value.removesuffix("-all"), c.value.endswith("-all")
+    ok = _SIZE_OK[kind]
+    need = c.detail.get("min", 1) if isinstance(c.detail, dict) else 1
+    held = all(map(ok, areas)) if every else sum(map(ok, areas)) >= need
+    if members and not areas:
+        held = False  # nothing of that kind in the place named
+    return Outcome(c, "supported" if not members or held else "contradicted",
+                   [round(a, 4) for a in areas[:8]])
+
+
+def _size_count_fits(c: Claim, facts: dict[str, Any], rng: tuple[int, int | None]) -> bool:
+    """"Three large ships": the count of the ships of that size fits (surely .. possibly)."""
+    kind = c.detail["size"]
+    areas = [o["rel_area"] for o in _members(facts, c.subject, c.value[2])]
+    loose = sum(map(_SIZE_OK[kind], areas))
+    sure = sum(map(_SIZE_SURE[kind], areas))
+    return sure <= (rng[1] if rng[1] is not None else loose) and loose >= rng[0]
+
+
+def _check_fine_at(c: Claim, facts: dict[str, Any]) -> Outcome:
+    """"The aircraft in the upper left is an A330": an object there has that type."""
+    members = _members(facts, c.subject)
+    typed = [o for o in members if o.get("fine_type")]
+    if not typed:
+        return Outcome(c, "supported", None)
+    there = _in_place(c, members, facts)
+    types = default_vocabulary().fine_groups.get(c.value, {c.value})
+    ok = any(o.get("fine_type") in types for o in there)
+    return Outcome(c, "supported" if ok else "contradicted",
+                   sorted({str(o.get("fine_type")) for o in there}) or "nothing there")
 
 
 def _check_length(c: Claim, facts: dict[str, Any]) -> Outcome:
@@ -204,7 +257,7 @@ def check_claims(claims: list[Claim], facts: dict[str, Any],
     vocab = vocab or default_vocabulary()
     out = []
     for c in claims:
-        if c.kind in ("count", "present", "fine_type", "position", "size", "length"):
+        if c.kind in ("count", "present", "fine_type", "fine_at", "position", "size", "length"):
             out.append(_check_object(c, facts, vocab))
         else:
             out.append(check_scene_claim(c, facts, vocab))

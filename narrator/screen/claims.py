@@ -104,9 +104,17 @@ def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tupl
         before = [x for x in out if x.end <= m.start()]
         if before:
             out.append(Mention(m.start(), m.end(), before[-1].cats, None, anaphora=True))
+    for m in _SIGNAL.finditer(s):  # "ships: one larger return plus three smaller echoes"
+        q = _COUNTED.search(s[:m.start()])
+        before = [x for x in out if x.end <= (q.start() if q else -1) and not x.anaphora]
+        if q and before and not _inside(m.start(), [(x.start, x.end + 1) for x in out]):
+            out.append(Mention(m.start(), m.end(), before[-1].cats, None, anaphora=True))
     return sorted(out, key=lambda x: x.start)
 
 
+_SIGNAL = re.compile(r"\b(?:returns?|echo(?:es)?|signatures?|blips?|targets?)\b", re.I)
+_COUNTED = re.compile(r"(?<![\w-])(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
+                      r"(?:[a-z-]+[\s,]+){0,3}?$", re.I)
 _ANAPHORA = re.compile(r"(?<![\w-])ones(?![\w-])|\b(?:a|an|the)\s+(?:[a-z-]+\s+){1,2}?"
                        r"(?P<one>one)(?![\w-])(?!\s+of\b)", re.I)
 
@@ -403,7 +411,8 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
         pron = _pronouns(s, nouns, fine_spans, last)
         blockers = [b for b in _blockers(s, vocab) + _group_blockers(s, nouns)
                     if not any(0 <= b.start - p.end <= 1 for p in pron)
-                    and not _compound(b, nouns, s)]
+                    and not _compound(b, nouns, s)
+                    and not any(x.start == b.start for x in nouns)]
         mentions = sorted(nouns + pron + blockers, key=lambda x: x.start)
         regions = regions_in(s)
         empty, used = _empty_claims(s, a, regions, vocab)

@@ -127,6 +127,7 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
             continue
         if _MOSTLY.search(between):
             owner[0].mode = "most"
-        elif _EVERY.search(between):
+        elif _EVERY.search(between) and not owner[0].pronoun and (
+                owner[0].qty is None or owner[0].qty[0] >= 2):
             owner[0].where_all = True
         owner[0].regions.append(r)

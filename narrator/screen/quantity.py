@@ -14,7 +14,9 @@ NUMBERS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 NUMBERS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-            "ninety": 90, "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12}
+            "ninety": 90, "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12,
+            "two dozen": 24, "three dozen": 36, "four dozen": 48, "a couple dozen": 24,
+            "a couple of dozen": 24}
 _NUM = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-]"
         r"(?:one|two|three|four|five|six|seven|eight|nine))?|a dozen|dozen|"
         r"a hundred|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")")
