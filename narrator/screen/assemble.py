@@ -62,7 +62,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
         if mn.appositive or mn.negated:
             continue
         qty = mn.total if mn.total is not None else (
-            mn.qty if not mn.pronoun and mn.mode != "subset" else None)
+            mn.qty if not mn.pronoun and mn.mode != "subset" and not mn.part else None)
         if (mn.pronoun and mn.additive) or mn.regional:
             qty = mn.qty or (1, 1)
         if not mn.pronoun and set(mn.adjectives) & {"other", "more", "additional", "further"}:
@@ -141,7 +141,10 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     mention: none is in any of them)."""
     if not mn.regions:
         return []
-    mode = mn.superlative or ("all" if mn.where_all else mn.mode)
+    mode = mn.superlative or ("all" if mn.where_all and not mn.adjectives else mn.mode)
+    if mode == "all" and set(mn.adjectives) & _CONTRAST and not _size_of(mn.adjectives) and (
+            not re.search(r"\b(?:all|every|each|both)\b", s[max(0, start - 16):start], re.I)):
+        mode = "subset"  # "the larger vessels lie ...": a subgroup of unsaid size
     if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
                                            <= {"other", "more"})):
         mode = "subset" if mn.qty != (0, 0) else mode
@@ -154,7 +157,8 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
         region = combined_region(rs)
         if any(_HEDGE.search(s[:r.core]) for r in rs):
             region = _widened(region)
-        out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine),
+        out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine,
+                                                    _size_of(mn.adjectives)),
                          (base + a, base + b), s[a:b], region))
     return out
 
@@ -187,7 +191,7 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
     if len(ms) == 1:
         m, q = ms[0]
         if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None and not (
-                m.where_all or m.mode == "most")):
+                (m.where_all and not m.adjectives) or m.mode == "most")):
             return []
         return [_count_claim(subj + "#", ms, s, base)]
     total = sum(_low(q) for _, q in ms)
@@ -236,8 +240,8 @@ def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: 
     high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
     mn = ms[0][0]
     detail = None
-    if len(ms) == 1 and mn.adjectives and mn.mode != "all" and mn.total is None and not (
-            set(mn.adjectives) <= {"other", "more"}):
+    if len(ms) == 1 and mn.adjectives and (mn.mode != "all" or mn.superlative) and (
+            mn.total is None) and not set(mn.adjectives) <= {"other", "more"}:
         size = _size_of(mn.adjectives)
         if size and set(mn.adjectives) <= LARGE | SMALL | {"very", "rather", "fairly"}:
             detail = {"size": size}  # "four small vessels": all of them, or all that small
@@ -269,6 +273,7 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
     if d:
         every = re.search(r"\b(?:each|every|all|both)\b",
                           s[max(0, mn.start - 12):mn.start] + d.group(0), re.I)
+        every = every and not mn.adjectives  # "two large vessels, each a ...": those two
         out.append(Claim("size", _subject(mn), "large-all" if every else "large",
                          (base + mn.end + d.start(1),
                                                          base + mn.end + d.end()), d.group(1)))

@@ -119,8 +119,11 @@ def _in_range(n: int, rng: tuple[int, int | None]) -> bool:
 
 
 def _check_position(c: Claim, facts: dict[str, Any]) -> Outcome:
-    _region, mode, qty, fine = c.value
+    _region, mode, qty, fine, *size = c.value
     members = _members(facts, c.subject, fine)
+    if size and size[0]:  # "two large vessels, both in ...": the large ones
+        sized = [o for o in members if _SIZE_OK[size[0]](o["rel_area"])]
+        members = sized or members
     if mode in ("max", "min") and members:
         areas = [o["rel_area"] for o in members]
         pick = max(areas) * 0.85 if mode == "max" else min(areas) * 1.15
@@ -153,6 +156,8 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
         low, high, fine = c.value
         n = _count(facts, c.subject, fine)
         ok = _in_range(n, (low, high))
+        if fine and not any(o.get("fine_type") for o in _members(facts, c.subject)):
+            return Outcome(c, "supported", "no fine types known")  # "two tankers" on SSDD
         if not ok and isinstance(c.detail, dict) and "size" in c.detail:
             ok = _size_count_fits(c, facts, (low, high))  # "three large ships" of five
         return Outcome(c, "supported" if ok else "contradicted", n)

@@ -223,14 +223,19 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
         if _ALL.search(head):
             mn.mode = "all"
     elif _plural(s[mn.start:mn.end]) and (_ALL.search(head) or not re.search(
-            r"\b(?:the|this|that)\s+$", head, re.I)):
+            r"\b(?:the|this|that)\s+$", head, re.I)) and not _singular_verb(s[mn.end:]):
         mn.mode = "all"
+
+
+_HEDGED_APPOSITION = re.compile(r"[,(\u2013\u2014]\s*(?:likely|probably|possibly|perhaps|"
+                                r"presumably|maybe|most\s+likely|i\.e\.|e\.g\.)\s+"
+                                r"(?:[\w-]+\s+){0,2}$", re.I)
 
 
 def _subset(mn: Mention, sub: re.Match[str]) -> None:
     """"three of the five ships": the whole is a count, the part is what regions describe."""
     word = (sub.group("w") or "").lower()
-    mn.total, mn.qstart = mn.qty, sub.start()
+    mn.total, mn.qstart, mn.part = mn.qty, sub.start(), True
     if word.startswith("most") or word == "the majority":
         mn.mode, mn.qty = "most", None
     elif word in ("all", "each"):
@@ -252,6 +257,17 @@ def _superlative(words: str) -> str | None:
     if re.search(r"(?<![\w-])(?:smallest|tiniest|shortest)\b", words, re.I):
         return "min"
     return None
+
+
+_VERB = re.compile(r"^[^,;:.]*?\b(?P<v>is|are|was|were|appears|appear|seems|seem|looks|look|"
+                   r"sits|sit|lies|lie|has|have)\b", re.I)
+
+
+def _singular_verb(after: str) -> bool:
+    """"the aircraft in the upper left is an A330": an invariant noun used in the singular."""
+    v = _VERB.match(after)
+    return bool(v) and v.group("v").lower() in ("is", "was", "appears", "seems", "looks",
+                                                "sits", "lies", "has")
 
 
 def _plural(word: str) -> bool:
@@ -406,6 +422,10 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
                     and re.fullmatch(r"\s*[,(\u2013\u2014-]\s*", s[prev.end:mn.qstart])
                     and re.match(r"\s*[,)\u2013\u2014-]", s[mn.end:])):
                 mn.appositive = True
+            if (prev is not None and mn.cats == prev.cats and mn.qty is None
+                    and _HEDGED_APPOSITION.search(s[:mn.start])
+                    and re.match(r"\s*[,)\u2013\u2014]", s[mn.end:])):
+                mn.appositive = True  # "small vessels, likely fishing boats, sit ..."
             prev_end, prev = mn.end, mn
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)

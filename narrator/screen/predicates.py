@@ -106,8 +106,8 @@ def each_size_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     """"eight storage tanks are present, each one a large object": every member."""
     out: list[Claim] = []
     for mn in mentions:
-        if mn.negated or mn.pronoun or mn.mode == "none" or (mn.qty and mn.qty[0] < 2 and
-                                                             mn.qty[1] is not None):
+        if mn.negated or mn.pronoun or mn.mode == "none" or mn.adjectives or (
+                mn.qty and mn.qty[0] < 2 and mn.qty[1] is not None):
             continue
         m = _EACH.match(s[mn.end:])
         if not m or any(mn.end < x.start < mn.end + m.start("rest")

@@ -1,0 +1,248 @@
+"""Probe sentences per phenomenon class (issue 15), built from the agreed semantics
+(README "Screening") against scenes made by seeded code, in the varied phrasing vision-language
+models use: each class has true and false variants, generated from templates so that a rule
+written for one wording is tested on many.
+
+Classes: place names with and without a known location; a fine type picked by position;
+distributive size and position claims ("each", "all", "both"); miscounts with size words,
+counts per region that add up, subset claims ("four of the ships are tiny"); and true
+captions that must not be rejected (hedges, synonyms, radar vocabulary, vague quantities,
+scoped negations that hold).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from narrator.screen import screen_text
+
+
+def _scene(objects: list[tuple[str, str | None, float, float, float]],
+           geo: dict | None = None, size: int = 1000) -> dict[str, Any]:
+    """Facts with objects (category, fine type, centre x, y as fractions, box side in px)."""
+    objs = []
+    for cat, fine, fx, fy, side in objects:
+        cx, cy = fx * size, fy * size
+        objs.append({"category": cat, "center": [cx, cy], "fine_type": fine,
+                     "box": [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2],
+                     "rel_area": side * side / size ** 2})
+    counts: dict[str, int] = {}
+    for o in objs:
+        counts[o["category"]] = counts.get(o["category"], 0) + 1
+    return {"size": [size, size], "objects": objs, "counts": counts, "total": len(objs),
+            "land_cover": {}, "geo": geo or {}}
+
+
+def _jitter(rng: random.Random, x: float, y: float) -> tuple[float, float]:
+    return x + rng.uniform(-0.04, 0.04), y + rng.uniform(-0.04, 0.04)
+
+
+def _airport(seed: int) -> dict[str, Any]:
+    """Four aircraft of four types, one near each corner (seeded jitter), and one in the
+    centre."""
+    rng = random.Random(seed)
+    spots = [("A330", 0.12, 0.12), ("Boeing 737", 0.88, 0.12), ("ARJ21", 0.12, 0.88),
+             ("A220", 0.88, 0.88), ("Boeing 787", 0.5, 0.5)]
+    return _scene([("aircraft", t, *_jitter(rng, x, y), 40) for t, x, y in spots],
+                  geo={"gsd_m": 1.0})
+
+
+AIRPORT = _airport(7)
+CORNERS = {"A330": ["upper left", "top-left corner", "upper-left quadrant", "top left",
+                    "northwest corner"],
+           "Boeing 737": ["upper right", "top-right corner", "upper-right quadrant",
+                          "top right", "northeast corner"],
+           "ARJ21": ["lower left", "bottom-left corner", "lower-left quadrant", "bottom left",
+                     "southwest corner"],
+           "A220": ["lower right", "bottom-right corner", "lower-right quadrant",
+                    "bottom right", "southeast corner"]}
+NAMES = {"A330": ["an A330", "an Airbus A330"], "Boeing 737": ["a Boeing 737", "a 737"],
+         "ARJ21": ["an ARJ21", "a COMAC ARJ21"], "A220": ["an A220", "an Airbus A220"]}
+SUBJECTS = ["the aircraft {p}", "the one {p}", "the plane {p}", "the airframe {p}",
+            "the jet {p}"]
+COPULAS = ["is {n}", "appears to be {n}", "looks like {n}", "is likely {n}", "seems to be {n}"]
+LEADS = ["Five aircraft are parked; ", "Five aircraft; ", "The apron holds five planes, and ",
+         "There are five aircraft. ", "Five airliners are visible; "]
+
+
+def _fine_by_position() -> list[tuple[str, bool]]:
+    rng = random.Random(15)
+    out = []
+    for k in range(48):
+        truth = list(CORNERS)[k % 4]
+        said = truth if k % 2 == 0 else rng.choice([t for t in NAMES if t != truth])
+        place = CORNERS[truth][k % 5]
+        prep = "at the" if "corner" in place else "in the"
+        subj = SUBJECTS[(k // 2) % 5].format(p=f"{prep} {place}")
+        text = LEADS[k % 5] + subj + " " + COPULAS[(k // 3) % 5].format(
+            n=rng.choice(NAMES[said])) + "."
+        out.append((text[0].upper() + text[1:], said == truth))
+    return out
+
+
+@pytest.mark.parametrize(("text", "ok"), _fine_by_position())
+def test_fine_type_picked_by_position(text: str, ok: bool) -> None:
+    v = screen_text(text, AIRPORT)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: six ships in the upper half (two large, 8% of the image each; four medium, 1%), four tiny
+#: ones in the lower right; seeded jitter
+def _harbour(seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    objs = [("ship", None, *_jitter(rng, 0.2, 0.15), 290), ("ship", None, *_jitter(rng, 0.75, 0.2), 285)]
+    objs += [("ship", None, *_jitter(rng, x, 0.3), 100) for x in (0.15, 0.4, 0.6, 0.85)]
+    objs += [("ship", None, *_jitter(rng, x, y), 12) for x, y in
+             ((0.7, 0.7), (0.85, 0.72), (0.75, 0.88), (0.88, 0.9))]
+    return _scene(objs, geo={"gsd_m": 2.0})
+
+
+HARBOUR = _harbour(3)  # ten ships
+
+
+def _counts() -> list[tuple[str, bool]]:
+    rows = [
+        # counts with size words: the total, or the number of that size
+        ("Two large ships.", True), ("Two large ships dominate the upper half.", True),
+        ("Three large ships.", False), ("Four large vessels are moored.", False),
+        ("Four small ships.", True), ("Eight small ships.", False),
+        ("Twelve small boats.", False),
+        ("Five tiny vessels.", False), ("Four tiny vessels.", True),
+        ("Two big tankers and eight small boats.", True),
+        ("Two big tankers and six small boats.", False),
+        ("Three big ships and eight small ones.", False),
+        # per-region parts add up to the total
+        ("Six ships in the upper half and four in the lower right.", True),
+        ("Six ships in the upper half and three in the lower right.", False),
+        ("Five ships in the upper half and four in the lower right.", False),
+        ("Four ships in the lower right and six in the upper half.", True),
+        ("Four vessels in the lower-right quadrant and five in the top half.", False),
+        ("Six vessels in the northern half and four in the south-east.", True),
+        ("Seven vessels in the northern half and four in the south-east.", False),
+        ("Two large ships at the top and eight small ones elsewhere.", True),
+        ("Two large ships at the top and six small ones elsewhere.", False),
+        # subset claims: at least that many of that size
+        ("Four of the ships are tiny.", True), ("Five of the ships are tiny.", False),
+        ("Two of the vessels are large.", True), ("Three of the vessels are large.", False),
+        ("Four of the boats are large.", False),
+        # vague quantities
+        ("About ten ships.", True), ("Roughly a dozen ships.", True),
+        ("Nearly a dozen vessels.", True), ("A handful of ships.", False),
+        ("Several ships.", False), ("Many ships are visible.", True), ("Dozens of ships.", False),
+        ("More than eight ships.", True), ("Fewer than eight ships.", False),
+        ("At least twelve ships.", False), ("Up to ten vessels.", True),
+        ("A fleet of ten vessels.", True), ("Over a dozen vessels.", False),
+        ("Between eight and twelve ships.", True), ("Two or three ships.", False),
+        ("Ten ships: two large ones and eight small ones.", True),
+        ("Ten ships: two large ones and seven small ones.", False),
+    ]
+    return rows
+
+
+@pytest.mark.parametrize(("text", "ok"), _counts())
+def test_counts_with_sizes_regions_and_subsets(text: str, ok: bool) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+def _distributive() -> list[tuple[str, bool]]:
+    return [
+        # every member must hold (the four small ships are in the lower right, tiny)
+        ("Four small ships, all in the lower-right quadrant.", True),
+        ("Four small ships, all in the lower half.", True),
+        ("Ten ships, all in the upper half.", False),
+        ("Ten ships, all clustered in the upper half of the image.", False),
+        ("Two large vessels, both in the upper third.", True),
+        ("Two large vessels, both in the lower half.", False),
+        ("Two large vessels, both located near the bottom edge.", False),
+        ("Ten ships, each a tiny point-like target.", False),
+        ("Ten ships, each one a small object.", False),
+        ("Two large vessels, each a large object occupying a large part of the scene.", True),
+        ("Ten vessels are present, each one a large object.", False),
+        ("All ten ships are tiny.", False), ("All ten ships lie in the upper half.", False),
+        ("Both large ships lie in the upper half.", True),
+        ("Both large ships lie in the lower half.", False),
+        ("The ten ships cluster in the upper half.", False),
+        ("Most of the ships lie in the upper half.", True),
+        ("Most of the ships lie in the lower half.", False),
+        ("No ships in the lower-left quadrant.", True),
+        ("No ships in the lower-right quadrant.", False),
+        ("The lower-left quadrant is empty.", True),
+        ("The lower-right quadrant is empty.", False),
+        # a size or type picked by position
+        ("Ten ships; the one in the upper left is a large vessel.", True),
+        ("Ten ships; the one in the upper left is a tiny, point-like target.", False),
+        ("Ten ships; the one near the bottom-right corner is tiny.", True),
+        ("Ten ships; the one near the bottom-right corner is a large object.", False),
+    ]
+
+
+@pytest.mark.parametrize(("text", "ok"), _distributive())
+def test_distributive_size_and_position(text: str, ok: bool) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+NO_PLACE = HARBOUR
+PLACED = {**HARBOUR, "geo": {"gsd_m": 2.0, "place": "Qingdao", "admin_region": "Shandong",
+                             "country": "China"}}
+PLACES_WRONG = ["Rotterdam", "Singapore", "the Port of Los Angeles", "Busan", "Hamburg",
+                "Heathrow Airport", "Beijing Capital International Airport", "Shanghai",
+                "the Strait of Malacca", "San Francisco Bay"]
+PLACES_RIGHT = ["Qingdao", "Shandong", "China", "the Port of Qingdao", "Qingdao, China",
+                "Shandong Province"]
+PLACE_FRAMES = ["Ten ships near {p}.", "A SAR view of the waters off {p} with ten ships.",
+                "{P}: ten vessels lie at anchor.", "Ten ships off the coast of {p}.",
+                "This image shows ten ships in {p}."]
+
+
+def _places() -> list[tuple[str, dict, bool]]:
+    out = []
+    for i, p in enumerate(PLACES_WRONG * 2):
+        frame = PLACE_FRAMES[i % len(PLACE_FRAMES)]
+        text = frame.format(p=p, P=p[0].upper() + p[1:])
+        out.append((text, NO_PLACE, False))   # no location known: unsupported
+        out.append((text, PLACED, False))     # contradicts the known place
+    for i, p in enumerate(PLACES_RIGHT * 2):
+        frame = PLACE_FRAMES[i % len(PLACE_FRAMES)]
+        out.append((frame.format(p=p, P=p[0].upper() + p[1:]), PLACED, True))
+    return out
+
+
+@pytest.mark.parametrize(("text", "facts", "ok"), _places())
+def test_place_names(text: str, facts: dict, ok: bool) -> None:
+    v = screen_text(text, facts)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+TRUE_CAPTIONS = [
+    "This SAR image appears to show ten vessels, appearing as bright point targets.",
+    "Roughly ten ships are visible as bright returns against the dark sea surface.",
+    "Several small boats cluster in the lower-right quadrant.",
+    "A few tiny vessels sit near the bottom-right corner.",
+    "Two large vessels occupy the upper part of the scene; smaller boats lie further down.",
+    "There are no vessels in the lower-left quadrant.",
+    "No ships appear in the lower-left part of the image.",
+    "Radar penetrates cloud cover, so the scene is unaffected by weather.",
+    "Speckle gives the water a grainy texture, and double-bounce makes the hulls bright.",
+    "The two largest ships show strong double-bounce returns.",
+    "The larger vessels lie in the upper half, while smaller boats gather in the lower right.",
+    "About a dozen ships, possibly ten, are scattered across the scene.",
+    "Multiple ships are present, including two large ones near the top.",
+    "Ten ships in total, four of them tiny boats in the lower right.",
+    "The vessels appear as bright white spots on dark water.",
+    "Calm water shows specular reflection, so it looks dark.",
+    "A handful of small vessels, likely fishing boats, sit in the lower right.",
+    "Ten boats are visible, the biggest two near the top of the frame.",
+    "Two big tankers sit near the top, with eight smaller vessels around.",
+    "The upper half holds six ships; the lower-left quadrant is empty.",
+]
+
+
+@pytest.mark.parametrize("text", TRUE_CAPTIONS)
+def test_true_captions_pass(text: str) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok, [(x.type, x.text, x.expected) for x in v.violations]
