@@ -246,3 +246,62 @@ TRUE_CAPTIONS = [
 def test_true_captions_pass(text: str) -> None:
     v = screen_text(text, HARBOUR)
     assert v.ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: more phrasings: the place before the type, appositions, enumerations with types, lengths said
+#: of every member ("each about 20 m"), groups with "all"/"both" (A: the airport, H: the harbour)
+MORE = [
+    ('A', 'In the upper-left corner sits an A330.', True),
+    ('A', 'In the upper-left corner sits a Boeing 737.', False),
+    ('A', 'An A220 is parked in the lower right.', True),
+    ('A', 'An A330 is parked in the lower right.', False),
+    ('A', 'The top-left aircraft is an A330.', True),
+    ('A', 'The top-left aircraft is an ARJ21.', False),
+    ('A', 'The aircraft at the top left, an A330, is the largest.', True),
+    ('A', 'The aircraft at the top left, an ARJ21, is parked near a stand.', False),
+    ('A', 'Of the five aircraft, the one in the lower right is an A220.', True),
+    ('A', 'Of the five aircraft, the one in the lower right is a Boeing 787.', False),
+    ('A', 'The plane nearest the top-right corner appears to be a Boeing 737.', True),
+    ('A', 'The plane nearest the top-right corner appears to be an A330.', False),
+    ('A', 'Five aircraft: an A330 at the upper left, a 737 at the upper right, an ARJ21 at the lower left, an A220 at the lower right and a 787 in the centre.', True),
+    ('A', 'Five aircraft: an A330 at the upper left, a 737 at the upper right, an A220 at the lower left, an ARJ21 at the lower right and a 787 in the centre.', False),
+    ('A', 'A Boeing 787 sits in the middle of the apron.', True),
+    ('A', 'A Boeing 787 sits in the upper-left corner.', False),
+    ('A', 'The central aircraft is a Boeing 787.', True),
+    ('A', 'The central aircraft is an A330.', False),
+    ('A', 'The aircraft in the centre of the image is a Dreamliner.', True),
+    ('A', 'The aircraft in the centre of the image is an A220.', False),
+    ('A', 'Five aircraft are visible; the lower-left one is an ARJ21.', True),
+    ('A', 'Five aircraft are visible; the lower-left one is an A330.', False),
+    ('A', 'Five airliners; the bottom-right jet is likely an Airbus A220.', True),
+    ('A', 'Five airliners; the bottom-right jet is likely an Airbus A330.', False),
+    ('A', 'The airport apron shows five parked aircraft of different types.', True),
+    ('A', 'Five aircraft, including one widebody in the upper left.', True),
+    ('A', 'Five aircraft, including one narrowbody in the upper left.', False),
+    ('A', 'Two widebodies: one in the upper left and one in the centre.', True),
+    ('A', 'Two widebodies: one in the upper right and one in the centre.', False),
+    ('H', 'Ten ships, each about 580 m long.', False),
+    ('H', 'Two large ships, each about 580 m long.', True),
+    ('H', 'Two large ships, each roughly 100 m long.', False),
+    ('H', 'The two large ships are each around 570 m in length.', True),
+    ('H', 'The four small vessels in the lower right are each about 24 m long.', True),
+    ('H', 'The four small vessels in the lower right are each about 200 m long.', False),
+    ('H', 'Four tiny boats, all in the lower-right quadrant.', True),
+    ('H', 'Four tiny boats, all in the upper-left quadrant.', False),
+    ('H', 'The two big ships are both in the top third.', True),
+    ('H', 'The two big ships are both in the bottom third.', False),
+    ('H', 'Both large vessels sit along the top of the image.', True),
+    ('H', 'Both large vessels sit along the bottom of the image.', False),
+    ('H', 'All four small boats are in the lower-right quadrant.', True),
+    ('H', 'All four small boats are in the upper-left quadrant.', False),
+    ('H', 'The small boats all lie in the lower right.', True),
+    ('H', 'The small boats all lie in the upper left.', False),
+    ('H', 'The vessels are all located in the upper half.', False),
+    ('H', 'The vessels are spread across the image, most in the upper half.', True),
+]
+
+
+@pytest.mark.parametrize(("scene", "text", "ok"), MORE)
+def test_more_phrasings(scene: str, text: str, ok: bool) -> None:
+    v = screen_text(text, {"A": AIRPORT, "H": HARBOUR}[scene])
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

@@ -240,8 +240,8 @@ def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: 
     high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
     mn = ms[0][0]
     detail = None
-    if len(ms) == 1 and mn.adjectives and (mn.mode != "all" or mn.superlative) and (
-            mn.total is None) and not set(mn.adjectives) <= {"other", "more"}:
+    if len(ms) == 1 and mn.adjectives and (mn.mode != "all" or mn.superlative or _size_of(
+            mn.adjectives)) and mn.total is None and not set(mn.adjectives) <= {"other", "more"}:
         size = _size_of(mn.adjectives)
         if size and set(mn.adjectives) <= LARGE | SMALL | {"very", "rather", "fairly"}:
             detail = {"size": size}  # "four small vessels": all of them, or all that small
@@ -331,6 +331,15 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
         lo = float(m.group("a").replace(",", ""))
         hi = float(m.group("b").replace(",", "")) if m.group("b") else lo
         fine = owner[0].fine if owner else None
+        every = None
+        if owner and _EACH_BEFORE.search(s[owner[0].end:m.start()]):
+            every = {"all": True, "size": _size_of(owner[0].adjectives),
+                     "where": combined_region(owner[0].regions) if owner[0].regions else None}
         out.append(Claim("length", subj, (lo, hi, fine), (base + m.start(), base + m.end()),
-                         m.group(0)))
+                         m.group(0), every))
     return out
+
+
+#: "ten ships, each about 200 m long", "the tanks are each around 30 m across": every member
+_EACH_BEFORE = re.compile(r"\b(?:each|all|both|every\s+one)\b(?:\s+of\s+them)?\s+(?:[\w-]+\s+)"
+                          r"{0,2}$", re.I)

@@ -239,13 +239,19 @@ def _check_length(c: Claim, facts: dict[str, Any]) -> Outcome:
     if not gsd:
         return Outcome(c, "unsupported", "pixel spacing unknown")
     lo, hi, fine = c.value
-    lengths = []
-    for o in _members(facts, c.subject, fine) or facts.get("objects", []):
+    members = _members(facts, c.subject, fine) or facts.get("objects", [])
+    every = isinstance(c.detail, dict) and c.detail.get("all")
+    if every:  # "each about 20 m across": every member of the group named
+        members = _in_place(c, members, facts)
+        if c.detail.get("size"):
+            members = [o for o in members if _SIZE_OK[c.detail["size"]](o["rel_area"])]
+    lengths, fits = [], []
+    for o in members:
         x0, y0, x1, y1 = o["box"]
-        lengths.append(max(x1 - x0, y1 - y0) * gsd)
-        if o.get("length_m"):
-            lengths.append(o["length_m"])
-    ok = any(lo <= 1.25 * L and hi >= 0.75 * L for L in lengths)
+        own = [max(x1 - x0, y1 - y0) * gsd] + ([o["length_m"]] if o.get("length_m") else [])
+        lengths += own
+        fits.append(any(lo <= 1.25 * L and hi >= 0.75 * L for L in own))
+    ok = all(fits) if every else any(fits)
     return Outcome(c, "supported" if ok else "contradicted",
                    sorted({round(L) for L in lengths})[:12])
 

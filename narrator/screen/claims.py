@@ -259,7 +259,7 @@ def _superlative(words: str) -> str | None:
     return None
 
 
-_VERB = re.compile(r"^[^,;:.]*?\b(?P<v>is|are|was|were|appears|appear|seems|seem|looks|look|"
+_VERB = re.compile(r"^[^;:.]*?\b(?P<v>is|are|was|were|appears|appear|seems|seem|looks|look|"
                    r"sits|sit|lies|lie|has|have)\b", re.I)
 
 
@@ -298,7 +298,9 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         ref = prev[-1] if prev else last
         if ref is None or ref.blocker:
             continue
-        mn = Mention(m.start(), m.end(), ref.cats, None, pronoun=True)
+        inherit = ":" in s[ref.end:m.start()] or re.search(r"\bof\s+(?:them|which|these)\b",
+                                                           m.group(0), re.I)
+        mn = Mention(m.start(), m.end(), ref.cats, ref.fine if inherit else None, pronoun=True)
         if m.group("all"):
             mn.mode = "all"
         elif m.group("exists") and re.match(r"another|a\s+(?:second|third|fourth|fifth)",

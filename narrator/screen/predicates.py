@@ -22,6 +22,8 @@ SMALL = {"small", "tiny", "little", "minute", "point-like", "pointlike", "diminu
 _COPULA = re.compile(r"(?:\bis|\bappears\s+to\s+be|\blooks\s+like|\bseems\s+to\s+be|\bresembles|"
                      r"\bidentified\s+as|\bconsistent\s+with|\bis\s+(?:likely|probably|"
                      r"clearly|evidently)|\bwould\s+be)\s+(?:an?\s+)?$", re.I)
+#: "the aircraft at the top left, an A330, ...": the type of that one aircraft
+_APPOSITION = re.compile(r"[,(\u2013\u2014]\s*(?:probably\s+|likely\s+|possibly\s+)?$")
 _SHARE = re.compile(rf"(?P<q>{QUANTITY.pattern})\s+of\s+(?:which|them|these|those)\s+"
                     r"(?:are|is|were|appear\s+to\s+be|look\s+like)\s+(?:[\w-]+\s+)?$", re.I)
 _SIZE_AFTER = re.compile(r"\s*,?\s*(?:which\s+)?(?:is|are|appears|appear|looks|look|seems|seem)"
@@ -70,11 +72,12 @@ def fine_at_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             out.append(Claim("count", _subject(mn), (rng[0], rng[1], mn.fine), (a, b),
                              s[share.start():mn.end]))
             continue
-        cop = _COPULA.search(s[:start])
+        cop = _COPULA.search(s[:start]) or _APPOSITION.search(s[:start])
         if cop is None:
             continue
         owner = _owner_with_regions(s, mentions, cop.start())
-        if owner is None or owner.cats != mn.cats:
+        if owner is None or owner.cats != mn.cats or (cop.re is _APPOSITION and (
+                owner.mode == "all" or (owner.qty or (1, 1))[0] > 1)):
             continue
         a = owner.qstart if owner.qstart >= 0 else owner.start
         out.append(Claim("fine_at", _subject(mn), mn.fine, (base + a, base + mn.end),
