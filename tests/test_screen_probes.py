@@ -305,3 +305,48 @@ MORE = [
 def test_more_phrasings(scene: str, text: str, ok: bool) -> None:
     v = screen_text(text, {"A": AIRPORT, "H": HARBOUR}[scene])
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: place names: P is the harbour located at Qingdao (Shandong, China), H has no location;
+#: a name the location does not say is wrong, any name without a location is unsupported
+PLACE_PHRASINGS = [
+    ('P', 'Ships moored near Qingdao in Shandong province.', True),
+    ('P', 'This scene, near Qingdao, shows ten ships.', True),
+    ('P', 'Ten vessels in the waters of Shandong, China.', True),
+    ('P', 'Ten vessels anchored off Qingdao.', True),
+    ('P', 'Ten ships in Jiaozhou Bay near Qingdao.', False),
+    ('P', 'Ten vessels near Rotterdam.', False),
+    ('P', 'Ten vessels in the Port of Rotterdam, Netherlands.', False),
+    ('P', 'Ten vessels in Tokyo Bay.', False),
+    ('P', 'Ten vessels off the coast of Japan.', False),
+    ('P', 'The image shows the Yangshan Deep-Water Port near Shanghai.', False),
+    ('P', 'Ten vessels near Hamburg, Germany.', False),
+    ('P', 'Ten vessels at Busan New Port.', False),
+    ('P', 'Ten vessels at Dalian, in Liaoning province.', False),
+    ('P', 'Ten ships in the Yellow Sea.', False),
+    ('H', 'Ten vessels near Qingdao.', False),
+    ('H', 'Ten vessels in Jiaozhou Bay.', False),
+    ('H', 'The Port of Long Beach with ten ships.', False),
+    ('H', 'Ten ships at anchor in Victoria Harbour.', False),
+    ('H', 'Ten ships, likely in a Chinese port.', False),
+    ('H', 'Ten ships in a busy harbour area.', False),
+    ('H', 'Ten ships in open water near a coastline.', True),
+    ('H', 'Ten ships in the South China Sea.', False),
+    ('H', 'Ten ships in the Mediterranean.', False),
+    ('H', 'Ten ships off Marseille.', False),
+    ('H', 'Ten ships near the mouth of the Elbe.', False),
+    ('H', 'Ten ships along the Suez Canal.', False),
+    ('H', 'A Heathrow-like apron.', False),
+    ('H', 'Ten ships in coastal waters.', True),
+    ('H', 'Ten ships in what looks like a European port.', False),
+    ('P', 'Ten vessels in Chinese coastal waters.', True),
+    ('P', 'Ten vessels in a Japanese port area.', False),
+    ('H', 'Ten vessels in Chinese coastal waters.', False),
+    ('H', 'Ten ships, seen by a European radar satellite.', True),
+]
+
+
+@pytest.mark.parametrize(("scene", "text", "ok"), PLACE_PHRASINGS)
+def test_place_phrasings(scene: str, text: str, ok: bool) -> None:
+    v = screen_text(text, {"P": PLACED, "H": HARBOUR}[scene])
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

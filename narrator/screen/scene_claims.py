@@ -211,7 +211,13 @@ def place_claims(text: str, vocab: ScreenVocabulary, skip: set[str]) -> list[Cla
         if any(a <= start < b for a, b in spans):
             continue
         spans[(start, start + len(name))] = name
-    return [Claim("place", name, name, span, name) for span, name in sorted(spans.items())]
+    out = [Claim("place", vocab.demonyms.get(name, name), vocab.demonyms.get(name, name), span,
+                  name) for span, name in sorted(spans.items())]
+    for m in vocab.re_demonym.finditer(text):  # "a Chinese port": the country it names
+        if not any(a <= m.start() < b for a, b in spans):
+            country = vocab.demonyms[m.group("d")]
+            out.append(Claim("place", country, country, m.span("d"), m.group("d")))
+    return out
 
 
 def place_skip_words(vocab: ScreenVocabulary) -> set[str]:

@@ -95,6 +95,12 @@ class ScreenVocabulary:
         self.re_platform = re.compile(rf"(?<![\w-])(?:{alternation(self.platforms)})(?![\w])",
                                       re.I)
         self.places = [str(p) for p in data.get("places") or []]
+        self.demonyms = {str(k): str(v) for k, v in (data.get("demonyms") or {}).items()}
+        self.re_demonym = re.compile(
+            rf"(?<![\w-])(?P<d>{alternation(list(self.demonyms) or ['Chinese'])})\s+(?:[a-z-]+\s+)?"
+            r"(?:port|ports|harbou?rs?|airports?|coast|coastline|waters|city|river|shipyard|"
+            r"terminal|naval\s+base|airfield|sea|bay|estuary|region|province|mainland|"
+            r"seaport|container\s+port|anchorage|site|location)\b")
         self.re_place = re.compile(rf"(?<![\w-])(?:{alternation(self.places)})(?![\w])")
 
     def categories_of(self, word: str) -> set[str]:
