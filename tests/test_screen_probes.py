@@ -350,3 +350,53 @@ PLACE_PHRASINGS = [
 def test_place_phrasings(scene: str, text: str, ok: bool) -> None:
     v = screen_text(text, {"P": PLACED, "H": HARBOUR}[scene])
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: true captions in hedged, vague and radar wording that must pass (false rejections)
+TRUE_PHRASINGS = [
+    ('H', 'The scene likely shows around ten vessels of varying sizes.'),
+    ('H', 'There appear to be roughly ten ships; two are notably larger than the rest.'),
+    ('H', 'Two prominent vessels stand out near the top, accompanied by several smaller targets.'),
+    ('H', 'A couple of large ships dominate the northern part of the scene.'),
+    ('H', 'In the lower right, a few small boats appear as faint bright dots.'),
+    ('H', 'The lower-left quadrant contains no vessels.'),
+    ('H', 'No vessels are visible in the bottom-left area.'),
+    ('H', 'There is nothing in the lower-left quadrant apart from sea clutter.'),
+    ('H', 'The two largest vessels are likely cargo ships or tankers.'),
+    ('H', 'Ten bright targets are consistent with ships at sea.'),
+    ('H', 'The image shows typical SAR speckle; ships appear as bright returns due to double-bounce scattering.'),
+    ('H', 'The dark background indicates calm water, which reflects the radar signal away from the sensor.'),
+    ('H', 'Smaller boats, perhaps fishing vessels, are grouped in the lower right.'),
+    ('H', 'Most of the vessels are in the upper half of the image.'),
+    ('H', 'Several ships line up across the upper half, and a small group sits in the lower right.'),
+    ('H', 'A handful of boats cluster in the south-east corner of the frame.'),
+    ('H', 'Ten ships in total: six in the upper half and four in the lower right.'),
+    ('H', 'The larger two ships lie in the top third, the remaining eight are smaller.'),
+    ('H', 'Two very large vessels, probably bulk carriers, are moored near the top.'),
+    ('H', 'Multiple small boats are visible in the lower-right part of the scene.'),
+    ('H', 'Ships of different sizes are scattered mostly across the upper half.'),
+    ('H', 'The image contains ten ship targets with no other objects.'),
+    ('H', 'There are no aircraft, vehicles or buildings in this scene.'),
+    ('H', 'Ten ships are visible, none of them in the lower-left quadrant.'),
+    ('H', 'The vessels are not in the lower-left quadrant.'),
+    ('H', 'Four small boats sit in the lower right, while six larger ones are in the upper half.'),
+    ('H', 'Approximately ten ships can be seen in this radar image.'),
+    ('H', 'Roughly half of the ships are in the upper part.'),
+    ('H', 'The sea surface appears dark and homogeneous, with bright point-like vessel signatures.'),
+    ('H', 'Two large ships in the upper part, four medium ones in a line below them, and four small ones in the lower right.'),
+    ('H', 'Some ten vessels occupy the scene.'),
+    ('H', 'Ten or so ships.'),
+    ('H', 'Ten-odd ships can be seen.'),
+    ('A', 'Five aircraft are parked on the apron, including a Boeing 787 in the center.'),
+    ('A', 'The apron hosts five airliners of various types, such as an A330 and an A220.'),
+    ('A', 'Five planes are visible; the largest is a Boeing 787 near the center.'),
+    ('A', 'Five aircraft are spread towards the corners, with one in the middle.'),
+    ('A', 'Aircraft are parked at each corner of the apron and one sits in the centre.'),
+    ('A', 'There are five aircraft and no ships.'),
+]
+
+
+@pytest.mark.parametrize(("scene", "text"), TRUE_PHRASINGS)
+def test_true_phrasings_pass(scene: str, text: str) -> None:
+    v = screen_text(text, {"A": AIRPORT, "H": HARBOUR}[scene])
+    assert v.ok, [(x.type, x.text, x.expected) for x in v.violations]

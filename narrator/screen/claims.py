@@ -156,7 +156,7 @@ def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
 
 _QTY_END = re.compile(rf"(?:{QUANTITY.pattern})\s*$", re.I)
 _OF_HEAD = re.compile(rf"(?:(?:{QUANTITY.pattern})|(?P<w>most|none|all|each|some|any|either|"
-                      r"neither|the\s+majority|the\s+rest|the\s+remainder))\s+of\s+"
+                      r"neither|the\s+majority|the\s+rest|the\s+remainder|half))\s+of\s+"
                       r"(?:the|these|those|its|their|our)\s+$", re.I)
 _ADJ_STOP = (_STOP - {"other", "more"}) | {"no", "not", "without", "nor", "none"}
 _LIST_GLUE = re.compile(r"^\s*(?:,|/|or|nor|and|,\s*or|,\s*and|,\s*nor)\s*$", re.I)
@@ -200,6 +200,9 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
     m = _QTY_END.search(lead)
     if m and (rng := quantity_range(m)) is not None:
         mn.qty, mn.qstart = rng, prev_end + m.start()
+        k = re.search(r"\bthe\s+([a-z-]+)\s+$", s[:mn.qstart], re.I)
+        if k and re.search(r"(?:er|est|other|remaining|first|last)$", k.group(1).lower()):
+            mn.adjectives = (k.group(1).lower(), *mn.adjectives)  # "the larger two": a part
     head = s[:mn.qstart if mn.qstart >= 0 else prev_end + adj_at]
     sub = _OF_HEAD.search(head)
     if _NEG_OTHER.search(s[:mn.start]) or ((_NEG.search(head) or mn.qty == (0, 0)) and (
@@ -236,7 +239,9 @@ def _subset(mn: Mention, sub: re.Match[str]) -> None:
     """"three of the five ships": the whole is a count, the part is what regions describe."""
     word = (sub.group("w") or "").lower()
     mn.total, mn.qstart, mn.part = mn.qty, sub.start(), True
-    if word.startswith("most") or word == "the majority":
+    if word == "half":  # "half of the ships": at least half
+        mn.mode, mn.qty = "half", None
+    elif word.startswith("most") or word == "the majority":
         mn.mode, mn.qty = "most", None
     elif word in ("all", "each"):
         mn.mode, mn.qty = "all", None

@@ -23,7 +23,8 @@ _PREP = re.compile(r"^(?:at|on|in|to|toward|towards|near|along|across|within|ins
                    r"throughout|into|over|from|by|hugging|lining)\b", re.I)
 _RELATIVE = re.compile(r"\b(?:away\s+from|far\s+from|outside(?:\s+of)?|clear\s+of|apart\s+from|"
                        r"above|below|beyond|off|beside|except|other\s+than|besides|"
-                       r"rather\s+than|instead\s+of|not)\s+(?:the\s+)?$", re.I)
+                       r"rather\s+than|instead\s+of|not|not\s+(?:in|at|on|near|along))\s+"
+                       r"(?:the\s+)?$", re.I)
 _NUDGE = re.compile(r"\b(?:slightly|a\s+little|a\s+bit|somewhat|just)\b[\w\s-]{0,14}$", re.I)
 # "the left and centre", "the top left, the center and the bottom": a list of regions
 _UNION = re.compile(r"^\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or|to|through|towards|toward|into)\s+)"
