@@ -400,3 +400,56 @@ TRUE_PHRASINGS = [
 def test_true_phrasings_pass(scene: str, text: str) -> None:
     v = screen_text(text, {"A": AIRPORT, "H": HARBOUR}[scene])
     assert v.ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: miscounts as they are planted: totals, subgroups by size ("three large ships"), shares
+#: ("three of them are large"), counts in a region, vague words ("a trio of", "no more than")
+COUNT_PHRASINGS = [
+    ('Eleven ships are visible.', False),
+    ('The image shows 9 vessels.', False),
+    ('A total of eleven ships.', False),
+    ('I count ten ships.', True),
+    ('There are ten ships: two large and eight small.', True),
+    ('Ten ships, of which two are large.', True),
+    ('Ten ships, of which three are large.', False),
+    ('Nine smaller vessels surround two large ones.', False),
+    ('Eight smaller vessels and two large ones.', True),
+    ('Two large ships along with seven smaller boats.', False),
+    ('Ten ships; two of them are large.', True),
+    ('Ten ships; three of them are large.', False),
+    ('Six ships in the upper half.', True),
+    ('Five ships in the upper half.', False),
+    ('Four ships in the lower-right quadrant.', True),
+    ('Three ships in the lower-right quadrant.', False),
+    ('The upper half contains six ships.', True),
+    ('The upper half contains seven ships.', False),
+    ('Only two ships are in the upper half.', False),
+    ('A dozen ships.', False),
+    ('About a dozen ships are visible.', True),
+    ('At least ten ships are visible.', True),
+    ('No more than nine ships are visible.', False),
+    ('Ten ships, eight of them small.', False),
+    ('Ten ships, four of them small.', True),
+    ('Twelve vessels can be counted in this scene.', False),
+    ('There are exactly ten vessels in this scene.', True),
+    ('There are precisely eleven vessels in this scene.', False),
+    ('Around fifteen ships are visible.', False),
+    ('Roughly 10 ships are visible.', True),
+    ('Two large vessels and a few smaller ones in the upper half, plus four tiny boats in the lower right.', True),
+    ('Two large vessels and a few smaller ones in the upper half, plus six tiny boats in the lower right.', False),
+    ('A pair of large ships near the top.', True),
+    ('A trio of large ships near the top.', False),
+    ('A single large ship near the top.', False),
+    ('One large ship sits in the upper left and another in the upper right.', True),
+    ('One large ship sits in the upper left and another in the lower left.', False),
+    ('The two large vessels sit side by side near the top.', True),
+    ('Three big vessels occupy the top of the scene.', False),
+    ('Only one large vessel is visible.', False),
+    ('Ten ships, two of them large, sit close to one another.', True),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), COUNT_PHRASINGS)
+def test_count_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

@@ -7,7 +7,7 @@ import re
 
 from narrator.screen.model import Claim, Mention
 from narrator.screen.predicates import (LARGE, SMALL, each_size_claims, fine_at_claims,
-                                        size_at_claims)
+                                        share_size_claims, size_at_claims)
 from narrator.screen.quantity import Region, combined_region
 
 _FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|ying|y)|"
@@ -77,7 +77,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             fine_groups.setdefault(subj + "#" + mn.fine, []).append((mn, qty))
         parts.setdefault(subj, []).append((mn, qty))
     out += fine_at_claims(s, base, mentions) + size_at_claims(s, base, mentions)
-    out += each_size_claims(s, base, mentions)
+    out += each_size_claims(s, base, mentions) + share_size_claims(s, base, mentions)
     for key, ms in fine_groups.items():
         out.append(_count_claim(key, ms, s, base))
     for subj, ms in parts.items():
@@ -145,8 +145,9 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     if mode == "all" and set(mn.adjectives) & _CONTRAST and not _size_of(mn.adjectives) and (
             not re.search(r"\b(?:all|every|each|both)\b", s[max(0, start - 16):start], re.I)):
         mode = "subset"  # "the larger vessels lie ...": a subgroup of unsaid size
-    if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
-                                           <= {"other", "more"})):
+    pure_size = bool(_size_of(mn.adjectives)) and set(mn.adjectives) <= LARGE | SMALL
+    if mode == "exact" and not pure_size and (mn.pronoun or (
+            mn.adjectives and not set(mn.adjectives) <= {"other", "more"})):
         mode = "subset" if mn.qty != (0, 0) else mode
     groups = [[r] for r in mn.regions] if mn.qty == (0, 0) else [mn.regions]
     out = []
@@ -226,7 +227,10 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
         high = None  # "two 737s, three A320s and a mix of other types": at least
     a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in rest)
     b = max(m.end for m, _ in rest)
-    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b]))
+    size = _size_of(rest[0][0].adjectives)
+    same = size and all(not m.adjectives and not m.anaphora for m, _ in rest[1:])
+    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b],
+                     {"size": size} if same else None))  # "one large ship ... and another"
     return out
 
 

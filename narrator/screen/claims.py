@@ -37,7 +37,7 @@ _NEG = re.compile(
     r"\bnot?\s+(?:a\s+single|any|even\s+a)|\bnor\s+(?:any|are\s+there\s+any)?|\bneither|"
     r"\bno\s+(?:sign|signs|evidence|trace|indication)\s+of(?:\s+any)?|\bnot\s+a|\bnone\s+of\s+the"
     r"|\bany|\bzero)\s+(?:[\w-]+\s+){0,2}$", re.I)
-_NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more|extra|obvious\s+other)\s+"
+_NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more(?!\s+than)|extra|obvious\s+other)\s+"
                         r"(?:[\w-]+\s+){0,2}$", re.I)
 _POST_NEG = re.compile(r"^\s*(?:are|is|appear|seem|were)\s+(?:entirely\s+|completely\s+)?"
                        r"(?:absent|missing|not\s+(?:present|visible|seen|detected))", re.I)
@@ -286,6 +286,9 @@ _REMAINDER = re.compile(r"\s+(?:elsewhere|further|farther|lower\s+down|higher\s+
                         re.I)
 
 
+_RECIPROCAL = re.compile(r"one\s+another\b", re.I)
+
+
 def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
               last: Mention | None) -> list[Mention]:
     out = []
@@ -293,8 +296,9 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         if any(x.start - 2 <= m.start() < x.end or (x.qstart >= 0 and x.qstart <= m.start()
                                                     < x.end) for x in nouns):
             continue
-        if _inside(m.start(), vocab_spans):
-            continue
+        if _inside(m.start(), vocab_spans) or _RECIPROCAL.match(s, m.start()) or (
+                m.group(0).lower() == "another" and re.search(r"\bone\s+$", s[:m.start()], re.I)):
+            continue  # "close to one another": no object
         nxt = [x for x in nouns if x.start >= m.end()]
         if nxt and re.fullmatch(r"\s*(?:[a-z-]+\s+){0,2}", s[m.end():nxt[0].start], re.I) and not (
                 set(s[m.end():nxt[0].start].lower().split()) & (_STOP - {"all"})):

@@ -105,6 +105,28 @@ def size_at_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     return out
 
 
+_NUM_OF = re.compile(rf"(?:(?P<q1>{QUANTITY.pattern})\s+of\s+(?:which|them|these|those)|of\s+"
+                     r"(?:which|them|these|those)\s+(?P<q2>one|two|three|four|five|six|seven|"
+                     r"eight|nine|ten|\d+))\s+(?:(?:are|were|is|being|appear|look|seem)\s+)?"
+                     r"(?:(?:very|rather|quite|relatively|fairly|notably|clearly|comparatively)\s+)?"
+                     r"(?P<adj>[\w-]+)", re.I)
+
+
+def share_size_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
+    """"ten ships, three of them large", "of which two are tiny": at least that many."""
+    out: list[Claim] = []
+    for m in _NUM_OF.finditer(s):
+        kind = _size_word(m.group("adj"))
+        before = [x for x in mentions if x.end <= m.start() and not x.pronoun]
+        q = QUANTITY.match(m.group("q1") or m.group("q2"))
+        rng = quantity_range(q) if q else None
+        if kind is None or not before or rng is None:
+            continue
+        out.append(Claim("size", _subject(before[-1]), kind, (base + m.start(), base + m.end()),
+                         m.group(0), {"min": max(1, rng[0])}))
+    return out
+
+
 def each_size_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     """"eight storage tanks are present, each one a large object": every member."""
     out: list[Claim] = []

@@ -26,7 +26,7 @@ FIXED = {
     "an isolated": (1, 1), "a solitary": (1, 1), "solitary": (1, 1), "only one": (1, 1),
     "just one": (1, 1), "exactly one": (1, 1), "the only": (1, 1), "the sole": (1, 1),
     "the single": (1, 1),
-    "a pair of": (2, 2), "a couple of": (2, 2), "twin": (2, 2), "both": (2, 2), "a few": (2, 4),
+    "a pair of": (2, 2), "a trio of": (3, 3), "a quartet of": (4, 4), "a couple of": (2, 2), "twin": (2, 2), "both": (2, 2), "a few": (2, 4),
     "several": (3, 7), "a handful of": (3, 6), "handful of": (3, 6), "about a dozen": (10, 14),
     "around a dozen": (10, 14), "roughly a dozen": (10, 14), "some dozen": (10, 14),
     "nearly a dozen": (10, 12), "almost a dozen": (10, 12), "over a dozen": (13, None),
