@@ -93,7 +93,8 @@ def test_fine_type_picked_by_position(text: str, ok: bool) -> None:
 #: ones in the lower right; seeded jitter
 def _harbour(seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
-    objs = [("ship", None, *_jitter(rng, 0.2, 0.15), 290), ("ship", None, *_jitter(rng, 0.75, 0.2), 285)]
+    objs = [("ship", None, *_jitter(rng, 0.2, 0.15), 290),
+            ("ship", None, *_jitter(rng, 0.75, 0.2), 285)]
     objs += [("ship", None, *_jitter(rng, x, 0.3), 100) for x in (0.15, 0.4, 0.6, 0.85)]
     objs += [("ship", None, *_jitter(rng, x, y), 12) for x, y in
              ((0.7, 0.7), (0.85, 0.72), (0.75, 0.88), (0.88, 0.9))]

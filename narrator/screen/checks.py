@@ -26,9 +26,11 @@ VIOLATION_TYPES = ("wrong_count", "absent_category", "wrong_position", "wrong_si
 #: claim kind -> violation type when contradicted
 CONTRADICTED = {"count": "wrong_count", "present": "absent_category",
                 "position": "wrong_position", "size": "wrong_size",
-                "fine_type": "wrong_fine_type", "fine_at": "wrong_fine_type", "length": "wrong_length",
+                "fine_type": "wrong_fine_type", "fine_at": "wrong_fine_type",
+                "length": "wrong_length",
                 "land_mention": "wrong_land_cover", "land_dominant": "wrong_land_cover",
-                "land_share": "wrong_land_cover", "land_absent": "wrong_land_cover", "platform": "wrong_sensor",
+                "land_share": "wrong_land_cover", "land_absent": "wrong_land_cover",
+                "platform": "wrong_sensor",
                 "band": "wrong_sensor", "polarization": "wrong_sensor", "mode": "wrong_sensor",
                 "time": "wrong_sensor", "orbit": "wrong_sensor", "incidence": "wrong_sensor",
                 "resolution": "wrong_resolution", "place": "wrong_place",

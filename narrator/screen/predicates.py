@@ -108,7 +108,8 @@ def size_at_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
 _NUM_OF = re.compile(rf"(?:(?P<q1>{QUANTITY.pattern})\s+of\s+(?:which|them|these|those)|of\s+"
                      r"(?:which|them|these|those)\s+(?P<q2>one|two|three|four|five|six|seven|"
                      r"eight|nine|ten|\d+))\s+(?:(?:are|were|is|being|appear|look|seem)\s+)?"
-                     r"(?:(?:very|rather|quite|relatively|fairly|notably|clearly|comparatively)\s+)?"
+                     r"(?:(?:very|rather|quite|relatively|fairly|notably|clearly|"
+                     r"comparatively)\s+)?"
                      r"(?P<adj>[\w-]+)", re.I)
 
 

@@ -69,8 +69,8 @@ class ScreenVocabulary:
         self.re_land = _word_re(list(self.land))
         self.re_land_word = _word_re(list(data.get("land_words") or []))
         self.re_context = _word_re(list(data.get("context_words") or []))
-        self.re_compound = re.compile(
-            rf"[\s-]+(?:{alternation(list(data.get('compound_heads') or ['farm']))})(?![\w-])", re.I)
+        heads = list(data.get("compound_heads") or ["farm"])
+        self.re_compound = re.compile(rf"[\s-]+(?:{alternation(heads)})(?![\w-])", re.I)
         self.re_colour = re.compile(rf"(?<![\w/-])(?:{alternation(data.get('colours') or [])})"
                                     r"(?![\w/])", re.I)
         self.re_achromatic = re.compile(
