@@ -454,3 +454,66 @@ COUNT_PHRASINGS = [
 def test_count_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, HARBOUR)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+def _flood(known: bool) -> dict[str, Any]:
+    """A flood scene (no objects) with land cover; ``known``: with metadata and a location."""
+    geo = {"platform": "Sentinel-1A", "band": "C", "polarization": "VV VH", "gsd_m": 10.0,
+           "acquired_at": "2019-07-15T05:30:00Z", "orbit_direction": "descending",
+           "place": "Murcia", "admin_region": "Region of Murcia", "country": "Spain",
+           "center_lat": 38.0, "center_lon": -1.1} if known else {}
+    facts = _scene([], geo=geo)
+    facts["land_cover"] = {"water": 0.55, "vegetation": 0.3, "built-up": 0.15}
+    return facts
+
+
+#: metadata, land cover, tone, optical phrases and places on a flood scene with (S) and
+#: without (U) metadata and location
+SCENE_PHRASINGS = [
+    ('S', 'A Sentinel-1 C-band image of flooded farmland near Murcia, Spain.', True),
+    ('S', 'This VV/VH dual-polarized Sentinel-1A scene shows flooding in southeastern Spain.', True),
+    ('S', 'The scene, acquired in July 2019 on a descending pass, is dominated by open water.', True),
+    ('S', 'Roughly half of the scene is water, with vegetation covering about 30%.', True),
+    ('S', 'Built-up areas make up around 15% of the scene.', True),
+    ('S', 'Water dominates the scene, with patches of vegetation and some urban areas.', True),
+    ('S', 'At 10 m pixel spacing, field boundaries are hard to discern.', True),
+    ('S', 'Floodwater appears dark due to specular reflection away from the sensor.', True),
+    ('S', 'The image was captured in summer.', True),
+    ('S', 'The image was captured in winter.', False),
+    ('S', 'An ascending-pass Sentinel-1 image.', False),
+    ('S', 'An HH-polarized image.', False),
+    ('S', 'A TerraSAR-X image of the region.', False),
+    ('S', 'An X-band image of the flooded area.', False),
+    ('S', 'At 3 m resolution, individual buildings are visible.', False),
+    ('S', 'Acquired in March 2019.', False),
+    ('S', 'The scene is mostly vegetation.', False),
+    ('S', 'About 80% of the scene is water.', False),
+    ('S', 'Large areas of bare soil surround the water.', False),
+    ('S', 'Snow covers the higher ground.', False),
+    ('S', 'Flooding near Valencia.', False),
+    ('S', 'Flooding in Portugal.', False),
+    ('S', 'Flooding in the Segura basin, Murcia.', False),
+    ('S', 'The flood waters look blue and the fields green.', False),
+    ('S', 'Sun glint is visible on the water surface.', False),
+    ('S', 'Cloud shadows dapple the fields.', False),
+    ('S', 'Radar penetrates cloud cover, so flooding is visible despite the weather.', True),
+    ('S', 'Dark, smooth water contrasts with the brighter, textured vegetation.', True),
+    ('S', 'A few ships are anchored in the flood water.', False),
+    ('U', 'A Sentinel-1 image of flooding.', False),
+    ('U', 'A C-band SAR image showing flood water.', False),
+    ('U', 'At 10 m resolution the scene shows water and vegetation.', False),
+    ('U', 'A VV-polarized image.', False),
+    ('U', 'Flood water covers about half of the scene.', True),
+    ('U', 'The scene shows water, vegetation and built-up areas.', True),
+    ('U', 'A SAR image of a flooded region.', True),
+    ('U', 'Flooding near Murcia.', False),
+    ('U', 'The image was acquired in the morning.', False),
+    ('U', 'The SAR image shows a predominantly water-covered area.', True),
+    ('U', 'This radar scene shows flooding along a river.', True),
+]
+
+
+@pytest.mark.parametrize(("scene", "text", "ok"), SCENE_PHRASINGS)
+def test_scene_phrasings(scene: str, text: str, ok: bool) -> None:
+    v = screen_text(text, _flood(scene == "S"))
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
