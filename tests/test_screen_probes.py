@@ -517,3 +517,53 @@ SCENE_PHRASINGS = [
 def test_scene_phrasings(scene: str, text: str, ok: bool) -> None:
     v = screen_text(text, _flood(scene == "S"))
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: hallucinated objects, colour versus tone, optical phrases, superlatives, scoped absences and
+#: subgroups named by a place adjective ("the six upper ships") on the harbour
+OBJECT_PHRASINGS = [
+    ('Ten ships and a small island in the upper left.', False),
+    ('Ten ships and two buoys near the bottom.', False),
+    ('Ten ships, with a pier extending from the left edge.', False),
+    ('Ten ships; no aircraft, cars or storage tanks.', True),
+    ('Ten ships near a wind farm.', False),
+    ('Ten ships and an oil platform in the upper right.', False),
+    ('Ten ships and a bridge across the top.', False),
+    ('Ten ships moored alongside a harbour quay.', False),
+    ('Ten ships at sea, no harbour infrastructure visible.', True),
+    ('Ten white ships on dark water.', False),
+    ('Ten ships appear as white spots on dark water.', True),
+    ('Ten ships with bright white hulls.', False),
+    ('Ten ships show as bright white returns.', True),
+    ('Ten ships cast long shadows in the morning sun.', False),
+    ('Ten ships; the sea looks calm and clear blue.', False),
+    ('Ten ships; haze obscures the lower part of the image.', False),
+    ('Ten ships; radar shadow and layover are minimal at sea.', True),
+    ('Ten ships; the hulls are grey against the black sea.', False),
+    ('Ten ships as grey-white blobs on a dark background.', True),
+    ('Ten ships; their grey decks stand out.', False),
+    ('Ten vessels in the upper half and lower right, none on the left edge below mid-height.', True),
+    ('Ten ships; the largest sits in the upper-left quadrant.', True),
+    ('Ten ships; the largest sits in the lower-right quadrant.', False),
+    ('Ten ships; the smallest are in the lower right.', True),
+    ('Ten ships; the smallest are in the upper left.', False),
+    ('The northernmost ship is one of the two large ones.', True),
+    ('Ten ships, the top-left one being the largest.', True),
+    ('Four small boats cluster tightly in the south-east.', True),
+    ('Four small boats cluster tightly in the north-west.', False),
+    ('Six ships lie in the top half of the image.', True),
+    ('The six upper ships lie in a horizontal band near the top.', True),
+    ('The ships occupy the left half of the image.', False),
+    ('Two large ships at the top, one on each side.', True),
+    ('Two large ships at the bottom, one on each side.', False),
+    ('The image centre is empty of vessels.', True),
+    ('Ships are absent from the central part of the scene.', True),
+    ('No ships appear in the lower half.', False),
+    ('The lower half contains only small boats.', True),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), OBJECT_PHRASINGS)
+def test_object_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

@@ -142,7 +142,8 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     if not mn.regions:
         return []
     mode = mn.superlative or ("all" if mn.where_all and not mn.adjectives else mn.mode)
-    if mode == "all" and set(mn.adjectives) & _CONTRAST and not _size_of(mn.adjectives) and (
+    if mode == "all" and set(mn.adjectives) & (_CONTRAST | _PLACE_ADJ) and not _size_of(
+            mn.adjectives) and (
             not re.search(r"\b(?:all|every|each|both)\b", s[max(0, start - 16):start], re.I)):
         mode = "subset"  # "the larger vessels lie ...": a subgroup of unsaid size
     pure_size = bool(_size_of(mn.adjectives)) and set(mn.adjectives) <= LARGE | SMALL
@@ -167,6 +168,8 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
 _CONTRAST = {"large", "larger", "largest", "small", "smaller", "smallest", "big", "bigger",
              "medium", "mid-sized", "medium-sized", "tiny", "huge", "little", "bright",
              "brighter", "faint", "fainter", "dimmer", "long", "longer", "short", "shorter"}
+_PLACE_ADJ = {"upper", "lower", "left", "right", "northern", "southern", "eastern", "western",
+              "central", "middle", "outer", "inner", "top", "bottom", "nearby", "distant"}
 _EXHAUSTIVE = re.compile(r"[:\u2013\u2014]|\bmake\s+up\b|\bin\s+all\b|\baltogether\b|"
                          r"\bcomprising\b|\bconsisting\s+of\b|\bnamely\b", re.I)
 

@@ -312,6 +312,8 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         mn = Mention(m.start(), m.end(), ref.cats, ref.fine if inherit else None, pronoun=True)
         if m.group("all"):
             mn.mode = "all"
+        elif m.group("exists") and _superlative(m.group(0)):
+            mn.mode, mn.superlative = "subset", _superlative(m.group(0))  # "the largest"
         elif m.group("exists") and re.match(r"another|a\s+(?:second|third|fourth|fifth)",
                                             m.group(0), re.I):
             mn.additive = True

@@ -94,7 +94,9 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
         core = r.core
         nxt = regions[i + 1] if i + 1 < len(regions) else None
         prv = regions[i - 1] if i else None
-        if r.start() in used or _SPREAD.search(s[:core]) or _RELATIVE.search(s[:core]):
+        absent = re.search(r"\b(?:absent|missing)\s+from\s+(?:the\s+)?$", s[:core], re.I)
+        if r.start() in used or (_SPREAD.search(s[:core]) and not absent) or _RELATIVE.search(
+                s[:core]):
             continue
         if prv and _SPREAD.search(s[:prv.core]) and _SPREAD_TO.match(s[prv.end():core]):
             continue  # "from the top edge down to the lower part"
