@@ -567,3 +567,50 @@ OBJECT_PHRASINGS = [
 def test_object_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, HARBOUR)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: fine types on the airport: enumerations, groups (widebody), "all of them narrowbodies",
+#: "none of them an A380", lengths of every member, negations with "not a single"
+FINE_PHRASINGS = [
+    ('Five aircraft: one A330, one Boeing 737, one ARJ21, one A220 and one Boeing 787.', True),
+    ('Five aircraft: two A330s, one Boeing 737, one ARJ21 and one A220.', False),
+    ('The apron holds an A330, a 737, an ARJ21, an A220 and a 787.', True),
+    ('The apron holds an A330, a 737, an ARJ21, an A220 and an A350.', False),
+    ('Two widebody jets (an A330 and a 787) and three narrowbodies.', True),
+    ('Three widebody jets and two narrowbodies.', False),
+    ('Five aircraft, none of them an A380.', True),
+    ('Five aircraft, including two Boeing 787s.', False),
+    ('Among the five aircraft is a single Boeing 787.', True),
+    ('Five aircraft, all of them narrowbodies.', False),
+    ('The A330 sits in the upper-left part of the image.', True),
+    ('The A330 sits in the lower-right part of the image.', False),
+    ('The 787 is parked at the centre.', True),
+    ('The 787 is parked near the right edge.', False),
+    ('Five aircraft. They are spread over the four corners and the centre.', True),
+    ('Five aircraft. They are all in the upper half.', False),
+    ('Five aircraft. Two of them are in the upper half.', True),
+    ('Five aircraft. The remaining ones are smaller.', True),
+    ('Five aircraft, each roughly 40 m long.', True),
+    ('Five aircraft, each roughly 70 m long.', False),
+    ('The A330 measures about 40 m in length.', True),
+    ('The A330 measures about 65 m in length.', False),
+    ('Not a single ship is visible; the scene shows five aircraft.', True),
+    ('There is no sign of any vehicles near the aircraft.', True),
+    ('There are no other aircraft besides the five parked ones.', True),
+    ('Apart from five aircraft, there are two cars on the apron.', False),
+    ('Five aircraft with no ground vehicles around them.', True),
+    ('A lone aircraft sits in the centre.', True),
+    ('One aircraft sits in the centre, the other four near the corners.', True),
+    ('One aircraft sits in the centre, the other three near the corners.', False),
+    ('Five aircraft of different types, one of another type near the centre.', False),
+    ('Five aircraft; they are all narrowbodies.', False),
+    ('Five aircraft, none of them a Boeing 737.', False),
+    ('Not a single aircraft is visible.', False),
+    ('There is not a single ship in this scene.', True),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), FINE_PHRASINGS)
+def test_fine_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, AIRPORT)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

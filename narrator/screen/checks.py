@@ -232,6 +232,8 @@ def _check_fine_at(c: Claim, facts: dict[str, Any]) -> Outcome:
     there = _in_place(c, members, facts)
     types = default_vocabulary().fine_groups.get(c.value, {c.value})
     ok = any(o.get("fine_type") in types for o in there)
+    if isinstance(c.detail, dict) and c.detail.get("all"):
+        ok = all(o.get("fine_type") in types for o in members)
     return Outcome(c, "supported" if ok else "contradicted",
                    sorted({str(o.get("fine_type")) for o in there}) or "nothing there")
 

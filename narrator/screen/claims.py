@@ -36,6 +36,7 @@ _NEG = re.compile(
     r"(?:\bno|\bwithout(?:\s+any)?|\bfree\s+of|\bdevoid\s+of|\black\s+of|\babsence\s+of|"
     r"\bnot?\s+(?:a\s+single|any|even\s+a)|\bnor\s+(?:any|are\s+there\s+any)?|\bneither|"
     r"\bno\s+(?:sign|signs|evidence|trace|indication)\s+of(?:\s+any)?|\bnot\s+a|\bnone\s+of\s+the"
+    r"|\bnone\s+of\s+(?:them|these|those)(?:\s+(?:is|are|being))?"
     r"|\bany|\bzero)\s+(?:[\w-]+\s+){0,2}$", re.I)
 _NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more(?!\s+than)|extra|obvious\s+other)\s+"
                         r"(?:[\w-]+\s+){0,2}$", re.I)
@@ -213,7 +214,10 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
     if sub is not None and (sub.group("w") or "").lower() in ("none", "neither"):
         mn.negated, mn.qty, mn.mode, mn.qstart = True, (0, 0), "exact", sub.start()
         return
-    if mn.qty == (0, 0) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]) or neg_list:
+    not_one = mn.qty is not None and mn.qty[0] <= 1 and re.search(r"\b(?:not|nor|never)\s+$",
+                                                                  head, re.I)
+    if (mn.qty == (0, 0) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]) or neg_list
+            or not_one):
         mn.negated, mn.qty, mn.mode = True, (0, 0), "exact"
         return
     if sub is not None:
