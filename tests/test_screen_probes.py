@@ -614,3 +614,44 @@ FINE_PHRASINGS = [
 def test_fine_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, AIRPORT)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: six storage tanks (40 px at 0.5 m: 20 m across) in two columns on the left, two cars in
+#: the lower right
+TANKS = _scene([("tank", None, x, y, 40) for x, y in ((0.1, 0.2), (0.25, 0.2), (0.1, 0.45),
+                                                    (0.25, 0.45), (0.1, 0.7), (0.25, 0.7))]
+               + [("car", None, 0.7, 0.8, 8), ("car", None, 0.75, 0.82, 8)], geo={"gsd_m": 0.5})
+TANK_PHRASINGS = [
+    ('This high-resolution SAR image shows six circular storage tanks arranged in two columns along the left side, each roughly 20 m in diameter. Two small vehicles are visible in the lower right.', True),
+    ('This high-resolution SAR image shows six circular storage tanks arranged in two columns along the left side, each roughly 45 m in diameter. Two small vehicles are visible in the lower right.', False),
+    ('This high-resolution SAR image shows seven circular storage tanks arranged in two columns along the left side. Two small vehicles are visible in the lower right.', False),
+    ('Six storage tanks sit in the left third of the image, with a pair of cars parked in the lower right.', True),
+    ('Six storage tanks sit in the right third of the image, with a pair of cars parked in the lower right.', False),
+    ('Six storage tanks sit in the left third of the image, with a pair of cars parked in the upper left.', False),
+    ('Six oil tanks, each about 20 m across, form a neat grid on the left.', True),
+    ('Six oil tanks, each about 60 m across, form a neat grid on the left.', False),
+    ('The tank farm contains six tanks; two cars are parked nearby.', True),
+    ('The tank farm contains six tanks and three cars.', False),
+    ('Six tanks appear as bright circular features with strong double-bounce returns; a couple of vehicles sit to the southeast.', True),
+    ('Six tanks appear as bright circular features; the tanks are painted white.', False),
+    ('The tanks are arranged in three rows of two.', True),
+    ('Six tanks and two cars; no ships or aircraft are present.', True),
+    ('Six tanks and two cars, plus a small boat at the right edge.', False),
+    ('The storage tanks dominate the left half of the scene, while the right half is mostly empty apart from two cars.', True),
+    ('Six large storage tanks fill the frame.', False),
+    ('Six small storage tanks occupy the left side.', True),
+    ('All six tanks are located in the upper half.', False),
+    ('Two vehicles, each about 4 m long, are parked in the lower right.', True),
+    ('Two vehicles, each about 15 m long, are parked in the lower right.', False),
+    ('The cars are in the upper right.', False),
+    ('The image likely depicts an industrial site with storage tanks.', True),
+    ('The scene is near an industrial port in Germany.', False),
+    ('Six storage tanks with a diameter of about 20 m.', True),
+    ('Six storage tanks with a diameter of about 50 m.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), TANK_PHRASINGS)
+def test_tank_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, TANKS)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

@@ -167,7 +167,9 @@ _PRED_COLOUR = re.compile(
     r"\b(?:hulls?|decks?|roofs?|rooftops?|aprons?|tarmac|runways?|taxiways?|fuselages?|"
     r"superstructures?|containers?|paint(?:work)?|liveries|livery)\s+(?:is|are|look|looks|"
     r"appear|appears|seem|seems)\s+(?:(?:mostly|mainly|largely|light|dark|pale)\s+)?"
-    r"(?P<c>[a-z]+(?:-[a-z]+)?)\b(?![\s-]+(?:returns?|spots?|points?|pixels?|echo))", re.I)
+    r"(?P<c>[a-z]+(?:-[a-z]+)?)\b(?![\s-]+(?:returns?|spots?|points?|pixels?|echo))"
+    r"|\b(?:painted|coloured|colored)\s+(?:in\s+)?(?:(?:light|dark|pale|bright)\s+)?"
+    r"(?P<c2>[a-z]+)\b", re.I)
 
 
 def tone_claims(text: str, vocab: ScreenVocabulary, places: list[tuple[int, int]]
@@ -188,9 +190,12 @@ def tone_claims(text: str, vocab: ScreenVocabulary, places: list[tuple[int, int]
                                             or word.rstrip("s") in vocab.tone_nouns):
                 continue  # "bright white ship returns": the tone of the returns
             out.append(Claim("colour", m.group(0).lower(), True, m.span(), m.group(0)))
-    for m in _PRED_COLOUR.finditer(text):  # "the hulls are grey"
-        if vocab.re_achromatic.fullmatch(m.group("c")) or vocab.re_colour.fullmatch(m.group("c")):
-            out.append(Claim("colour", m.group("c").lower(), True, m.span("c"), m.group("c")))
+    for m in _PRED_COLOUR.finditer(text):  # "the hulls are grey", "painted white"
+        key = "c" if m.group("c") else "c2"
+        word = m.group(key)
+        if (vocab.re_achromatic.fullmatch(word) or vocab.re_colour.fullmatch(word)) and not any(
+                c.span[0] <= m.start(key) < c.span[1] for c in out):
+            out.append(Claim("colour", word.lower(), True, m.span(key), word))
     for a, b in sentences(text):
         s = text[a:b]
         if vocab.re_radar_cue.search(s):
