@@ -655,3 +655,36 @@ TANK_PHRASINGS = [
 def test_tank_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, TANKS)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: long captions in the manner of GPT-4o, true and with one planted error each: subgroups
+#: spread over sentences only bound the total below, comparatives ("the bigger ones"),
+#: "the largest two", "below mid-height", lengths of the largest
+LONG_CAPTIONS = [
+    ('This SAR image captures a maritime scene with ten vessels. Two large ships dominate the upper portion, their hulls producing strong returns, while four medium-sized vessels form a loose line just below them. In the lower right, four tiny boats appear as faint point-like targets. The surrounding sea is dark and homogeneous, typical of calm water.', True),
+    ('This SAR image captures a maritime scene with ten vessels. Two large ships dominate the lower portion, their hulls producing strong returns, while four medium-sized vessels form a loose line above them. In the lower right, four tiny boats appear as faint point-like targets.', False),
+    ('This SAR image captures a maritime scene with twelve vessels. Two large ships dominate the upper portion, while four medium-sized vessels form a loose line just below them. In the lower right, four tiny boats appear as faint point-like targets.', False),
+    ('This SAR image captures a maritime scene with ten vessels. Two large ships dominate the upper portion. In the lower left, four tiny boats appear as faint point-like targets.', False),
+    ('This SAR image captures a maritime scene with ten vessels. Three large ships dominate the upper portion, and several tiny boats appear in the lower right.', False),
+    ('The image, likely acquired by a C-band sensor, shows ten vessels at sea.', False),
+    ('Ten vessels are visible; the two largest, probably bulk carriers of roughly 500-600 m, lie near the top.', True),
+    ('Ten vessels are visible; the two largest, probably bulk carriers of roughly 200 m, lie near the top.', False),
+    ('Overall, the scene contains about ten ships of varying sizes, with the bigger ones in the northern half and a cluster of small boats toward the south-east.', True),
+    ('Overall, the scene contains about ten ships of varying sizes, with the bigger ones in the southern half and a cluster of small boats toward the south-east.', False),
+    ('Overall, the scene contains about ten ships of varying sizes, with the bigger ones in the northern half and a cluster of small boats toward the south-west.', False),
+    ('The radar backscatter from the vessels is strong, with bright double-bounce returns, and the sea surface shows low backscatter. No land, buildings or harbour structures are visible.', True),
+    ('The radar backscatter from the vessels is strong, and the sea surface shows low backscatter. A small harbour is visible in the lower left.', False),
+    ('The vessels include a couple of large cargo ships at the top and a group of tiny fishing boats in the lower right; the middle band holds five mid-sized ships.', False),
+    ('In total there are ten ships: two big, four medium and four small.', True),
+    ('Ten ships are present. The largest two sit in the top third; none is in the left half below mid-height.', True),
+    ('Ten ships are present. The largest two sit in the bottom third; none is in the left half below mid-height.', False),
+    ('Ten ships are present. Most of them are in the upper half, and the lower-left quadrant is empty.', True),
+    ('Ten ships are present. Most of them are in the lower half, and the lower-left quadrant is empty.', False),
+    ('Ten ships are present. Most of them are in the upper half, and the lower-right quadrant is empty.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), LONG_CAPTIONS)
+def test_long_captions(text: str, ok: bool) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

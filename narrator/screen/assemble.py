@@ -136,6 +136,18 @@ def _widened(region: Region) -> Region:
     return lambda x, y, s: region(x, y, s + HEDGE_SLACK if s > 0 else s)
 
 
+def _negated_groups(s: str, regions: list) -> list[list]:
+    """"no ships in the upper half or the left": each place apart; "none in the left half
+    below mid-height": places next to each other hold together."""
+    groups: list[list] = []
+    for r in regions:
+        if groups and re.fullmatch(r"\s*", s[groups[-1][-1].end():r.start()]):
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return groups
+
+
 def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     """Where the mention's objects are: all regions said of it hold together (a negated
     mention: none is in any of them)."""
@@ -150,7 +162,7 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     if mode == "exact" and not pure_size and (mn.pronoun or (
             mn.adjectives and not set(mn.adjectives) <= {"other", "more"})):
         mode = "subset" if mn.qty != (0, 0) else mode
-    groups = [[r] for r in mn.regions] if mn.qty == (0, 0) else [mn.regions]
+    groups = _negated_groups(s, mn.regions) if mn.qty == (0, 0) else [mn.regions]
     out = []
     for rs in groups:
         a = min(start, *(r.start() for r in rs))
@@ -160,7 +172,7 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
         if any(_HEDGE.search(s[:r.core]) for r in rs):
             region = _widened(region)
         out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine,
-                                                    _size_of(mn.adjectives)),
+                                                    _size_of(mn.adjectives) or _compared(mn)),
                          (base + a, base + b), s[a:b], region))
     return out
 
@@ -232,8 +244,10 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
     b = max(m.end for m, _ in rest)
     size = _size_of(rest[0][0].adjectives)
     same = size and all(not m.adjectives and not m.anaphora for m, _ in rest[1:])
-    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b],
-                     {"size": size} if same else None))  # "one large ship ... and another"
+    detail = {"size": size} if same else {}  # "one large ship ... and another"
+    if head is None:
+        detail["parts"] = True  # other sentences may name more parts (see object_claims)
+    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b], detail))
     return out
 
 
@@ -257,6 +271,13 @@ def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: 
     a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in ms)
     b = max(m.end for m, _ in ms)
     return Claim("count", subj, (low, high, fine or None), (base + a, base + b), s[a:b], detail)
+
+
+def _compared(mn: Mention) -> str | None:
+    """"the bigger ones", "smaller boats": the larger or smaller half of the kind."""
+    words = set(mn.adjectives)
+    return ("larger" if words & {"larger", "bigger"} else
+            "smaller" if words & {"smaller", "tinier"} else None)
 
 
 def _size_of(adjectives: tuple[str, ...]) -> str | None:
@@ -338,7 +359,7 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
         lo = float(m.group("a").replace(",", ""))
         hi = float(m.group("b").replace(",", "")) if m.group("b") else lo
         fine = owner[0].fine if owner else None
-        every = None
+        every = {"super": owner[0].superlative} if owner and owner[0].superlative else None
         if owner and _EACH_BEFORE.search(s[owner[0].end:m.start()]):
             every = {"all": True, "size": _size_of(owner[0].adjectives),
                      "where": combined_region(owner[0].regions) if owner[0].regions else None}

@@ -123,7 +123,11 @@ def _in_range(n: int, rng: tuple[int, int | None]) -> bool:
 def _check_position(c: Claim, facts: dict[str, Any]) -> Outcome:
     _region, mode, qty, fine, *size = c.value
     members = _members(facts, c.subject, fine)
-    if size and size[0]:  # "two large vessels, both in ...": the large ones
+    if size and size[0] in ("larger", "smaller") and members:  # "the bigger ones": upper half
+        mid = sorted(o["rel_area"] for o in members)[len(members) // 2]
+        members = [o for o in members
+                   if (o["rel_area"] >= mid if size[0] == "larger" else o["rel_area"] <= mid)]
+    elif size and size[0]:  # "two large vessels, both in ...": the large ones
         sized = [o for o in members if _SIZE_OK[size[0]](o["rel_area"])]
         members = sized or members
     if mode in ("max", "min") and members:
@@ -245,6 +249,11 @@ def _check_length(c: Claim, facts: dict[str, Any]) -> Outcome:
     lo, hi, fine = c.value
     members = _members(facts, c.subject, fine) or facts.get("objects", [])
     every = isinstance(c.detail, dict) and c.detail.get("all")
+    if isinstance(c.detail, dict) and c.detail.get("super") and members:  # "the largest, 300 m"
+        top = max(o["rel_area"] for o in members) * 0.85
+        low = min(o["rel_area"] for o in members) * 1.15
+        members = [o for o in members if (o["rel_area"] >= top if c.detail["super"] == "max"
+                                          else o["rel_area"] <= low)]
     if every:  # "each about 20 m across": every member of the group named
         members = _in_place(c, members, facts)
         if c.detail.get("size"):

@@ -11,6 +11,7 @@ claims about the scene itself (metadata, land cover, tone, optical phrases, plac
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -300,6 +301,11 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         if any(x.start - 2 <= m.start() < x.end or (x.qstart >= 0 and x.qstart <= m.start()
                                                     < x.end) for x in nouns):
             continue
+        if (m.group("bare") and out and out[-1].superlative
+                and re.fullmatch(r"\s+", s[out[-1].end:m.start()])):
+            out[-1].end = m.end()  # "the largest two": two of the largest
+            out[-1].qty = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
+            continue
         if _inside(m.start(), vocab_spans) or _RECIPROCAL.match(s, m.start()) or (
                 m.group(0).lower() == "another" and re.search(r"\bone\s+$", s[:m.start()], re.I)):
             continue  # "close to one another": no object
@@ -427,7 +433,9 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
     masked = masked or []
     out: list[Claim] = []
     last: Mention | None = None
+    counted: list[set[str]] = []
     for a, b in sentences(text):
+        n_before = len(out)
         s = text[a:b]
         nouns = _noun_mentions(s, a, vocab, masked)
         prev_end, prev = 0, None
@@ -459,8 +467,25 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
                 mn.mode = "none"
         _attach_regions(s, mentions, regions, used, covered, a)
         out += empty + _sentence_claims(s, a, [m for m in mentions if not m.blocker])
-        out += _length_claims(s, a, nouns)
+        out += _length_claims(s, a, sorted(nouns + [p for p in pron if p.superlative],
+                                           key=lambda x: x.start))
         if nouns:
             last = nouns[-1]
-    return out
+        counted.append({c.subject for c in out[n_before:] if c.kind == "count"})
+    return _parts_across_sentences(out, counted)
+
+
+def _parts_across_sentences(out: list[Claim], counted: list[set[str]]) -> list[Claim]:
+    """Parts that add up within a sentence ("two large ships ..., while four medium-sized
+    vessels ...") are only a lower bound when other sentences count the same kind ("ten
+    vessels" before, "four tiny boats" after)."""
+    if len(counted) < 2:
+        return out
+    result = []
+    for c in out:
+        if c.kind == "count" and isinstance(c.detail, dict) and c.detail.get("parts") and sum(
+                c.subject in subs for subs in counted) > 1:
+            c = dataclasses.replace(c, value=(c.value[0], None, c.value[2]))
+        result.append(c)
+    return result
 

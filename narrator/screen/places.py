@@ -100,6 +100,8 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
             continue
         if prv and _SPREAD.search(s[:prv.core]) and _SPREAD_TO.match(s[prv.end():core]):
             continue  # "from the top edge down to the lower part"
+        nxt = nxt if nxt is None or nxt.start() not in used else None  # "... is empty"
+        prv = prv if prv is None or prv.start() not in used else None
         union = bool((nxt and _UNION.match(s[r.end():nxt.core])) or (
             prv and _UNION.match(s[prv.end():core])))
         if re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?(?:image|scene|frame|"

@@ -161,6 +161,9 @@ REGION = re.compile(
     rf"section|area|region|zone|third))?|centrally)(?![\w-])(?!\s+(?:line|point|of\s+(?!the\s+"
     rf"(?:image|scene|frame|picture|chip|tile|view)))))"
     rf"|(?P<half>(?P<hw>{_VW}|{_HW})[\s-]+half)"
+    r"|(?P<rel>(?P<relw>below|under|beneath|above|left\s+of|right\s+of)\s+(?:the\s+)?(?:mid-?height|"
+    r"mid-?line|middle\s+line|centre\s+line|center\s+line|halfway\s+(?:line|mark)|"
+    r"vertical\s+centre\s+line|horizontal\s+centre\s+line|image\s+centre\s+line))"
     rf"|(?P<edge>(?P<ew>{_VW}|{_HW})(?:\s+(?:or|and)\s+(?:the\s+)?(?P<ew2>{_VW}|{_HW}))?"
     rf"(?:[\s-]+(?:image|frame|scene))?[\s-]+(?:edge|border|margin|boundary|periphery|rim|"
     rf"fringe)s?)"
@@ -190,6 +193,8 @@ def region_axes(m: re.Match[str]) -> str:
         return "x"
     if g["axis"]:
         return "y"
+    if g["rel"]:
+        return "x" if "of" in g["relw"].lower() else "y"
     word = (g["hw"] or g["ew"] or g["tw"] or g["bw"] or g["uw"] or "").lower()
     return "x" if _V.get(word) == "x" else "y"
 
@@ -275,6 +280,10 @@ def region_of(m: re.Match[str]) -> Region:
         return _region(_M, _M)
     if g["half"]:
         return _side(g["hw"], 1 / 2)
+    if g["rel"]:  # "below mid-height": the lower half
+        word = re.sub(r"\s+of$", "", g["relw"].lower())
+        return _side({"below": "bottom", "under": "bottom", "beneath": "bottom",
+                      "above": "top"}.get(word, word), 1 / 2)
     if g["edge"]:
         if g["ew2"]:
             a, b = _side(g["ew"], 0.15), _side(g["ew2"], 0.15)
