@@ -688,3 +688,56 @@ LONG_CAPTIONS = [
 def test_long_captions(text: str, ok: bool) -> None:
     v = screen_text(text, HARBOUR)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: a port scene with full metadata, as the geo step writes it (place Yangpu, Shanghai, China)
+PORT = _scene([("harbor", None, 0.44, 0.84, 71), ("ship", None, 0.34, 0.66, 36),
+               ("ship", None, 0.21, 0.57, 39), ("car", None, 0.73, 0.81, 9),
+               ("car", None, 0.68, 0.79, 9)],
+              geo={"platform": "Sentinel-1A", "band": "C", "polarization": "VV", "mode": "IW",
+                   "incidence_angle": 24.1, "orbit_direction": "ASCENDING",
+                   "acquired_at": "2024-09-11T21:52:00Z", "gsd_m": 10.0,
+                   "center_lon": 121.9, "center_lat": 31.3, "place": "Yangpu",
+                   "admin_region": "Shanghai", "country": "China", "season": "autumn"},
+              size=512)
+PORT["land_cover"] = {"built-up": 0.52, "water": 0.48}
+METADATA_PHRASINGS = [
+    ('A Sentinel-1A IW-mode VV image acquired on 11 September 2024.', True),
+    ('A Sentinel-1A IW-mode VV image acquired on 3 March 2024.', False),
+    ('Acquired on an ascending pass at about 24 degrees incidence.', True),
+    ('Acquired on a descending pass.', False),
+    ('The incidence angle is roughly 36°.', False),
+    ('The image has 10 m pixel spacing.', True),
+    ('The image has 1 m pixel spacing.', False),
+    ('A port area near Shanghai, China.', True),
+    ('A port area in Yangpu, Shanghai.', True),
+    ('A port area near Ningbo.', False),
+    ('A port area in Pudong.', False),
+    ('A port area in South Korea.', False),
+    ('The scene was captured in autumn 2024.', True),
+    ('The scene was captured in summer 2024.', False),
+    ('Captured in 2023.', False),
+    ('Acquired at 21:52 UTC.', True),
+    ('Acquired at 10:15 UTC.', False),
+    ('An early-morning acquisition in local time.', True),
+    ('An afternoon acquisition.', False),
+    ('A dual-polarization VV+VH image.', False),
+    ('An HH image.', False),
+    ('A TerraSAR-X scene of Shanghai.', False),
+    ('A Sentinel-1B scene.', False),
+    ('A Sentinel-1 scene in C-band.', True),
+    ('An L-band image.', False),
+    ('The scene is roughly half built-up and half water.', True),
+    ('The scene is mostly vegetation.', False),
+    ('Water covers about 80% of the scene.', False),
+    ('A humid subtropical coastal city.', True),
+    ('Two ships are moored at a harbour, with two cars nearby.', True),
+    ('Three ships are moored at a harbour.', False),
+    ('Two ships and two harbours.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), METADATA_PHRASINGS)
+def test_metadata_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, PORT)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

@@ -24,12 +24,14 @@ _DATE = re.compile(
     r"|\b(?P<season>winter|summer|autumn|spring(?=\s+(?:acquisition|image|scene|pass|season)))\b"
     r"|(?P<tod>\b(?:early\s+)?(?:morning|evening|night-?time|overnight|afternoon|dawn|dusk)\s+"
     r"(?:pass|acquisition|overpass|image|scene|capture|collect)|\b(?:acquired|captured|taken|"
-    r"imaged|collected|recorded)\s+(?:in\s+the\s+)?(?:morning|evening|afternoon|at\s+night))",
+    r"imaged|collected|recorded)\s+(?:in\s+the\s+)?(?:morning|evening|afternoon|at\s+night))"
+    r"|(?P<clock>\b(?:[01]?\d|2[0-3]):[0-5]\d\s*(?:UTC|GMT|Z)\b)",
     re.I)
 _ORBIT = re.compile(r"\b(?P<o>ascending|descending)\b(?=[\s-]*(?:pass|orbit|track|node|"
                     r"geometry|acquisition|direction|overpass))", re.I)
 _INCIDENCE = re.compile(r"(?P<v>\d+(?:\.\d+)?)\s*(?:°|deg\w*)\s*(?:\w+\s+){0,2}?(?=incidence)"
-                        r"|incidence(?:\s+angle)?\s+(?:of\s+)?(?:about\s+|around\s+|roughly\s+|"
+                        r"|incidence(?:\s+angle)?\s+(?:of\s+|is\s+|was\s+|near\s+)?(?:about\s+|"
+                        r"around\s+|roughly\s+|nearly\s+|"
                         r"approximately\s+|~\s*)?(?P<w>\d+(?:\.\d+)?)", re.I)
 _DOMINANT = re.compile(r"\b(?:mostly|predominantly|dominated\s+by|largely|mainly|primarily|"
                        r"chiefly|overwhelmingly|majority\s+of\s+the\s+(?:scene|image|frame)\s+"
@@ -89,7 +91,7 @@ def metadata_claims(text: str, vocab: ScreenVocabulary) -> list[Claim]:
         out.append(Claim("resolution", "gsd", float(m.group("v") or m.group("w")), m.span(),
                          m.group(0)))
     for m in _DATE.finditer(text):
-        kind = next(k for k in ("month", "year", "season", "tod") if m.group(k))
+        kind = next(k for k in ("month", "year", "season", "tod", "clock") if m.group(k))
         out.append(Claim("time", kind, m.group(kind).lower(), m.span(), m.group(0)))
     for m in _ORBIT.finditer(text):
         out.append(Claim("orbit", "orbit", m.group("o").lower(), m.span(), m.group(0)))
