@@ -741,3 +741,48 @@ METADATA_PHRASINGS = [
 def test_metadata_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, PORT)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: an airport scene with eight typed aircraft, as the SAR-AIRcraft loader gives it
+APRON = _scene([("aircraft", t, x, y, side) for t, x, y, side in (
+    ("ARJ21", 0.2, 0.26, 31), ("other", 0.72, 0.53, 28), ("Boeing 787", 0.9, 0.49, 57),
+    ("ARJ21", 0.58, 0.78, 34), ("other", 0.39, 0.67, 29), ("A320/321", 0.2, 0.56, 40),
+    ("A220", 0.53, 0.76, 38), ("ARJ21", 0.07, 0.56, 32))], geo={"gsd_m": 1.0})
+APRON_PHRASINGS = [
+    ('Eight aircraft: three ARJ21s, one Boeing 787, one A320/321, one A220 and two of other types.', True),
+    ('Eight aircraft: three ARJ21s, one Boeing 787, one A320/321, one A220 and two aircraft of other types.', True),
+    ('Eight aircraft: two ARJ21s, one Boeing 787, one A320/321, one A220 and three of other types.', False),
+    ('Eight aircraft, three of which are ARJ21s.', True),
+    ('Eight aircraft, four of which are ARJ21s.', False),
+    ('The largest aircraft, a Boeing 787, sits near the right edge.', True),
+    ('The largest aircraft, a Boeing 787, sits near the left edge.', False),
+    ('The largest aircraft is an A330 near the right edge.', False),
+    ('The Boeing 787 near the right edge is roughly 57 m long.', True),
+    ('The Boeing 787 near the right edge is roughly 30 m long.', False),
+    ('A single widebody, a Boeing 787, is parked on the right.', True),
+    ('Two widebodies are parked on the right.', False),
+    ('The aircraft near the left edge is an ARJ21.', True),
+    ('The aircraft near the left edge is an A220.', False),
+    ('An A320-family jet sits left of centre at mid-height.', True),
+    ('An A320-family jet sits in the upper-right quadrant.', False),
+    ('Two aircraft of other types lie near the centre of the scene.', True),
+    ('Two aircraft of other types lie in the top-left corner.', False),
+    ('The ARJ21s are spread out: one in the upper left, one near the left edge and one in the lower half.', True),
+    ('The ARJ21s are all in the upper half.', False),
+    ('Most aircraft are in the lower half.', True),
+    ('Most aircraft are in the upper half.', False),
+    ('Eight small aircraft are scattered over the apron.', True),
+    ('Eight large aircraft are scattered over the apron.', False),
+    ('Roughly eight jets, mostly narrowbodies.', True),
+    ('Roughly eight jets, mostly widebodies.', False),
+    ('Eight airliners; none is a Boeing 737.', True),
+    ('Eight airliners including a Boeing 737.', False),
+    ('Eight aircraft with wingspans of about 30-40 m.', True),
+    ('Eight aircraft with wingspans of about 80 m.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), APRON_PHRASINGS)
+def test_apron_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, APRON)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

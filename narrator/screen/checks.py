@@ -238,6 +238,8 @@ def _check_fine_at(c: Claim, facts: dict[str, Any]) -> Outcome:
     ok = any(o.get("fine_type") in types for o in there)
     if isinstance(c.detail, dict) and c.detail.get("all"):
         ok = all(o.get("fine_type") in types for o in members)
+    if isinstance(c.detail, dict) and c.detail.get("most"):
+        ok = 2 * sum(o.get("fine_type") in types for o in members) > len(members)
     return Outcome(c, "supported" if ok else "contradicted",
                    sorted({str(o.get("fine_type")) for o in there}) or "nothing there")
 

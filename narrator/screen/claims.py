@@ -37,7 +37,7 @@ _NEG = re.compile(
     r"(?:\bno|\bwithout(?:\s+any)?|\bfree\s+of|\bdevoid\s+of|\black\s+of|\babsence\s+of|"
     r"\bnot?\s+(?:a\s+single|any|even\s+a)|\bnor\s+(?:any|are\s+there\s+any)?|\bneither|"
     r"\bno\s+(?:sign|signs|evidence|trace|indication)\s+of(?:\s+any)?|\bnot\s+a|\bnone\s+of\s+the"
-    r"|\bnone\s+of\s+(?:them|these|those)(?:\s+(?:is|are|being))?"
+    r"|\bnone\s+of\s+(?:them|these|those)(?:\s+(?:is|are|being))?|\bnone\s+(?:is|are)"
     r"|\bany|\bzero)\s+(?:[\w-]+\s+){0,2}$", re.I)
 _NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more(?!\s+than)|extra|obvious\s+other)\s+"
                         r"(?:[\w-]+\s+){0,2}$", re.I)

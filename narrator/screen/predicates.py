@@ -27,6 +27,8 @@ _APPOSITION = re.compile(r"[,(\u2013\u2014]\s*(?:probably\s+|likely\s+|possibly\
 _ALL_ARE = re.compile(r"(?:\ball\s+of\s+(?:them|which|these)(?:\s+(?:are|being))?|\bthey\s+are\s+"
                       r"all|\ball\s+are|\beach\s+(?:of\s+them\s+)?is|\bevery\s+one\s+(?:of\s+"
                       r"them\s+)?is)\s+(?:an?\s+)?$", re.I)
+_MOSTLY_ARE = re.compile(r"[,;(]\s*(?:(?:they\s+are|which\s+are)\s+)?(?:mostly|mainly|largely|"
+                         r"predominantly|primarily|chiefly)\s+$", re.I)
 _SHARE = re.compile(rf"(?P<q>{QUANTITY.pattern})\s+of\s+(?:which|them|these|those)\s+"
                     r"(?:are|is|were|appear\s+to\s+be|look\s+like)\s+(?:[\w-]+\s+)?$", re.I)
 _SIZE_AFTER = re.compile(r"\s*,?\s*(?:which\s+)?(?:is|are|appears|appear|looks|look|seems|seem)"
@@ -75,13 +77,14 @@ def fine_at_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             out.append(Claim("count", _subject(mn), (rng[0], rng[1], mn.fine), (a, b),
                              s[share.start():mn.end]))
             continue
-        every = _ALL_ARE.search(s[:start])
-        if every is not None:  # "five aircraft, all of them narrowbodies"
+        every = _ALL_ARE.search(s[:start]) or _MOSTLY_ARE.search(s[:start])
+        if every is not None:  # "five aircraft, all of them narrowbodies", "mostly A320s"
             owner = [m for m in mentions if m.end <= every.start() and m.cats == mn.cats]
             if owner:
                 a = owner[-1].qstart if owner[-1].qstart >= 0 else owner[-1].start
+                key = "all" if every.re is _ALL_ARE else "most"
                 out.append(Claim("fine_at", _subject(mn), mn.fine, (base + a, base + mn.end),
-                                 s[a:mn.end], {"all": True}))
+                                 s[a:mn.end], {key: True}))
             continue
         cop = _COPULA.search(s[:start]) or _APPOSITION.search(s[:start])
         if cop is None:

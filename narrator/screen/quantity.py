@@ -247,11 +247,17 @@ def combined_region(wheres: list[Where]) -> Region:
     for w in wheres:
         if w.axes == "c" and axes - {"c"} in ({"x"}, {"y"}):
             free = "y" if axes - {"c"} == {"x"} else "x"
-            span = (0.25, 0.75) if w.matches[0].group("nearc") else _M
+            span = (0.25, 0.75) if w.matches[0].group("nearc") or _near(w.matches[0]) else _M
             preds.append(_region(x=span) if free == "x" else _region(y=span))
         else:
             preds.append(w.pred)
     return lambda cx, cy, s: all(p(cx, cy, s) for p in preds)
+
+
+def _near(m: re.Match[str]) -> bool:
+    """"near the centre" (the preposition read as part of the place): 0.25-0.75."""
+    return bool(m.group("centre")) and bool(re.match(r"(?:near|around|toward|towards)\b",
+                                                     m.group(0), re.I))
 
 
 def region_of(m: re.Match[str]) -> Region:
@@ -274,7 +280,7 @@ def region_of(m: re.Match[str]) -> Region:
         if g["mid"] or (g["ax"] or "").lower() == "vertically":
             return _region(y=_M)
         return _region(x=_M)
-    if g["nearc"]:
+    if g["nearc"] or (g["centre"] and _near(m)):
         return _region((0.25, 0.75), (0.25, 0.75))
     if g["centre"]:
         return _region(_M, _M)
