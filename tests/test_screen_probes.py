@@ -786,3 +786,38 @@ APRON_PHRASINGS = [
 def test_apron_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, APRON)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: the port scene again: harbour words (quay, berthed), vehicles, hallucinated port objects,
+#: lengths of both ships (36 and 39 px at 10 m), places after "on"
+PORT_PHRASINGS = [
+    ('Two vessels are berthed along a quay in the lower part of the image, with two small vehicles parked nearby on the right.', True),
+    ('Two vessels are berthed along a quay in the upper part of the image.', False),
+    ('Three vessels are berthed along a quay.', False),
+    ('A pair of ships sits left of centre, just above the harbour.', True),
+    ('A pair of ships sits right of centre.', False),
+    ('The harbour structure lies in the lower half, near the bottom edge.', True),
+    ('The harbour structure lies in the upper half.', False),
+    ('Two cars are visible in the lower right.', True),
+    ('Two trucks are visible in the lower right.', False),
+    ('A couple of vehicles appear as tiny bright points in the lower-right quadrant.', True),
+    ('A few vehicles appear in the lower-left quadrant.', False),
+    ('Several cranes line the quay.', False),
+    ('Shipping containers are stacked on the dock.', False),
+    ('The two ships are both small targets, each under 600 m long.', True),
+    ('The two ships are both large, each over 300 m long.', False),
+    ('Each ship is about 370 m long.', True),
+    ('Each ship is about 120 m long.', False),
+    ('Both vessels are roughly 350-400 m in length.', True),
+    ('The port appears to be an industrial harbour on the Huangpu River in Shanghai.', False),
+    ('No aircraft or storage tanks are present.', True),
+    ('There is no harbour infrastructure in this image.', False),
+    ('Two ships, one harbour and two cars.', True),
+    ('One ship, one harbour and two cars are visible.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), PORT_PHRASINGS)
+def test_port_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, PORT)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

@@ -317,7 +317,7 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
 
 
 #: "the ships are tiny", "each is a large object": size said of the mention after a verb
-_PRED_SIZE = re.compile(r"\s+(?:are|is|appear|appears|look|looks|seem|seems)\s+(?:all\s+|each\s+)?"
+_PRED_SIZE = re.compile(r"\s+(?:are|is|appear|appears|look|looks|seem|seems)\s+(?:all\s+|each\s+|both\s+)?"
                         r"(?:(?:an?|very|rather|quite|fairly|only)\s+)*(?P<adj>[\w-]+)\b", re.I)
 
 
@@ -358,6 +358,10 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
         subj = _subject(owner[0]) if owner else ""
         lo = float(m.group("a").replace(",", ""))
         hi = float(m.group("b").replace(",", "")) if m.group("b") else lo
+        bound = _BOUND.search(s[:m.start()])
+        if bound and not m.group("b"):  # "under 60 m long", "over 300 m"
+            lo, hi = ((0.0, hi / 1.25) if bound.group(1).lower() in _BELOW
+                      else (lo / 0.75, float("inf")))
         fine = owner[0].fine if owner else None
         every = {"super": owner[0].superlative} if owner and owner[0].superlative else None
         if owner and _EACH_BEFORE.search(s[owner[0].end:m.start()]):
@@ -366,6 +370,11 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
         out.append(Claim("length", subj, (lo, hi, fine), (base + m.start(), base + m.end()),
                          m.group(0), every))
     return out
+
+
+_BOUND = re.compile(r"\b(under|below|less\s+than|shorter\s+than|at\s+most|up\s+to|over|above|"
+                    r"more\s+than|longer\s+than|at\s+least|exceeding|in\s+excess\s+of)\s+$", re.I)
+_BELOW = {"under", "below", "less than", "shorter than", "at most", "up to"}
 
 
 #: "ten ships, each about 200 m long", "the tanks are each around 30 m across": every member

@@ -55,7 +55,8 @@ _GENERIC_PLACE = (r"(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Island|Cap
                   r"State|City|County|District|Republic|Kingdom|Prefecture|Municipality)")
 _PLACE_CUE = re.compile(
     r"\b(?:off\s+the\s+coast\s+of|coast\s+of|port\s+of|Port\s+of|harbou?r\s+of|city\s+of|"
-    r"island\s+of|near|in|at|over|outside|around|of|along|across|off|from|by)\s+(?:the\s+)?"
+    r"island\s+of|near|in|at|over|outside|around|of|along|across|off|from|by|on|beside|"
+    r"alongside|within)\s+(?:the\s+)?"
     rf"(?P<name>{_GENERIC_PLACE}\s+of\s+(?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*|"
     r"[A-Z][a-z]{2,}(?:[\s-][A-Z][a-z]+)*(?:\s+(?:River|Strait|Bay|Gulf|Sea|Island|Islands|"
     r"Harbou?r|Port|Airport|International\s+Airport|Estuary|Delta|Canal|Channel))?)\b"
