@@ -821,3 +821,42 @@ PORT_PHRASINGS = [
 def test_port_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, PORT)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: place words on the apron: far/extreme sides, compass parts, "-hand side", edges, quadrants,
+#: "the central and lower parts" (a band), "concentrated in" (most of them)
+PLACE_WORDS = [
+    ('The Boeing 787 sits at the far right, roughly halfway down.', True),
+    ('The Boeing 787 sits at the far left, roughly halfway down.', False),
+    ('The Boeing 787 is in the eastern part of the image.', True),
+    ('The Boeing 787 is in the western part of the image.', False),
+    ('The Boeing 787 is on the right-hand side.', True),
+    ('The Boeing 787 is on the left-hand side.', False),
+    ('The Boeing 787 is positioned toward the right edge of the frame.', True),
+    ('The Boeing 787 is positioned toward the bottom edge of the frame.', False),
+    ('An ARJ21 sits in the top-left area.', True),
+    ('An ARJ21 sits in the top-right area.', False),
+    ('An A220 is parked in the lower-central part of the apron.', True),
+    ('An A220 is parked in the upper-central part of the apron.', False),
+    ('The A320/321 is located on the left side at mid-height.', True),
+    ('The A320/321 is located on the right side at mid-height.', False),
+    ('One ARJ21 is at the extreme left edge.', True),
+    ('No aircraft is at the extreme left edge.', False),
+    ('No aircraft lie along the top edge.', True),
+    ('No aircraft lie along the right edge.', False),
+    ('The northern third of the image holds only one aircraft.', True),
+    ('The northern third of the image holds three aircraft.', False),
+    ('Aircraft are concentrated in the central and lower parts of the image.', True),
+    ('Aircraft are concentrated in the upper parts of the image.', False),
+    ('The southwest quadrant holds two aircraft.', False),
+    ('The southeast quadrant holds three aircraft.', True),
+    ('There is a single aircraft in the upper half.', True),
+    ('Most of the aircraft lie below the horizontal centre line.', True),
+    ('Most of the aircraft lie above the horizontal centre line.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), PLACE_WORDS)
+def test_place_words(text: str, ok: bool) -> None:
+    v = screen_text(text, APRON)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

@@ -12,6 +12,7 @@ _CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:while|whereas|but|and|with
                      r"although|though|which|where)\b", re.I)
 _SPREAD = re.compile(r"\b(?:from|between)\s+(?:the\s+)?$", re.I)
 _MOSTLY = re.compile(r"\b(?:mostly|mainly|largely|predominantly|primarily|chiefly|generally|"
+                     r"concentrated|"
                      r"mostly\s+concentrated|most\s+of\s+them|the\s+majority|most(?!\s+of))\b"
                      r"[\w\s-]{0,30}$",
                      re.I)

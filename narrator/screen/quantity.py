@@ -169,7 +169,8 @@ REGION = re.compile(
     rf"fringe)s?)"
     rf"|(?P<third>(?P<tw>{_VW}|{_HW})(?:[\s-]+hand)?[\s-]+{_AREA})(?![\w-])"
     rf"|(?P<bare>(?:at|on|in|to|toward|towards|near|along|occupies|occupy|occupying|crosses|"
-    rf"cross|crossing|spans|hugs|hug|lines|line|fills|crowd|crowds)\s+the\s+(?P<bw>top|bottom|left|right|"
+    rf"cross|crossing|spans|hugs|hug|lines|line|fills|crowd|crowds)\s+the\s+(?:(?:far|extreme|"
+    rf"very)\s+)?(?P<bw>top|bottom|left|right|"
     rf"north|south|east|west)(?![\w-])(?![\s-]+(?:half|third|part|portion|side|corner|edge|"
     rf"quadrant|border|region|area|section|hand|sector|zone|end|strip|reaches|margin)\b)(?![\s-]+of\s+(?!the\s+(?:image|scene|frame|picture|chip|tile|"
     rf"view))))"
@@ -211,6 +212,11 @@ class Where:
         self.bare = len(matches) == 1 and bool(matches[0].group("bare"))
         self.axes = region_axes(matches[0]) if len(matches) == 1 else "xy"
         preds = [region_of(m) for m in matches]
+        axes = [region_axes(m) for m in matches]
+        one = set(axes) - {"c"}
+        if "c" in axes and one in ({"x"}, {"y"}):  # "the central and lower parts": a band
+            band = _region(x=_M) if one == {"x"} else _region(y=_M)
+            preds = [band if a == "c" else p for a, p in zip(axes, preds, strict=True)]
         self.pred: Region = preds[0] if len(preds) == 1 else (
             lambda cx, cy, s: any(p(cx, cy, s) for p in preds))
 
