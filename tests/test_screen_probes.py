@@ -860,3 +860,59 @@ PLACE_WORDS = [
 def test_place_words(text: str, ok: bool) -> None:
     v = screen_text(text, APRON)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: quantity words and hedges on the five-aircraft airport (A) and the ten-ship harbour (H):
+#: "half a dozen", "N or so", "twenty-odd", "10+", ranges, bounds, "scores of"
+QUANTITY_WORDS = [
+    ('A', 'Half a dozen aircraft are parked.', True),
+    ('A', 'A dozen or so aircraft are parked.', False),
+    ('A', 'Four or five aircraft are parked.', True),
+    ('A', 'Three to four aircraft are parked.', False),
+    ('A', '3-5 aircraft are parked.', True),
+    ('A', '6-8 aircraft are parked.', False),
+    ('A', 'A handful of aircraft are parked.', True),
+    ('A', 'A couple of aircraft are parked.', False),
+    ('A', 'Possibly five aircraft are parked.', True),
+    ('A', 'What appear to be three aircraft are parked.', False),
+    ('A', 'There seem to be five planes.', True),
+    ('A', 'There might be seven planes.', False),
+    ('A', 'Five or so aircraft.', True),
+    ('A', 'Scores of aircraft fill the apron.', False),
+    ('A', 'Several dozen aircraft.', False),
+    ('A', 'Several aircraft are parked on the apron.', True),
+    ('A', 'Many aircraft are parked on the apron.', False),
+    ('A', 'Numerous aircraft are parked on the apron.', False),
+    ('A', 'Multiple aircraft are parked on the apron.', True),
+    ('A', 'Only a few aircraft are parked on the apron.', False),
+    ('A', 'At most five aircraft.', True),
+    ('A', 'No more than four aircraft.', False),
+    ('A', 'Fewer than ten aircraft.', True),
+    ('A', 'Under four aircraft.', False),
+    ('A', 'Close to five aircraft.', True),
+    ('A', 'Nearly ten aircraft.', False),
+    ('A', 'Five aircraft in total.', True),
+    ('A', 'A total of six aircraft.', False),
+    ('A', 'The apron holds five aircraft and no other objects.', True),
+    ('A', 'The apron holds five aircraft and a fuel truck.', False),
+    ('H', 'A dozen or so vessels.', True),
+    ('H', 'Around a dozen vessels.', True),
+    ('H', 'Over twenty vessels.', False),
+    ('H', 'Some 10 vessels.', True),
+    ('H', 'Some 15 vessels.', False),
+    ('H', 'Ten-plus vessels are visible in the scene.', True),
+    ('H', '10+ vessels are visible in the scene.', True),
+    ('H', '12+ vessels.', False),
+    ('H', 'Between 5 and 8 vessels.', False),
+    ('H', 'Nine to eleven vessels.', True),
+    ('H', 'Twenty-odd vessels are visible in the scene.', False),
+    ('H', 'Ten or so vessels are visible.', True),
+    ('H', 'Twenty or so vessels are visible.', False),
+    ('H', 'Eleven-odd vessels are visible.', True),
+]
+
+
+@pytest.mark.parametrize(("scene", "text", "ok"), QUANTITY_WORDS)
+def test_quantity_words(scene: str, text: str, ok: bool) -> None:
+    v = screen_text(text, {"A": AIRPORT, "H": HARBOUR}[scene])
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

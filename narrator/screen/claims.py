@@ -160,7 +160,8 @@ _QTY_END = re.compile(rf"(?:{QUANTITY.pattern})\s*$", re.I)
 _OF_HEAD = re.compile(rf"(?:(?:{QUANTITY.pattern})|(?P<w>most|none|all|each|some|any|either|"
                       r"neither|the\s+majority|the\s+rest|the\s+remainder|half))\s+of\s+"
                       r"(?:the|these|those|its|their|our)\s+$", re.I)
-_ADJ_STOP = (_STOP - {"other", "more"}) | {"no", "not", "without", "nor", "none"}
+_ADJ_STOP = (_STOP - {"other", "more"}) | {"no", "not", "without", "nor", "none", "so", "odd",
+                                          "plus"}
 _LIST_GLUE = re.compile(r"^\s*(?:,|/|or|nor|and|,\s*or|,\s*and|,\s*nor)\s*$", re.I)
 _ELSEWHERE = re.compile(r"\b(?:rest|remainder|remaining\s+(?:area|part)|elsewhere|anywhere\s+"
                         r"else|other\s+(?:part|parts|area|areas))\b", re.I)

@@ -41,7 +41,8 @@ FIXED = {
     "a small group of": (2, 5), "a small cluster of": (2, 5), "a tight cluster of": (2, None),
     "a dense cluster of": (2, None), "a large cluster of": (6, None),
     "a large group of": (6, None), "a sizeable number of": (6, None), "a dozen or so": (10, 14),
-    "half a dozen": (5, 7), "half-a-dozen": (5, 7), "about half a dozen": (4, 8),
+    "half a dozen": (5, 7), "scores of": (20, None), "several dozen": (24, None),
+    "a few dozen": (24, None), "half-a-dozen": (5, 7), "about half a dozen": (4, 8),
     "no": (0, 0), "zero": (0, 0), "a": (1, None), "an": (1, None), "some": (1, None),
 }
 _MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|nearly|almost|"
@@ -51,7 +52,7 @@ _MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|
 QUANTITY = re.compile(
     rf"(?<![\w-])(?:between\s+(?P<lo>{_NUM})\s+and\s+(?P<hi>{_NUM})(?![\w-])|"
     rf"(?:(?P<mod>{_MODS})\s+)?(?P<num>{_NUM})(?:\s*(?:or|to|-|\u2013)\s*"
-    rf"(?P<num2>{_NUM})(?![\w-]))?(?P<plus>\+)?(?![\w-]))"
+    rf"(?P<num2>{_NUM})(?![\w-]))?(?P<plus>\+|-plus)?(?P<orso>\s+or\s+so|[\s-]odd)?(?![\w-]))"
     rf"|(?<![\w-])(?P<fixed>{'|'.join(re.escape(k) for k in sorted(FIXED, key=len, reverse=True))})"
     r"(?![\w-])", re.I)
 
@@ -86,6 +87,9 @@ def quantity_range(m: re.Match[str]) -> tuple[int, int | None] | None:
             return (n, n2)
     if m.group("plus"):
         return (n, None)
+    if m.group("orso"):  # "ten or so", "twenty-odd": about N
+        d = max(1, round(0.2 * n))
+        return (max(0, n - d), n + d)
     mod = (m.group("mod") or "").lower().rstrip(".")
     d = max(1, round(0.2 * n))
     if mod in ("about", "around", "roughly", "approximately", "approx", "some", "circa",
