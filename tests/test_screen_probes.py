@@ -916,3 +916,43 @@ QUANTITY_WORDS = [
 def test_quantity_words(scene: str, text: str, ok: bool) -> None:
     v = screen_text(text, {"A": AIRPORT, "H": HARBOUR}[scene])
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: absences scoped to a place and group positions with "all", "both", "each of", "none of"
+SCOPED_PHRASINGS = [
+    ('No vessels are present in the lower-left quadrant.', True),
+    ('No vessels are present in the lower-right quadrant.', False),
+    ('The bottom-left corner contains no ships.', True),
+    ('The bottom-right corner contains no ships.', False),
+    ('There are no ships in the left half below the middle.', True),
+    ('The lower-left part of the image is devoid of ships.', True),
+    ('The upper-left part of the image is devoid of ships.', False),
+    ('The left side of the scene is free of vessels.', False),
+    ('Nothing is visible in the lower-left quadrant.', True),
+    ('Nothing is visible in the upper-right quadrant.', False),
+    ('Apart from the ten ships, the sea is empty.', True),
+    ('The lower half has no large ships.', True),
+    ('The upper half has no large ships.', False),
+    ('None of the ships lie in the lower-left quadrant.', True),
+    ('None of the ships lie in the upper-right quadrant.', False),
+    ('No ships appear anywhere near the bottom-left corner.', True),
+    ('Vessels are absent from the bottom-left quadrant.', True),
+    ('Vessels are absent from the upper half.', False),
+    ('The western half of the image below mid-height holds no vessels.', True),
+    ('There are no ships in the upper half.', False),
+    ('All ten ships are clustered in the northern half.', False),
+    ('All four small boats are grouped together in the south-east.', True),
+    ('The four small boats are packed into the lower-right corner area.', True),
+    ('The two large ships lie side by side along the top.', True),
+    ('The two large ships lie side by side along the bottom.', False),
+    ('Both big vessels are found in the upper third of the frame.', True),
+    ('Both big vessels are found in the lower third of the frame.', False),
+    ('Each of the large ships sits in the upper half.', True),
+    ('Each of the large ships sits in the lower half.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), SCOPED_PHRASINGS)
+def test_scoped_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

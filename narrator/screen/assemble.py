@@ -141,7 +141,8 @@ def _negated_groups(s: str, regions: list) -> list[list]:
     below mid-height": places next to each other hold together."""
     groups: list[list] = []
     for r in regions:
-        if groups and re.fullmatch(r"\s*", s[groups[-1][-1].end():r.start()]):
+        if groups and re.fullmatch(r"\s*(?:of\s+the\s+(?:image|scene|frame|picture)\s*)?",
+                                   s[groups[-1][-1].end():r.start()], re.I):
             groups[-1].append(r)
         else:
             groups.append([r])

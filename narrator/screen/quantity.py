@@ -167,7 +167,8 @@ REGION = re.compile(
     rf"|(?P<half>(?P<hw>{_VW}|{_HW})[\s-]+half)"
     r"|(?P<rel>(?P<relw>below|under|beneath|above|left\s+of|right\s+of)\s+(?:the\s+)?(?:mid-?height|"
     r"mid-?line|middle\s+line|centre\s+line|center\s+line|halfway\s+(?:line|mark)|"
-    r"vertical\s+centre\s+line|horizontal\s+centre\s+line|image\s+centre\s+line))"
+    r"vertical\s+centre\s+line|horizontal\s+centre\s+line|image\s+centre\s+line)|"
+    r"(?P<relv>below|above|beneath)\s+the\s+(?:middle|centre|center)(?![\w-])(?!\s+of\b))"
     rf"|(?P<edge>(?P<ew>{_VW}|{_HW})(?:\s+(?:or|and)\s+(?:the\s+)?(?P<ew2>{_VW}|{_HW}))?"
     rf"(?:[\s-]+(?:image|frame|scene))?[\s-]+(?:edge|border|margin|boundary|periphery|rim|"
     rf"fringe)s?)"
@@ -199,7 +200,7 @@ def region_axes(m: re.Match[str]) -> str:
     if g["axis"]:
         return "y"
     if g["rel"]:
-        return "x" if "of" in g["relw"].lower() else "y"
+        return "x" if "of" in (g["relw"] or "").lower() else "y"
     word = (g["hw"] or g["ew"] or g["tw"] or g["bw"] or g["uw"] or "").lower()
     return "x" if _V.get(word) == "x" else "y"
 
@@ -297,7 +298,7 @@ def region_of(m: re.Match[str]) -> Region:
     if g["half"]:
         return _side(g["hw"], 1 / 2)
     if g["rel"]:  # "below mid-height": the lower half
-        word = re.sub(r"\s+of$", "", g["relw"].lower())
+        word = re.sub(r"\s+of$", "", (g["relw"] or g["relv"]).lower())
         return _side({"below": "bottom", "under": "bottom", "beneath": "bottom",
                       "above": "top"}.get(word, word), 1 / 2)
     if g["edge"]:
