@@ -956,3 +956,38 @@ SCOPED_PHRASINGS = [
 def test_scoped_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, HARBOUR)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: sizes: shares of the image in percent, "sizeable", "fills the frame" (and its negation),
+#: predicates of the members a place picks ("the vessels in the lower right are tiny")
+SIZE_PHRASINGS = [
+    ('The largest ship covers about 8% of the image.', True),
+    ('The largest ship covers about 30% of the image.', False),
+    ('A sizeable vessel sits in the upper left.', True),
+    ('A sizeable vessel sits in the lower right.', False),
+    ('A very large ship dominates the upper-left quadrant.', True),
+    ('A very large ship dominates the lower-right quadrant.', False),
+    ('The tiny boats in the lower right each cover well under 1% of the frame.', True),
+    ('Two ships are big enough to dominate the frame.', False),
+    ('No single ship fills the frame.', True),
+    ('One ship fills most of the frame.', False),
+    ('The ships are all small, point-like targets.', False),
+    ('The vessels in the lower right are tiny.', True),
+    ('The vessels in the upper left are tiny.', False),
+    ('Small boats populate the lower-right quadrant.', True),
+    ('Large ships populate the lower-right quadrant.', False),
+    ('A huge vessel occupies a large part of the upper-right quadrant.', True),
+    ('A huge vessel occupies a large part of the lower-left quadrant.', False),
+    ('The medium-sized ships are roughly 200 m long.', True),
+    ('The medium-sized ships are roughly 50 m long.', False),
+    ('Each of the large ships covers roughly 8 percent of the scene.', True),
+    ('The smallest boat occupies less than 0.1% of the image.', True),
+    ('The smallest boat occupies more than 5% of the image.', False),
+    ('No single vessel covers more than 10% of the image.', True),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), SIZE_PHRASINGS)
+def test_size_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, HARBOUR)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

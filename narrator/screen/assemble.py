@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from narrator.screen.model import Claim, Mention
-from narrator.screen.predicates import (LARGE, SMALL, each_size_claims, fine_at_claims,
-                                        share_size_claims, size_at_claims)
+from narrator.screen.predicates import (LARGE, SMALL, area_share_claims, each_size_claims,
+                                        fine_at_claims, share_size_claims, size_at_claims)
 from narrator.screen.quantity import Region, combined_region
 
 _FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|ying|y)|"
@@ -57,7 +57,8 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
                 out.append(Claim("fine_type", mn.fine, subj, span, words))
         out += _size_claims(mn, s, base, span, words)
         out += _position_claims(mn, s, base, start)
-        if mn.negated and not mn.regions and not mn.pronoun:
+        if mn.negated and not mn.regions and not mn.pronoun and not _NEG_PREDICATE.match(
+                s[mn.end:]):  # "no single ship fills the frame": not an absence
             out.append(Claim("count", subj, (0, 0, mn.fine), span, words))
         if mn.appositive or mn.negated:
             continue
@@ -78,6 +79,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
         parts.setdefault(subj, []).append((mn, qty))
     out += fine_at_claims(s, base, mentions) + size_at_claims(s, base, mentions)
     out += each_size_claims(s, base, mentions) + share_size_claims(s, base, mentions)
+    out += area_share_claims(s, base, mentions)
     for key, ms in fine_groups.items():
         out.append(_count_claim(key, ms, s, base))
     for subj, ms in parts.items():
@@ -85,6 +87,9 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     return out
 
 
+_NEG_PREDICATE = re.compile(r"\s+(?:fills|dominates|exceeds|covers|occupies|spans|reaches|"
+                            r"approaches|stands\s+out|is\s+(?:larger|bigger|longer|wider|as|"
+                            r"more|over|longer)|appears\s+(?:larger|bigger))\b", re.I)
 _REMAINDER_AFTER = re.compile(r"[\w-]+\s+(?:further|farther|elsewhere|lower\s+down|higher\s+up|"
                               r"in\s+the\s+rest\b|across\s+the\s+rest\b)", re.I)
 
@@ -136,6 +141,19 @@ def _widened(region: Region) -> Region:
     return lambda x, y, s: region(x, y, s + HEDGE_SLACK if s > 0 else s)
 
 
+_COPULA_AFTER = re.compile(r"\s*,?\s*(?:are|is|appear|appears|look|looks|seem|seems|show|shows|"
+                           r"measure|measures|have|has|each)\b", re.I)
+
+
+def _restrictive(mn: Mention, s: str, start: int) -> bool:
+    """"The vessels in the lower right are tiny": the place picks the members the predicate
+    is about; it does not say that every member is there."""
+    r = mn.regions[0]
+    return (re.fullmatch(r"\s*", s[mn.end:r.start()]) is not None
+            and _COPULA_AFTER.match(s[mn.regions[-1].end():]) is not None
+            and not re.search(r"\b(?:all|every|each|both)\b", s[max(0, start - 16):start], re.I))
+
+
 def _negated_groups(s: str, regions: list) -> list[list]:
     """"no ships in the upper half or the left": each place apart; "none in the left half
     below mid-height": places next to each other hold together."""
@@ -159,6 +177,8 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
             mn.adjectives) and (
             not re.search(r"\b(?:all|every|each|both)\b", s[max(0, start - 16):start], re.I)):
         mode = "subset"  # "the larger vessels lie ...": a subgroup of unsaid size
+    if mode == "all" and _restrictive(mn, s, start):
+        mode = "subset"  # "the vessels in the lower right are tiny": those there
     pure_size = bool(_size_of(mn.adjectives)) and set(mn.adjectives) <= LARGE | SMALL
     if mode == "exact" and not pure_size and (mn.pronoun or (
             mn.adjectives and not set(mn.adjectives) <= {"other", "more"})):

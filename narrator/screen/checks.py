@@ -27,6 +27,7 @@ VIOLATION_TYPES = ("wrong_count", "absent_category", "wrong_position", "wrong_si
 CONTRADICTED = {"count": "wrong_count", "present": "absent_category",
                 "position": "wrong_position", "size": "wrong_size",
                 "fine_type": "wrong_fine_type", "fine_at": "wrong_fine_type",
+                "area_share": "wrong_size",
                 "length": "wrong_length",
                 "land_mention": "wrong_land_cover", "land_dominant": "wrong_land_cover",
                 "land_share": "wrong_land_cover", "land_absent": "wrong_land_cover",
@@ -169,6 +170,8 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
         return Outcome(c, "supported" if ok else "contradicted", n)
     if c.kind == "fine_at":
         return _check_fine_at(c, facts)
+    if c.kind == "area_share":
+        return _check_area_share(c, facts)
     if c.kind == "present":
         n = _count(facts, c.subject)
         if n == 0 and _land_context(c.text, facts, vocab):
@@ -227,6 +230,19 @@ def _size_count_fits(c: Claim, facts: dict[str, Any], rng: tuple[int, int | None
     return sure <= (rng[1] if rng[1] is not None else loose) and loose >= rng[0]
 
 
+def _check_area_share(c: Claim, facts: dict[str, Any]) -> Outcome:
+    """"covers about 8% of the image": within a factor of two (or half a point); "under /
+    over N%" a bound, with a quarter of slack."""
+    areas = [o["rel_area"] for o in _members(facts, c.subject)]
+    if areas and c.detail.get("super"):
+        areas = [max(areas)] if c.detail["super"] == "max" else [min(areas)]
+    v, bound = c.value, c.detail["bound"]
+    fits = {"<": lambda a: a < 1.25 * v, ">": lambda a: a > 0.8 * v,
+            "~": lambda a: v / 2 <= a <= 2 * v or abs(a - v) <= 0.005}[bound]
+    ok = not areas or any(map(fits, areas))
+    return Outcome(c, "supported" if ok else "contradicted", [round(a, 4) for a in areas[:8]])
+
+
 def _check_fine_at(c: Claim, facts: dict[str, Any]) -> Outcome:
     """"The aircraft in the upper left is an A330": an object there has that type."""
     members = _members(facts, c.subject)
@@ -283,7 +299,8 @@ def check_claims(claims: list[Claim], facts: dict[str, Any],
     vocab = vocab or default_vocabulary()
     out = []
     for c in claims:
-        if c.kind in ("count", "present", "fine_type", "fine_at", "position", "size", "length"):
+        if c.kind in ("count", "present", "fine_type", "fine_at", "position", "size", "length",
+                      "area_share"):
             out.append(_check_object(c, facts, vocab))
         else:
             out.append(check_scene_claim(c, facts, vocab))

@@ -161,3 +161,27 @@ def each_size_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
         a, b = mn.end + m.start("rest"), mn.end + m.end("rest")
         out.append(Claim("size", _subject(mn), kind + "-all", (base + a, base + b), s[a:b]))
     return out
+
+
+_PCT_OF_IMAGE = re.compile(
+    r"\s+(?:covers|covering|occupies|occupying|takes\s+up|taking\s+up|fills|filling|spans|"
+    r"accounts\s+for)\s+(?:only\s+|just\s+)?(?P<mod>about|roughly|approximately|around|nearly|"
+    r"some|~|less\s+than|under|below|over|more\s+than|above)?\s*(?P<v>\d+(?:\.\d+)?)\s*"
+    r"(?:%|percent|per\s*cent)\s+of\s+the\s+(?:image|scene|frame|picture|chip|view)", re.I)
+
+
+def area_share_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
+    """"The largest ship covers about 8% of the image": the box's share of the image area."""
+    out: list[Claim] = []
+    for mn in mentions:
+        p = _PCT_OF_IMAGE.match(s[mn.end:])
+        if p is None or mn.negated:
+            continue
+        mod = re.sub(r"\s+", " ", (p.group("mod") or "").lower())
+        bound = "<" if mod in ("less than", "under", "below") else (
+            ">" if mod in ("over", "more than", "above") else "~")
+        a = mn.qstart if mn.qstart >= 0 else mn.start
+        out.append(Claim("area_share", _subject(mn), float(p.group("v")) / 100,
+                         (base + a, base + mn.end + p.end()), s[a:mn.end + p.end()],
+                         {"bound": bound, "super": mn.superlative}))
+    return out
