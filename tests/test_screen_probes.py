@@ -991,3 +991,30 @@ SIZE_PHRASINGS = [
 def test_size_phrasings(text: str, ok: bool) -> None:
     v = screen_text(text, HARBOUR)
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: "both", "twin", "a single", "only one", pronouns across sentences, "a third one" on the
+#: two-ship port (E) and the ten-ship harbour (H)
+PAIR_PHRASINGS = [
+    ('H', 'Both ships lie in the upper half.', False),
+    ('E', 'Both ships lie in the left half.', True),
+    ('E', 'Both ships lie in the right half.', False),
+    ('E', 'The two vessels are close together, left of centre.', True),
+    ('E', 'The pair of vessels sits in the right half.', False),
+    ('E', 'Twin vessels are moored side by side.', True),
+    ('E', 'Twin vessels and a third one are moored nearby.', False),
+    ('E', 'Two ships. They sit in the left half.', True),
+    ('E', 'Two ships. They sit in the right half.', False),
+    ('E', 'Two ships. One of them is in the upper half.', False),
+    ('E', 'Two ships, one slightly above the other, both left of centre.', True),
+    ('E', 'A single ship is moored at the harbour.', False),
+    ('E', 'Only one car is visible.', False),
+    ('E', 'Just two cars are visible in the lower right.', True),
+    ('E', 'The two cars are parked in the upper left.', False),
+]
+
+
+@pytest.mark.parametrize(("scene", "text", "ok"), PAIR_PHRASINGS)
+def test_pair_phrasings(scene: str, text: str, ok: bool) -> None:
+    v = screen_text(text, {"E": PORT, "H": HARBOUR}[scene])
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]

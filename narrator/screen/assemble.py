@@ -207,6 +207,9 @@ _EXHAUSTIVE = re.compile(r"[:\u2013\u2014]|\bmake\s+up\b|\bin\s+all\b|\baltogeth
                          r"\bcomprising\b|\bconsisting\s+of\b|\bnamely\b", re.I)
 
 
+#: additive words that name objects besides a group just named ("and a third one", "two more")
+_BESIDES = re.compile(r"(?:another|a\s+(?:second|third|fourth|fifth)|[\w-]+\s+(?:more|further|"
+                      r"additional))\b", re.I)
 _OPEN_LIST = re.compile(r"^[^.;]{0,12}?\b(?:and|plus|with)\s+(?:a\s+)?(?:mix|mixture|variety|"
                         r"assortment|range|number|handful|few|several|various|some|other|"
                         r"others|more)\b|^[^.;]{0,4}\betc\b", re.I)
@@ -237,6 +240,12 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
                  and not x[0].anaphora and x[0].mode in ("exact", "all")
                  and not set(x[0].adjectives) - {"other", "more", "total"}
                  and x[1][1] is not None and _low(x[1]) >= total - _low(x[1])), None)
+    if head is not None:
+        after = [x for x in ms if x[0].start > head[0].start]
+        between = s[head[0].end:after[0][0].start] if after else ""
+        if after and after[0][0].additive and _BESIDES.match(s[after[0][0].start:]) and (
+                not re.search(r"[;:\u2013\u2014]|\b(?:one|some|two|three|four|five)\b", between)):
+            head = None  # "twin vessels and a third one": the third is besides the two
     out: list[Claim] = []
     rest = [x for x in ms if x is not head]
     if head is not None:
