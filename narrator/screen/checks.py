@@ -201,7 +201,7 @@ def _in_place(c: Claim, members: list[dict[str, Any]], facts: dict[str, Any]
     """The members a claim picks by place ("the one on the left"), read loosely."""
     where = c.detail.get("where") if isinstance(c.detail, dict) else (
         c.detail if callable(c.detail) else None)
-    if where is None:
+    if where is None or "size" not in facts:
         return members
     w, h = facts["size"]
     return [o for o in members if where(o["center"][0] / w, o["center"][1] / h, SLACK)]
