@@ -1018,3 +1018,35 @@ PAIR_PHRASINGS = [
 def test_pair_phrasings(scene: str, text: str, ok: bool) -> None:
     v = screen_text(text, {"E": PORT, "H": HARBOUR}[scene])
     assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
+
+
+#: tone and radar wording versus colour and optical phrases, and unsupported metadata and
+#: places, on the airport (pixel spacing known, nothing else)
+RADAR_PHRASINGS = [
+    ('The aircraft produce bright cross-shaped returns due to double-bounce from fuselage and wings.', True),
+    ('Sunlight glints off the fuselages of the parked aircraft.', False),
+    ('The aircraft have white fuselages.', False),
+    ('Five aircraft are parked on grey tarmac.', False),
+    ('Five aircraft appear bright against the dark apron.', True),
+    ('The apron and runway appear dark due to smooth surfaces.', True),
+    ('The image appears to have been taken at night.', False),
+    ('This is likely a Sentinel-1 image.', False),
+    ('This high-resolution SAR image shows five aircraft.', True),
+    ('At roughly 1 m resolution, the aircraft shapes are clear.', True),
+    ('At roughly 3 m resolution, the aircraft shapes are clear.', False),
+    ('Five aircraft, likely at a Chinese airport.', False),
+    ('Five aircraft; the airport is probably Beijing Daxing International Airport.', False),
+    ('Five aircraft parked at stands; no vehicles are visible.', True),
+    ('The five aircraft are of five different types.', True),
+    ('Five aircraft cast long shadows to the north.', False),
+    ('Radar shadows behind the aircraft are visible.', True),
+    ('Clouds partly cover the apron.', False),
+    ('Despite cloud cover, the radar image shows five aircraft.', True),
+    ('The scene, free of clouds, shows five aircraft in clear weather.', False),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), RADAR_PHRASINGS)
+def test_radar_phrasings(text: str, ok: bool) -> None:
+    v = screen_text(text, AIRPORT)
+    assert v.ok == ok, [(x.type, x.text, x.expected) for x in v.violations]
