@@ -1,6 +1,6 @@
 """Screening benchmark: recall per fault type and false rejections on labelled captions.
 
-    python benchmarks/screen.py                       # both bundled corpora
+    python benchmarks/screen.py                       # every bundled corpus
     python benchmarks/screen.py --corpus FILE [...]   # any file in that format
 
 A corpus line: {"scene_id", "source"?, "text", "label": "true"|"error", "fault"?, "span"?,
@@ -28,7 +28,7 @@ from screen_scenes import build_facts  # noqa: E402
 
 from narrator.screen import screen_text  # noqa: E402
 
-CORPORA = [HERE / "data" / "screen_corpus_a.jsonl", HERE / "data" / "screen_corpus_b.jsonl"]
+CORPORA = sorted((HERE / "data").glob("screen_corpus_*.jsonl"))
 
 
 def _facts_for(item: dict[str, Any], facts: dict[str, dict[str, dict]]) -> dict | None:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 
 from narrator.screen.model import Claim, Mention
+from narrator.screen.predicates import (LARGE, SMALL, area_share_claims, each_size_claims,
+                                        fine_at_claims, share_size_claims, size_at_claims)
 from narrator.screen.quantity import Region, combined_region
 
-LARGE = {"large", "big", "huge", "massive", "sizeable", "sizable", "giant", "enormous",
-         "dominant", "very large", "oversized", "immense", "vast"}
-SMALL = {"small", "tiny", "little", "minute", "point-like", "pointlike", "diminutive",
-         "miniature", "minuscule"}
 _FILLS = re.compile(r"\b(?:fill(?:s|ing|ed)?|dominat(?:e|es|ing|ed)|occup(?:ies|ying|y)|"
                     r"tak(?:es|ing)\s+up|cover(?:s|ing)?|span(?:s|ning)?)\s+(?P<how>most|much|"
                     r"the\s+majority|the\s+bulk|nearly\s+all|almost\s+all|(?:a\s+)?(?:large|"
@@ -46,6 +44,7 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     parts: dict[str, list[tuple[Mention, tuple[int, int | None]]]] = {}
     loose: set[str] = set()
     _remainder_parts(s, mentions)
+    _regional_parts(s, mentions)
     for mn in mentions:
         if mn.mode == "none" or not mn.cats:
             continue
@@ -58,13 +57,14 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
                 out.append(Claim("fine_type", mn.fine, subj, span, words))
         out += _size_claims(mn, s, base, span, words)
         out += _position_claims(mn, s, base, start)
-        if mn.negated and not mn.regions and not mn.pronoun:
+        if mn.negated and not mn.regions and not mn.pronoun and not _NEG_PREDICATE.match(
+                s[mn.end:]):  # "no single ship fills the frame": not an absence
             out.append(Claim("count", subj, (0, 0, mn.fine), span, words))
         if mn.appositive or mn.negated:
             continue
         qty = mn.total if mn.total is not None else (
-            mn.qty if not mn.pronoun and mn.mode != "subset" else None)
-        if mn.pronoun and mn.additive:
+            mn.qty if not mn.pronoun and mn.mode != "subset" and not mn.part else None)
+        if (mn.pronoun and mn.additive) or mn.regional:
             qty = mn.qty or (1, 1)
         if not mn.pronoun and set(mn.adjectives) & {"other", "more", "additional", "further"}:
             mn.additive = True
@@ -77,6 +77,9 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
                 qty = (1, None)  # "one A330 ...": one of that type, perhaps of several
             fine_groups.setdefault(subj + "#" + mn.fine, []).append((mn, qty))
         parts.setdefault(subj, []).append((mn, qty))
+    out += fine_at_claims(s, base, mentions) + size_at_claims(s, base, mentions)
+    out += each_size_claims(s, base, mentions) + share_size_claims(s, base, mentions)
+    out += area_share_claims(s, base, mentions)
     for key, ms in fine_groups.items():
         out.append(_count_claim(key, ms, s, base))
     for subj, ms in parts.items():
@@ -84,6 +87,9 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
     return out
 
 
+_NEG_PREDICATE = re.compile(r"\s+(?:fills|dominates|exceeds|covers|occupies|spans|reaches|"
+                            r"approaches|stands\s+out|is\s+(?:larger|bigger|longer|wider|as|"
+                            r"more|over|longer)|appears\s+(?:larger|bigger))\b", re.I)
 _REMAINDER_AFTER = re.compile(r"[\w-]+\s+(?:further|farther|elsewhere|lower\s+down|higher\s+up|"
                               r"in\s+the\s+rest\b|across\s+the\s+rest\b)", re.I)
 
@@ -103,6 +109,28 @@ def _remainder_parts(s: str, mentions: list[Mention]) -> None:
                 x.additive = True
 
 
+_PART_LINK = re.compile(r"^[^.;:,]*?(?:,\s*)?\b(?:and|plus|while|with)\s+(?:another\s+)?$", re.I)
+
+
+def _regional_parts(s: str, mentions: list[Mention]) -> None:
+    """"one ship in the lower left and two in the lower right", "three ships at the top and one
+    at the bottom": numbered parts, each with a place, enumerate the kind (they add up to its
+    count); a bare "one" among them is exactly one."""
+    for i, mn in enumerate(mentions):
+        if mn.pronoun or not mn.regions or mn.qty is None or mn.qty[1] is None or mn.negated:
+            continue
+        for x in mentions[i + 1:]:
+            if x.cats != mn.cats or not x.pronoun or not x.regions or x.negated:
+                continue
+            if not _PART_LINK.match(s[mn.end:x.start]) or re.match(r"\w+\s+of\b",
+                                                                    s[x.start:], re.I):
+                break
+            if x.qty is None and s[x.start:x.end].lower() == "one":
+                x.qty, x.mode = (1, 1), "subset"
+            if x.qty is not None and x.qty[1] is not None:
+                x.regional = mn.regional = True
+
+
 #: "close to mid-height", "roughly in the centre": a hedged region, its bands a little wider
 _HEDGE = re.compile(r"\b(?:close\s+to|roughly|approximately|about|around|more\s+or\s+less|"
                     r"somewhere\s+near)\s+(?:at\s+|in\s+|the\s+)?$", re.I)
@@ -113,25 +141,59 @@ def _widened(region: Region) -> Region:
     return lambda x, y, s: region(x, y, s + HEDGE_SLACK if s > 0 else s)
 
 
+_COPULA_AFTER = re.compile(r"\s*,?\s*(?:are|is|appear|appears|look|looks|seem|seems|show|shows|"
+                           r"measure|measures|have|has|each)\b", re.I)
+
+
+def _restrictive(mn: Mention, s: str, start: int) -> bool:
+    """"The vessels in the lower right are tiny": the place picks the members the predicate
+    is about; it does not say that every member is there."""
+    r = mn.regions[0]
+    return (re.fullmatch(r"\s*", s[mn.end:r.start()]) is not None
+            and _COPULA_AFTER.match(s[mn.regions[-1].end():]) is not None
+            and not re.search(r"\b(?:all|every|each|both)\b", s[max(0, start - 16):start], re.I))
+
+
+def _negated_groups(s: str, regions: list) -> list[list]:
+    """"no ships in the upper half or the left": each place apart; "none in the left half
+    below mid-height": places next to each other hold together."""
+    groups: list[list] = []
+    for r in regions:
+        if groups and re.fullmatch(r"\s*(?:of\s+the\s+(?:image|scene|frame|picture)\s*)?",
+                                   s[groups[-1][-1].end():r.start()], re.I):
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return groups
+
+
 def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
     """Where the mention's objects are: all regions said of it hold together (a negated
     mention: none is in any of them)."""
     if not mn.regions:
         return []
-    mode = mn.superlative or mn.mode
-    if mode == "exact" and (mn.pronoun or (mn.adjectives and not set(mn.adjectives)
-                                           <= {"other", "more"})):
+    mode = mn.superlative or ("all" if mn.where_all and not mn.adjectives else mn.mode)
+    if mode == "all" and set(mn.adjectives) & (_CONTRAST | _PLACE_ADJ) and not _size_of(
+            mn.adjectives) and (
+            not re.search(r"\b(?:all|every|each|both)\b", s[max(0, start - 16):start], re.I)):
+        mode = "subset"  # "the larger vessels lie ...": a subgroup of unsaid size
+    if mode == "all" and _restrictive(mn, s, start):
+        mode = "subset"  # "the vessels in the lower right are tiny": those there
+    pure_size = bool(_size_of(mn.adjectives)) and set(mn.adjectives) <= LARGE | SMALL
+    if mode == "exact" and not pure_size and (mn.pronoun or (
+            mn.adjectives and not set(mn.adjectives) <= {"other", "more"})):
         mode = "subset" if mn.qty != (0, 0) else mode
-    groups = [[r] for r in mn.regions] if mn.qty == (0, 0) else [mn.regions]
+    groups = _negated_groups(s, mn.regions) if mn.qty == (0, 0) else [mn.regions]
     out = []
     for rs in groups:
         a = min(start, *(r.start() for r in rs))
         b = max(mn.end, *(r.end() for r in rs))
         where = " & ".join(r.text.lower() for r in rs)
         region = combined_region(rs)
-        if any(_HEDGE.search(s[:r.start()]) for r in rs):
+        if any(_HEDGE.search(s[:r.core]) for r in rs):
             region = _widened(region)
-        out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine),
+        out.append(Claim("position", _subject(mn), (where, mode, mn.qty, mn.fine,
+                                                    _size_of(mn.adjectives) or _compared(mn)),
                          (base + a, base + b), s[a:b], region))
     return out
 
@@ -139,8 +201,18 @@ def _position_claims(mn: Mention, s: str, base: int, start: int) -> list[Claim]:
 _CONTRAST = {"large", "larger", "largest", "small", "smaller", "smallest", "big", "bigger",
              "medium", "mid-sized", "medium-sized", "tiny", "huge", "little", "bright",
              "brighter", "faint", "fainter", "dimmer", "long", "longer", "short", "shorter"}
+_PLACE_ADJ = {"upper", "lower", "left", "right", "northern", "southern", "eastern", "western",
+              "central", "middle", "outer", "inner", "top", "bottom", "nearby", "distant"}
 _EXHAUSTIVE = re.compile(r"[:\u2013\u2014]|\bmake\s+up\b|\bin\s+all\b|\baltogether\b|"
                          r"\bcomprising\b|\bconsisting\s+of\b|\bnamely\b", re.I)
+
+
+#: additive words that name objects besides a group just named ("and a third one", "two more")
+_BESIDES = re.compile(r"(?:another|a\s+(?:second|third|fourth|fifth)|[\w-]+\s+(?:more|further|"
+                      r"additional))\b", re.I)
+_OPEN_LIST = re.compile(r"^[^.;]{0,12}?\b(?:and|plus|with)\s+(?:a\s+)?(?:mix|mixture|variety|"
+                        r"assortment|range|number|handful|few|several|various|some|other|"
+                        r"others|more)\b|^[^.;]{0,4}\betc\b", re.I)
 
 
 def _low(q: tuple[int, int | None]) -> int:
@@ -158,7 +230,8 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
     numbers only."""
     if len(ms) == 1:
         m, q = ms[0]
-        if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None):
+        if m.pronoun or m.fine or m.anaphora or (m.regions and m.total is None and not (
+                (m.where_all and not m.adjectives) or m.mode == "most")):
             return []
         return [_count_claim(subj + "#", ms, s, base)]
     total = sum(_low(q) for _, q in ms)
@@ -167,6 +240,12 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
                  and not x[0].anaphora and x[0].mode in ("exact", "all")
                  and not set(x[0].adjectives) - {"other", "more", "total"}
                  and x[1][1] is not None and _low(x[1]) >= total - _low(x[1])), None)
+    if head is not None:
+        after = [x for x in ms if x[0].start > head[0].start]
+        between = s[head[0].end:after[0][0].start] if after else ""
+        if after and after[0][0].additive and _BESIDES.match(s[after[0][0].start:]) and (
+                not re.search(r"[;:\u2013\u2014]|\b(?:one|some|two|three|four|five)\b", between)):
+            head = None  # "twin vessels and a third one": the third is besides the two
     out: list[Claim] = []
     rest = [x for x in ms if x is not head]
     if head is not None:
@@ -183,16 +262,22 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
         contrast = sum(bool(set(m.adjectives) & _CONTRAST) or m.anaphora for m, _ in ms)
         numeric = all(not m.pronoun and not m.regions and q != (1, None) and q[1] is not None
                       for m, q in ms)
-        if not (any(m.additive for m, _ in ms) or contrast >= 2 or numeric):
+        regional = all(m.regional for m, _ in ms)
+        if not (any(m.additive for m, _ in ms) or contrast >= 2 or numeric or regional):
             return out
     low = sum(_low(q) for _, q in rest)
     highs = [1 if q == (1, None) else q[1] for _, q in rest]
     high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
-    if loose:
-        high = None
+    if loose or _OPEN_LIST.search(s[max(m.end for m, _ in rest):]):
+        high = None  # "two 737s, three A320s and a mix of other types": at least
     a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in rest)
     b = max(m.end for m, _ in rest)
-    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b]))
+    size = _size_of(rest[0][0].adjectives)
+    same = size and all(not m.adjectives and not m.anaphora for m, _ in rest[1:])
+    detail = {"size": size} if same else {}  # "one large ship ... and another"
+    if head is None:
+        detail["parts"] = True  # other sentences may name more parts (see object_claims)
+    out.append(Claim("count", subj, (low, high, None), (base + a, base + b), s[a:b], detail))
     return out
 
 
@@ -205,12 +290,29 @@ def _count_claim(key: str, ms: list[tuple[Mention, tuple[int, int | None]]], s: 
     highs = [1 if q == (1, None) and len(ms) > 1 else q[1] for _, q in ms]
     high = None if any(h is None for h in highs) else sum(highs)  # type: ignore[arg-type]
     mn = ms[0][0]
-    if len(ms) == 1 and mn.adjectives and mn.mode != "all" and mn.total is None and not (
-            set(mn.adjectives) <= {"other", "more"}):
-        high = None  # "two large vessels": a subgroup of the ships
+    detail = None
+    if len(ms) == 1 and mn.adjectives and (mn.mode != "all" or mn.superlative or _size_of(
+            mn.adjectives)) and mn.total is None and not set(mn.adjectives) <= {"other", "more"}:
+        size = _size_of(mn.adjectives)
+        if size and set(mn.adjectives) <= LARGE | SMALL | {"very", "rather", "fairly"}:
+            detail = {"size": size}  # "four small vessels": all of them, or all that small
+        else:
+            high = None  # "two bright vessels": a subgroup of the ships
     a = min(m.qstart if m.qstart >= 0 else m.start for m, _ in ms)
     b = max(m.end for m, _ in ms)
-    return Claim("count", subj, (low, high, fine or None), (base + a, base + b), s[a:b])
+    return Claim("count", subj, (low, high, fine or None), (base + a, base + b), s[a:b], detail)
+
+
+def _compared(mn: Mention) -> str | None:
+    """"the bigger ones", "smaller boats": the larger or smaller half of the kind."""
+    words = set(mn.adjectives)
+    return ("larger" if words & {"larger", "bigger"} else
+            "smaller" if words & {"smaller", "tinier"} else None)
+
+
+def _size_of(adjectives: tuple[str, ...]) -> str | None:
+    words = set(adjectives)
+    return "large" if words & LARGE else "small" if words & SMALL else None
 
 
 def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: str
@@ -229,6 +331,7 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
     if d:
         every = re.search(r"\b(?:each|every|all|both)\b",
                           s[max(0, mn.start - 12):mn.start] + d.group(0), re.I)
+        every = every and not mn.adjectives  # "two large vessels, each a ...": those two
         out.append(Claim("size", _subject(mn), "large-all" if every else "large",
                          (base + mn.end + d.start(1),
                                                          base + mn.end + d.end()), d.group(1)))
@@ -244,7 +347,7 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
 
 
 #: "the ships are tiny", "each is a large object": size said of the mention after a verb
-_PRED_SIZE = re.compile(r"\s+(?:are|is|appear|appears|look|looks|seem|seems)\s+(?:all\s+|each\s+)?"
+_PRED_SIZE = re.compile(r"\s+(?:are|is|appear|appears|look|looks|seem|seems)\s+(?:all\s+|each\s+|both\s+)?"
                         r"(?:(?:an?|very|rather|quite|fairly|only)\s+)*(?P<adj>[\w-]+)\b", re.I)
 
 
@@ -262,8 +365,9 @@ def _predicative_size(mn: Mention, s: str, base: int) -> list[Claim]:
     group = mn.mode == "all" or bool(re.search(r"\b(?:all|both|each|every)\b", lead)) or bool(
         re.match(r"\s+(?:are|appear|look|seem)\s+all\b", s[mn.end:], re.I))
     a, b = mn.qstart if mn.qstart >= 0 else mn.start, mn.end + p.end()
+    need = mn.qty[0] if mn.qty and not group and not mn.pronoun else 1
     return [Claim("size", _subject(mn), kind + ("-all" if group else ""), (base + a, base + b),
-                  s[a:b])]
+                  s[a:b], {"min": need} if need > 1 else None)]
 
 
 def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
@@ -277,13 +381,32 @@ def _length_claims(s: str, base: int, nouns: list[Mention]) -> list[Claim]:
                                  s[m.end():x.start], re.I)]
         if not (m.group("long") or near or _LEN_BEFORE.search(s[:m.start()])):
             continue
-        if re.match(r"\s*(?:wide|in\s+width|across|apart|away|from|of\s+each|beam)", after, re.I):
-            continue
+        if re.match(r"\s*(?:wide|in\s+width|apart|away|from|of\s+each|beam|across\s+(?!\W))",
+                    after, re.I):
+            continue  # "across" alone or "in diameter": the box's long side (tanks)
         owner = near[:1] or [x for x in nouns if x.end <= m.start()][-1:]
         subj = _subject(owner[0]) if owner else ""
         lo = float(m.group("a").replace(",", ""))
         hi = float(m.group("b").replace(",", "")) if m.group("b") else lo
+        bound = _BOUND.search(s[:m.start()])
+        if bound and not m.group("b"):  # "under 60 m long", "over 300 m"
+            lo, hi = ((0.0, hi / 1.25) if bound.group(1).lower() in _BELOW
+                      else (lo / 0.75, float("inf")))
         fine = owner[0].fine if owner else None
+        every = {"super": owner[0].superlative} if owner and owner[0].superlative else None
+        if owner and _EACH_BEFORE.search(s[owner[0].end:m.start()]):
+            every = {"all": True, "size": _size_of(owner[0].adjectives),
+                     "where": combined_region(owner[0].regions) if owner[0].regions else None}
         out.append(Claim("length", subj, (lo, hi, fine), (base + m.start(), base + m.end()),
-                         m.group(0)))
+                         m.group(0), every))
     return out
+
+
+_BOUND = re.compile(r"\b(under|below|less\s+than|shorter\s+than|at\s+most|up\s+to|over|above|"
+                    r"more\s+than|longer\s+than|at\s+least|exceeding|in\s+excess\s+of)\s+$", re.I)
+_BELOW = {"under", "below", "less than", "shorter than", "at most", "up to"}
+
+
+#: "ten ships, each about 200 m long", "the tanks are each around 30 m across": every member
+_EACH_BEFORE = re.compile(r"\b(?:each|all|both|every\s+one)\b(?:\s+of\s+them)?\s+(?:[\w-]+\s+)"
+                          r"{0,2}$", re.I)

@@ -26,9 +26,12 @@ VIOLATION_TYPES = ("wrong_count", "absent_category", "wrong_position", "wrong_si
 #: claim kind -> violation type when contradicted
 CONTRADICTED = {"count": "wrong_count", "present": "absent_category",
                 "position": "wrong_position", "size": "wrong_size",
-                "fine_type": "wrong_fine_type", "length": "wrong_length",
+                "fine_type": "wrong_fine_type", "fine_at": "wrong_fine_type",
+                "area_share": "wrong_size",
+                "length": "wrong_length",
                 "land_mention": "wrong_land_cover", "land_dominant": "wrong_land_cover",
-                "land_share": "wrong_land_cover", "land_absent": "wrong_land_cover", "platform": "wrong_sensor",
+                "land_share": "wrong_land_cover", "land_absent": "wrong_land_cover",
+                "platform": "wrong_sensor",
                 "band": "wrong_sensor", "polarization": "wrong_sensor", "mode": "wrong_sensor",
                 "time": "wrong_sensor", "orbit": "wrong_sensor", "incidence": "wrong_sensor",
                 "resolution": "wrong_resolution", "place": "wrong_place",
@@ -119,8 +122,15 @@ def _in_range(n: int, rng: tuple[int, int | None]) -> bool:
 
 
 def _check_position(c: Claim, facts: dict[str, Any]) -> Outcome:
-    _region, mode, qty, fine = c.value
+    _region, mode, qty, fine, *size = c.value
     members = _members(facts, c.subject, fine)
+    if size and size[0] in ("larger", "smaller") and members:  # "the bigger ones": upper half
+        mid = sorted(o["rel_area"] for o in members)[len(members) // 2]
+        members = [o for o in members
+                   if (o["rel_area"] >= mid if size[0] == "larger" else o["rel_area"] <= mid)]
+    elif size and size[0]:  # "two large vessels, both in ...": the large ones
+        sized = [o for o in members if _SIZE_OK[size[0]](o["rel_area"])]
+        members = sized or members
     if mode in ("max", "min") and members:
         areas = [o["rel_area"] for o in members]
         pick = max(areas) * 0.85 if mode == "max" else min(areas) * 1.15
@@ -152,7 +162,16 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
     if c.kind == "count":
         low, high, fine = c.value
         n = _count(facts, c.subject, fine)
-        return Outcome(c, "supported" if _in_range(n, (low, high)) else "contradicted", n)
+        ok = _in_range(n, (low, high))
+        if fine and not any(o.get("fine_type") for o in _members(facts, c.subject)):
+            return Outcome(c, "supported", "no fine types known")  # "two tankers" on SSDD
+        if not ok and isinstance(c.detail, dict) and "size" in c.detail:
+            ok = _size_count_fits(c, facts, (low, high))  # "three large ships" of five
+        return Outcome(c, "supported" if ok else "contradicted", n)
+    if c.kind == "fine_at":
+        return _check_fine_at(c, facts)
+    if c.kind == "area_share":
+        return _check_area_share(c, facts)
     if c.kind == "present":
         n = _count(facts, c.subject)
         if n == 0 and _land_context(c.text, facts, vocab):
@@ -166,14 +185,79 @@ def _check_object(c: Claim, facts: dict[str, Any], vocab: ScreenVocabulary) -> O
     if c.kind == "position":
         return _check_position(c, facts)
     if c.kind == "size":
-        areas = [o["rel_area"] for o in _members(facts, c.subject)]
-        kind, every = c.value.removesuffix("-all"), c.value.endswith("-all")
-        ok = {"large": lambda a: a >= LARGE_MIN, "small": lambda a: a <= SMALL_MAX,
-              "fills": lambda a: a >= FILLS_MIN}[kind]
-        held = all(map(ok, areas)) if every else any(map(ok, areas))
-        return Outcome(c, "supported" if not areas or held else "contradicted",
-                       [round(a, 4) for a in areas[:8]])
+        return _check_size(c, facts)
     return _check_length(c, facts)
+
+
+_SIZE_OK = {"large": lambda a: a >= LARGE_MIN, "small": lambda a: a <= SMALL_MAX,
+            "fills": lambda a: a >= FILLS_MIN}
+#: the same sizes read strictly: an object surely of that size
+_SIZE_SURE = {"large": lambda a: a >= 0.05 * 1.2, "small": lambda a: a <= 0.005 * 0.7,
+              "fills": lambda a: a >= 0.3 * 1.2}
+
+
+def _in_place(c: Claim, members: list[dict[str, Any]], facts: dict[str, Any]
+              ) -> list[dict[str, Any]]:
+    """The members a claim picks by place ("the one on the left"), read loosely."""
+    where = c.detail.get("where") if isinstance(c.detail, dict) else (
+        c.detail if callable(c.detail) else None)
+    if where is None or "size" not in facts:
+        return members
+    w, h = facts["size"]
+    return [o for o in members if where(o["center"][0] / w, o["center"][1] / h, SLACK)]
+
+
+def _check_size(c: Claim, facts: dict[str, Any]) -> Outcome:
+    """Some member has the size (at least ``min`` of them; "-all": every member)."""
+    members = _members(facts, c.subject)
+    areas = [o["rel_area"] for o in _in_place(c, members, facts)]
+    kind, every = c.value.removesuffix("-all"), c.value.endswith("-all")
+    ok = _SIZE_OK[kind]
+    need = c.detail.get("min", 1) if isinstance(c.detail, dict) else 1
+    held = all(map(ok, areas)) if every else sum(map(ok, areas)) >= need
+    if members and not areas:
+        held = False  # nothing of that kind in the place named
+    return Outcome(c, "supported" if not members or held else "contradicted",
+                   [round(a, 4) for a in areas[:8]])
+
+
+def _size_count_fits(c: Claim, facts: dict[str, Any], rng: tuple[int, int | None]) -> bool:
+    """"Three large ships": the count of the ships of that size fits (surely .. possibly)."""
+    kind = c.detail["size"]
+    areas = [o["rel_area"] for o in _members(facts, c.subject, c.value[2])]
+    loose = sum(map(_SIZE_OK[kind], areas))
+    sure = sum(map(_SIZE_SURE[kind], areas))
+    return sure <= (rng[1] if rng[1] is not None else loose) and loose >= rng[0]
+
+
+def _check_area_share(c: Claim, facts: dict[str, Any]) -> Outcome:
+    """"covers about 8% of the image": within a factor of two (or half a point); "under /
+    over N%" a bound, with a quarter of slack."""
+    areas = [o["rel_area"] for o in _members(facts, c.subject)]
+    if areas and c.detail.get("super"):
+        areas = [max(areas)] if c.detail["super"] == "max" else [min(areas)]
+    v, bound = c.value, c.detail["bound"]
+    fits = {"<": lambda a: a < 1.25 * v, ">": lambda a: a > 0.8 * v,
+            "~": lambda a: v / 2 <= a <= 2 * v or abs(a - v) <= 0.005}[bound]
+    ok = not areas or any(map(fits, areas))
+    return Outcome(c, "supported" if ok else "contradicted", [round(a, 4) for a in areas[:8]])
+
+
+def _check_fine_at(c: Claim, facts: dict[str, Any]) -> Outcome:
+    """"The aircraft in the upper left is an A330": an object there has that type."""
+    members = _members(facts, c.subject)
+    typed = [o for o in members if o.get("fine_type")]
+    if not typed:
+        return Outcome(c, "supported", None)
+    there = _in_place(c, members, facts)
+    types = default_vocabulary().fine_groups.get(c.value, {c.value})
+    ok = any(o.get("fine_type") in types for o in there)
+    if isinstance(c.detail, dict) and c.detail.get("all"):
+        ok = all(o.get("fine_type") in types for o in members)
+    if isinstance(c.detail, dict) and c.detail.get("most"):
+        ok = 2 * sum(o.get("fine_type") in types for o in members) > len(members)
+    return Outcome(c, "supported" if ok else "contradicted",
+                   sorted({str(o.get("fine_type")) for o in there}) or "nothing there")
 
 
 def _check_length(c: Claim, facts: dict[str, Any]) -> Outcome:
@@ -181,13 +265,24 @@ def _check_length(c: Claim, facts: dict[str, Any]) -> Outcome:
     if not gsd:
         return Outcome(c, "unsupported", "pixel spacing unknown")
     lo, hi, fine = c.value
-    lengths = []
-    for o in _members(facts, c.subject, fine) or facts.get("objects", []):
+    members = _members(facts, c.subject, fine) or facts.get("objects", [])
+    every = isinstance(c.detail, dict) and c.detail.get("all")
+    if isinstance(c.detail, dict) and c.detail.get("super") and members:  # "the largest, 300 m"
+        top = max(o["rel_area"] for o in members) * 0.85
+        low = min(o["rel_area"] for o in members) * 1.15
+        members = [o for o in members if (o["rel_area"] >= top if c.detail["super"] == "max"
+                                          else o["rel_area"] <= low)]
+    if every:  # "each about 20 m across": every member of the group named
+        members = _in_place(c, members, facts)
+        if c.detail.get("size"):
+            members = [o for o in members if _SIZE_OK[c.detail["size"]](o["rel_area"])]
+    lengths, fits = [], []
+    for o in members:
         x0, y0, x1, y1 = o["box"]
-        lengths.append(max(x1 - x0, y1 - y0) * gsd)
-        if o.get("length_m"):
-            lengths.append(o["length_m"])
-    ok = any(lo <= 1.25 * L and hi >= 0.75 * L for L in lengths)
+        own = [max(x1 - x0, y1 - y0) * gsd] + ([o["length_m"]] if o.get("length_m") else [])
+        lengths += own
+        fits.append(any(lo <= 1.25 * L and hi >= 0.75 * L for L in own))
+    ok = all(fits) if every else any(fits)
     return Outcome(c, "supported" if ok else "contradicted",
                    sorted({round(L) for L in lengths})[:12])
 
@@ -204,7 +299,8 @@ def check_claims(claims: list[Claim], facts: dict[str, Any],
     vocab = vocab or default_vocabulary()
     out = []
     for c in claims:
-        if c.kind in ("count", "present", "fine_type", "position", "size", "length"):
+        if c.kind in ("count", "present", "fine_type", "fine_at", "position", "size", "length",
+                      "area_share"):
             out.append(_check_object(c, facts, vocab))
         else:
             out.append(check_scene_claim(c, facts, vocab))

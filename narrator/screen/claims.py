@@ -11,6 +11,7 @@ claims about the scene itself (metadata, land cover, tone, optical phrases, plac
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -36,8 +37,9 @@ _NEG = re.compile(
     r"(?:\bno|\bwithout(?:\s+any)?|\bfree\s+of|\bdevoid\s+of|\black\s+of|\babsence\s+of|"
     r"\bnot?\s+(?:a\s+single|any|even\s+a)|\bnor\s+(?:any|are\s+there\s+any)?|\bneither|"
     r"\bno\s+(?:sign|signs|evidence|trace|indication)\s+of(?:\s+any)?|\bnot\s+a|\bnone\s+of\s+the"
+    r"|\bnone\s+of\s+(?:them|these|those)(?:\s+(?:is|are|being))?|\bnone\s+(?:is|are)"
     r"|\bany|\bzero)\s+(?:[\w-]+\s+){0,2}$", re.I)
-_NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more|extra|obvious\s+other)\s+"
+_NEG_OTHER = re.compile(r"\bno\s+(?:other|additional|further|more(?!\s+than)|extra|obvious\s+other)\s+"
                         r"(?:[\w-]+\s+){0,2}$", re.I)
 _POST_NEG = re.compile(r"^\s*(?:are|is|appear|seem|were)\s+(?:entirely\s+|completely\s+)?"
                        r"(?:absent|missing|not\s+(?:present|visible|seen|detected))", re.I)
@@ -85,8 +87,9 @@ def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tupl
         out.append(Mention(m.start(), m.end(), frozenset({vocab.fine_category[fine]}), fine))
         taken.append(m.span())
     for m in vocab.re_category.finditer(s):
-        if _inside(m.start() + base, masked) or _PROPER_NAME.match(s, m.start()):
-            continue  # "Marina Bay", "Port Said": part of a place name, not an object
+        if _inside(m.start() + base, masked) or _PROPER_NAME.match(s, m.start()) or (
+                vocab.re_compound.match(s, m.end())):
+            continue  # "tank farm": a modifier; "Marina Bay": part of a place name
         prev = next((x for x in out if x.fine and x.start <= m.start() < x.end + 2), None)
         if prev is not None:  # "Boeing 787 aircraft": one mention
             prev.end = max(prev.end, m.end())
@@ -103,9 +106,17 @@ def _noun_mentions(s: str, base: int, vocab: ScreenVocabulary, masked: list[tupl
         before = [x for x in out if x.end <= m.start()]
         if before:
             out.append(Mention(m.start(), m.end(), before[-1].cats, None, anaphora=True))
+    for m in _SIGNAL.finditer(s):  # "ships: one larger return plus three smaller echoes"
+        q = _COUNTED.search(s[:m.start()])
+        before = [x for x in out if x.end <= (q.start() if q else -1) and not x.anaphora]
+        if q and before and not _inside(m.start(), [(x.start, x.end + 1) for x in out]):
+            out.append(Mention(m.start(), m.end(), before[-1].cats, None, anaphora=True))
     return sorted(out, key=lambda x: x.start)
 
 
+_SIGNAL = re.compile(r"\b(?:returns?|echo(?:es)?|signatures?|blips?|targets?)\b", re.I)
+_COUNTED = re.compile(r"(?<![\w-])(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
+                      r"(?:[a-z-]+[\s,]+){0,3}?$", re.I)
 _ANAPHORA = re.compile(r"(?<![\w-])ones(?![\w-])|\b(?:a|an|the)\s+(?:[a-z-]+\s+){1,2}?"
                        r"(?P<one>one)(?![\w-])(?!\s+of\b)", re.I)
 
@@ -147,9 +158,10 @@ def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
 
 _QTY_END = re.compile(rf"(?:{QUANTITY.pattern})\s*$", re.I)
 _OF_HEAD = re.compile(rf"(?:(?:{QUANTITY.pattern})|(?P<w>most|none|all|each|some|any|either|"
-                      r"neither|the\s+majority|the\s+rest|the\s+remainder))\s+of\s+"
+                      r"neither|the\s+majority|the\s+rest|the\s+remainder|half))\s+of\s+"
                       r"(?:the|these|those|its|their|our)\s+$", re.I)
-_ADJ_STOP = (_STOP - {"other", "more"}) | {"no", "not", "without", "nor", "none"}
+_ADJ_STOP = (_STOP - {"other", "more"}) | {"no", "not", "without", "nor", "none", "so", "odd",
+                                          "plus"}
 _LIST_GLUE = re.compile(r"^\s*(?:,|/|or|nor|and|,\s*or|,\s*and|,\s*nor)\s*$", re.I)
 _ELSEWHERE = re.compile(r"\b(?:rest|remainder|remaining\s+(?:area|part)|elsewhere|anywhere\s+"
                         r"else|other\s+(?:part|parts|area|areas))\b", re.I)
@@ -191,6 +203,9 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
     m = _QTY_END.search(lead)
     if m and (rng := quantity_range(m)) is not None:
         mn.qty, mn.qstart = rng, prev_end + m.start()
+        k = re.search(r"\bthe\s+([a-z-]+)\s+$", s[:mn.qstart], re.I)
+        if k and re.search(r"(?:er|est|other|remaining|first|last)$", k.group(1).lower()):
+            mn.adjectives = (k.group(1).lower(), *mn.adjectives)  # "the larger two": a part
     head = s[:mn.qstart if mn.qstart >= 0 else prev_end + adj_at]
     sub = _OF_HEAD.search(head)
     if _NEG_OTHER.search(s[:mn.start]) or ((_NEG.search(head) or mn.qty == (0, 0)) and (
@@ -201,7 +216,10 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
     if sub is not None and (sub.group("w") or "").lower() in ("none", "neither"):
         mn.negated, mn.qty, mn.mode, mn.qstart = True, (0, 0), "exact", sub.start()
         return
-    if mn.qty == (0, 0) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]) or neg_list:
+    not_one = mn.qty is not None and mn.qty[0] <= 1 and re.search(r"\b(?:not|nor|never)\s+$",
+                                                                  head, re.I)
+    if (mn.qty == (0, 0) or _NEG.search(head) or _POST_NEG.match(s[mn.end:]) or neg_list
+            or not_one):
         mn.negated, mn.qty, mn.mode = True, (0, 0), "exact"
         return
     if sub is not None:
@@ -214,15 +232,22 @@ def _qualify(mn: Mention, s: str, prev_end: int, prev: Mention | None) -> None:
         if _ALL.search(head):
             mn.mode = "all"
     elif _plural(s[mn.start:mn.end]) and (_ALL.search(head) or not re.search(
-            r"\b(?:the|this|that)\s+$", head, re.I)):
+            r"\b(?:the|this|that)\s+$", head, re.I)) and not _singular_verb(s[mn.end:]):
         mn.mode = "all"
+
+
+_HEDGED_APPOSITION = re.compile(r"[,(\u2013\u2014]\s*(?:likely|probably|possibly|perhaps|"
+                                r"presumably|maybe|most\s+likely|i\.e\.|e\.g\.)\s+"
+                                r"(?:[\w-]+\s+){0,2}$", re.I)
 
 
 def _subset(mn: Mention, sub: re.Match[str]) -> None:
     """"three of the five ships": the whole is a count, the part is what regions describe."""
     word = (sub.group("w") or "").lower()
-    mn.total, mn.qstart = mn.qty, sub.start()
-    if word.startswith("most") or word == "the majority":
+    mn.total, mn.qstart, mn.part = mn.qty, sub.start(), True
+    if word == "half":  # "half of the ships": at least half
+        mn.mode, mn.qty = "half", None
+    elif word.startswith("most") or word == "the majority":
         mn.mode, mn.qty = "most", None
     elif word in ("all", "each"):
         mn.mode, mn.qty = "all", None
@@ -245,6 +270,17 @@ def _superlative(words: str) -> str | None:
     return None
 
 
+_VERB = re.compile(r"^[^;:.]*?\b(?P<v>is|are|was|were|appears|appear|seems|seem|looks|look|"
+                   r"sits|sit|lies|lie|has|have)\b", re.I)
+
+
+def _singular_verb(after: str) -> bool:
+    """"the aircraft in the upper left is an A330": an invariant noun used in the singular."""
+    v = _VERB.match(after)
+    return bool(v) and v.group("v").lower() in ("is", "was", "appears", "seems", "looks",
+                                                "sits", "lies", "has")
+
+
 def _plural(word: str) -> bool:
     w = word.lower().split()[-1]
     return w.endswith("s") and not w.endswith("ss") or w in ("aircraft", "ferries", "lorries")
@@ -256,6 +292,9 @@ _REMAINDER = re.compile(r"\s+(?:elsewhere|further|farther|lower\s+down|higher\s+
                         re.I)
 
 
+_RECIPROCAL = re.compile(r"one\s+another\b", re.I)
+
+
 def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
               last: Mention | None) -> list[Mention]:
     out = []
@@ -263,8 +302,14 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         if any(x.start - 2 <= m.start() < x.end or (x.qstart >= 0 and x.qstart <= m.start()
                                                     < x.end) for x in nouns):
             continue
-        if _inside(m.start(), vocab_spans):
+        if (m.group("bare") and out and out[-1].superlative
+                and re.fullmatch(r"\s+", s[out[-1].end:m.start()])):
+            out[-1].end = m.end()  # "the largest two": two of the largest
+            out[-1].qty = quantity_range(QUANTITY.match(m.group("bn")))  # type: ignore[arg-type]
             continue
+        if _inside(m.start(), vocab_spans) or _RECIPROCAL.match(s, m.start()) or (
+                m.group(0).lower() == "another" and re.search(r"\bone\s+$", s[:m.start()], re.I)):
+            continue  # "close to one another": no object
         nxt = [x for x in nouns if x.start >= m.end()]
         if nxt and re.fullmatch(r"\s*(?:[a-z-]+\s+){0,2}", s[m.end():nxt[0].start], re.I) and not (
                 set(s[m.end():nxt[0].start].lower().split()) & (_STOP - {"all"})):
@@ -273,9 +318,13 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         ref = prev[-1] if prev else last
         if ref is None or ref.blocker:
             continue
-        mn = Mention(m.start(), m.end(), ref.cats, None, pronoun=True)
+        inherit = ":" in s[ref.end:m.start()] or re.search(r"\bof\s+(?:them|which|these)\b",
+                                                           m.group(0), re.I)
+        mn = Mention(m.start(), m.end(), ref.cats, ref.fine if inherit else None, pronoun=True)
         if m.group("all"):
             mn.mode = "all"
+        elif m.group("exists") and _superlative(m.group(0)):
+            mn.mode, mn.superlative = "subset", _superlative(m.group(0))  # "the largest"
         elif m.group("exists") and re.match(r"another|a\s+(?:second|third|fourth|fifth)",
                                             m.group(0), re.I):
             mn.additive = True
@@ -353,6 +402,15 @@ def _blockers(s: str, vocab: ScreenVocabulary) -> list[Mention]:
     return out
 
 
+def _compound(b: Mention, nouns: list[Mention], s: str) -> bool:
+    """"ship signatures", "vessel returns": the object noun heads the phrase (it grows over it)."""
+    for x in nouns:
+        if 0 <= b.start - x.end <= 1 and re.fullmatch(r"[\s-]?", s[x.end:b.start]):
+            x.end = b.end
+            return True
+    return False
+
+
 _GROUP = re.compile(r"\b(?:clusters?|groups?|concentrations?|formations?|arrangements?|rows?|"
                     r"lines?|strings?|chains?)\b", re.I)
 
@@ -376,7 +434,9 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
     masked = masked or []
     out: list[Claim] = []
     last: Mention | None = None
+    counted: list[set[str]] = []
     for a, b in sentences(text):
+        n_before = len(out)
         s = text[a:b]
         nouns = _noun_mentions(s, a, vocab, masked)
         prev_end, prev = 0, None
@@ -388,11 +448,17 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
                     and re.fullmatch(r"\s*[,(\u2013\u2014-]\s*", s[prev.end:mn.qstart])
                     and re.match(r"\s*[,)\u2013\u2014-]", s[mn.end:])):
                 mn.appositive = True
+            if (prev is not None and mn.cats == prev.cats and mn.qty is None
+                    and _HEDGED_APPOSITION.search(s[:mn.start])
+                    and re.match(r"\s*[,)\u2013\u2014]", s[mn.end:])):
+                mn.appositive = True  # "small vessels, likely fishing boats, sit ..."
             prev_end, prev = mn.end, mn
         fine_spans = [(x.start, x.end) for x in nouns]
         pron = _pronouns(s, nouns, fine_spans, last)
         blockers = [b for b in _blockers(s, vocab) + _group_blockers(s, nouns)
-                    if not any(0 <= b.start - p.end <= 1 for p in pron)]
+                    if not any(0 <= b.start - p.end <= 1 for p in pron)
+                    and not _compound(b, nouns, s)
+                    and not any(x.start == b.start for x in nouns)]
         mentions = sorted(nouns + pron + blockers, key=lambda x: x.start)
         regions = regions_in(s)
         empty, used = _empty_claims(s, a, regions, vocab)
@@ -402,8 +468,25 @@ def object_claims(text: str, vocab: ScreenVocabulary | None = None,
                 mn.mode = "none"
         _attach_regions(s, mentions, regions, used, covered, a)
         out += empty + _sentence_claims(s, a, [m for m in mentions if not m.blocker])
-        out += _length_claims(s, a, nouns)
+        out += _length_claims(s, a, sorted(nouns + [p for p in pron if p.superlative],
+                                           key=lambda x: x.start))
         if nouns:
             last = nouns[-1]
-    return out
+        counted.append({c.subject for c in out[n_before:] if c.kind == "count"})
+    return _parts_across_sentences(out, counted)
+
+
+def _parts_across_sentences(out: list[Claim], counted: list[set[str]]) -> list[Claim]:
+    """Parts that add up within a sentence ("two large ships ..., while four medium-sized
+    vessels ...") are only a lower bound when other sentences count the same kind ("ten
+    vessels" before, "four tiny boats" after)."""
+    if len(counted) < 2:
+        return out
+    result = []
+    for c in out:
+        if c.kind == "count" and isinstance(c.detail, dict) and c.detail.get("parts") and sum(
+                c.subject in subs for subs in counted) > 1:
+            c = dataclasses.replace(c, value=(c.value[0], None, c.value[2]))
+        result.append(c)
+    return result
 

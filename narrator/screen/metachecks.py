@@ -87,6 +87,11 @@ def _time(c: Claim, geo: dict[str, Any]) -> Outcome:
         return _outcome(c, int(word) == when.year, raw)
     if c.subject == "month":
         return _outcome(c, _MONTHS.index(word) + 1 == when.month, raw)
+    if c.subject == "clock":  # "21:52 UTC": within an hour
+        hh, mm = (int(x) for x in re.findall(r"\d+", word)[:2])
+        said = hh * 60 + mm
+        at = when.hour * 60 + when.minute
+        return _outcome(c, min(abs(said - at), 1440 - abs(said - at)) <= 60, raw)
     if c.subject == "season":
         month = when.month if (geo.get("center_lat") or 0) >= 0 else (when.month + 5) % 12 + 1
         return _outcome(c, month in _SEASONS[word], raw)

@@ -42,3 +42,6 @@ class Mention:
     anaphora: bool = False      # "four smaller ones", "a medium one"
     superlative: str | None = None  # "max" / "min": the largest / smallest of its kind
     regions: list[Where] = field(default_factory=list)
+    part: bool = False          # "four of the ships": a part of a whole of unsaid number
+    regional: bool = False      # a numbered part of an enumeration by place
+    where_all: bool = False     # "three ships, all in the upper half": every member is there

@@ -12,7 +12,9 @@ _CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:while|whereas|but|and|with
                      r"although|though|which|where)\b", re.I)
 _SPREAD = re.compile(r"\b(?:from|between)\s+(?:the\s+)?$", re.I)
 _MOSTLY = re.compile(r"\b(?:mostly|mainly|largely|predominantly|primarily|chiefly|generally|"
-                     r"mostly\s+concentrated|most\s+of\s+them|the\s+majority)\b[\w\s-]{0,30}$",
+                     r"concentrated|"
+                     r"mostly\s+concentrated|most\s+of\s+them|the\s+majority|most(?!\s+of))\b"
+                     r"[\w\s-]{0,30}$",
                      re.I)
 _LOOSE = re.compile(r"\b(?:extend|extends|extending|stretch|stretches|stretching|spread|spreads|"
                     r"dispersed|disperse|disperses|dotted|sprinkled|distributed|"
@@ -22,7 +24,8 @@ _PREP = re.compile(r"^(?:at|on|in|to|toward|towards|near|along|across|within|ins
                    r"throughout|into|over|from|by|hugging|lining)\b", re.I)
 _RELATIVE = re.compile(r"\b(?:away\s+from|far\s+from|outside(?:\s+of)?|clear\s+of|apart\s+from|"
                        r"above|below|beyond|off|beside|except|other\s+than|besides|"
-                       r"rather\s+than|instead\s+of|not)\s+(?:the\s+)?$", re.I)
+                       r"rather\s+than|instead\s+of|not|not\s+(?:in|at|on|near|along))\s+"
+                       r"(?:the\s+)?$", re.I)
 _NUDGE = re.compile(r"\b(?:slightly|a\s+little|a\s+bit|somewhat|just)\b[\w\s-]{0,14}$", re.I)
 # "the left and centre", "the top left, the center and the bottom": a list of regions
 _UNION = re.compile(r"^\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or|to|through|towards|toward|into)\s+)"
@@ -72,6 +75,13 @@ _INCLUDING = re.compile(r"\b(?:including|even|also\s+in|as\s+well\s+as)\s+(?:in\
                         r"(?:the\s+)?$", re.I)
 
 
+_INCLUDING_ONE = re.compile(r"\b(?:including|such\s+as|among\s+(?:them|which)|one\s+of\s+"
+                            r"(?:them|which)|with\s+one|of\s+which\s+one)\b", re.I)
+#: "three ships, all clustered in ...", "two returns, both along ...": a group claim
+_EVERY = re.compile(r"[,;:\u2013\u2014]\s*(?:(?:which|that|and)\s+(?:are\s+)?)?(?:all|both|each|"
+                    r"every\s+one)(?:\s+of\s+them)?\s+(?:[\w-]+\s+){0,3}$", re.I)
+
+
 def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
                     used: set[int], covered: list[tuple[int, int]], base: int) -> None:
     """Each region phrase goes to the mention it describes (same clause first)."""
@@ -85,10 +95,14 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
         core = r.core
         nxt = regions[i + 1] if i + 1 < len(regions) else None
         prv = regions[i - 1] if i else None
-        if r.start() in used or _SPREAD.search(s[:core]) or _RELATIVE.search(s[:core]):
+        absent = re.search(r"\b(?:absent|missing)\s+from\s+(?:the\s+)?$", s[:core], re.I)
+        if r.start() in used or (_SPREAD.search(s[:core]) and not absent) or _RELATIVE.search(
+                s[:core]):
             continue
         if prv and _SPREAD.search(s[:prv.core]) and _SPREAD_TO.match(s[prv.end():core]):
             continue  # "from the top edge down to the lower part"
+        nxt = nxt if nxt is None or nxt.start() not in used else None  # "... is empty"
+        prv = prv if prv is None or prv.start() not in used else None
         union = bool((nxt and _UNION.match(s[r.end():nxt.core])) or (
             prv and _UNION.match(s[prv.end():core])))
         if re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?(?:image|scene|frame|"
@@ -113,6 +127,14 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
             continue  # "from the top left to the bottom right", "the left and centre"
         if owner[0].mode == "none" or any(a <= owner[0].start + base < b for a, b in covered):
             continue
-        if _MOSTLY.search(s[owner[0].end:r.start()] if owner[0].start < r.start() else ""):
+        between = s[owner[0].end:r.start()] if owner[0].start < r.start() else ""
+        if _INCLUDING_ONE.search(between):  # "eight vessels: including a large hull on the left"
+            mentions.append(Mention(r.start(), r.start(), owner[0].cats, owner[0].fine,
+                                    mode="exists", pronoun=True, regions=[r]))
+            continue
+        if _MOSTLY.search(between):
             owner[0].mode = "most"
+        elif _EVERY.search(between) and not owner[0].pronoun and (
+                owner[0].qty is None or owner[0].qty[0] >= 2):
+            owner[0].where_all = True
         owner[0].regions.append(r)

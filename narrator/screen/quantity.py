@@ -14,7 +14,9 @@ NUMBERS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 NUMBERS |= {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-            "ninety": 90, "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12}
+            "ninety": 90, "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12,
+            "two dozen": 24, "three dozen": 36, "four dozen": 48, "a couple dozen": 24,
+            "a couple of dozen": 24}
 _NUM = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-]"
         r"(?:one|two|three|four|five|six|seven|eight|nine))?|a dozen|dozen|"
         r"a hundred|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + ")")
@@ -24,7 +26,7 @@ FIXED = {
     "an isolated": (1, 1), "a solitary": (1, 1), "solitary": (1, 1), "only one": (1, 1),
     "just one": (1, 1), "exactly one": (1, 1), "the only": (1, 1), "the sole": (1, 1),
     "the single": (1, 1),
-    "a pair of": (2, 2), "a couple of": (2, 2), "twin": (2, 2), "both": (2, 2), "a few": (2, 4),
+    "a pair of": (2, 2), "a trio of": (3, 3), "a quartet of": (4, 4), "a couple of": (2, 2), "twin": (2, 2), "both": (2, 2), "a few": (2, 4),
     "several": (3, 7), "a handful of": (3, 6), "handful of": (3, 6), "about a dozen": (10, 14),
     "around a dozen": (10, 14), "roughly a dozen": (10, 14), "some dozen": (10, 14),
     "nearly a dozen": (10, 12), "almost a dozen": (10, 12), "over a dozen": (13, None),
@@ -39,7 +41,8 @@ FIXED = {
     "a small group of": (2, 5), "a small cluster of": (2, 5), "a tight cluster of": (2, None),
     "a dense cluster of": (2, None), "a large cluster of": (6, None),
     "a large group of": (6, None), "a sizeable number of": (6, None), "a dozen or so": (10, 14),
-    "half a dozen": (5, 7), "half-a-dozen": (5, 7), "about half a dozen": (4, 8),
+    "half a dozen": (5, 7), "scores of": (20, None), "several dozen": (24, None),
+    "a few dozen": (24, None), "half-a-dozen": (5, 7), "about half a dozen": (4, 8),
     "no": (0, 0), "zero": (0, 0), "a": (1, None), "an": (1, None), "some": (1, None),
 }
 _MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|nearly|almost|"
@@ -49,7 +52,7 @@ _MODS = (r"about|around|roughly|approximately|approx\.?|some|circa|an estimated|
 QUANTITY = re.compile(
     rf"(?<![\w-])(?:between\s+(?P<lo>{_NUM})\s+and\s+(?P<hi>{_NUM})(?![\w-])|"
     rf"(?:(?P<mod>{_MODS})\s+)?(?P<num>{_NUM})(?:\s*(?:or|to|-|\u2013)\s*"
-    rf"(?P<num2>{_NUM})(?![\w-]))?(?P<plus>\+)?(?![\w-]))"
+    rf"(?P<num2>{_NUM})(?![\w-]))?(?P<plus>\+|-plus)?(?P<orso>\s+or\s+so|[\s-]odd)?(?![\w-]))"
     rf"|(?<![\w-])(?P<fixed>{'|'.join(re.escape(k) for k in sorted(FIXED, key=len, reverse=True))})"
     r"(?![\w-])", re.I)
 
@@ -84,6 +87,9 @@ def quantity_range(m: re.Match[str]) -> tuple[int, int | None] | None:
             return (n, n2)
     if m.group("plus"):
         return (n, None)
+    if m.group("orso"):  # "ten or so", "twenty-odd": about N
+        d = max(1, round(0.2 * n))
+        return (max(0, n - d), n + d)
     mod = (m.group("mod") or "").lower().rstrip(".")
     d = max(1, round(0.2 * n))
     if mod in ("about", "around", "roughly", "approximately", "approx", "some", "circa",
@@ -159,12 +165,17 @@ REGION = re.compile(
     rf"section|area|region|zone|third))?|centrally)(?![\w-])(?!\s+(?:line|point|of\s+(?!the\s+"
     rf"(?:image|scene|frame|picture|chip|tile|view)))))"
     rf"|(?P<half>(?P<hw>{_VW}|{_HW})[\s-]+half)"
+    r"|(?P<rel>(?P<relw>below|under|beneath|above|left\s+of|right\s+of)\s+(?:the\s+)?(?:mid-?height|"
+    r"mid-?line|middle\s+line|centre\s+line|center\s+line|halfway\s+(?:line|mark)|"
+    r"vertical\s+centre\s+line|horizontal\s+centre\s+line|image\s+centre\s+line)|"
+    r"(?P<relv>below|above|beneath)\s+the\s+(?:middle|centre|center)(?![\w-])(?!\s+of\b))"
     rf"|(?P<edge>(?P<ew>{_VW}|{_HW})(?:\s+(?:or|and)\s+(?:the\s+)?(?P<ew2>{_VW}|{_HW}))?"
     rf"(?:[\s-]+(?:image|frame|scene))?[\s-]+(?:edge|border|margin|boundary|periphery|rim|"
     rf"fringe)s?)"
     rf"|(?P<third>(?P<tw>{_VW}|{_HW})(?:[\s-]+hand)?[\s-]+{_AREA})(?![\w-])"
     rf"|(?P<bare>(?:at|on|in|to|toward|towards|near|along|occupies|occupy|occupying|crosses|"
-    rf"cross|crossing|spans|hugs|hug|lines|line|fills|crowd|crowds)\s+the\s+(?P<bw>top|bottom|left|right|"
+    rf"cross|crossing|spans|hugs|hug|lines|line|fills|crowd|crowds)\s+the\s+(?:(?:far|extreme|"
+    rf"very)\s+)?(?P<bw>top|bottom|left|right|"
     rf"north|south|east|west)(?![\w-])(?![\s-]+(?:half|third|part|portion|side|corner|edge|"
     rf"quadrant|border|region|area|section|hand|sector|zone|end|strip|reaches|margin)\b)(?![\s-]+of\s+(?!the\s+(?:image|scene|frame|picture|chip|tile|"
     rf"view))))"
@@ -188,6 +199,8 @@ def region_axes(m: re.Match[str]) -> str:
         return "x"
     if g["axis"]:
         return "y"
+    if g["rel"]:
+        return "x" if "of" in (g["relw"] or "").lower() else "y"
     word = (g["hw"] or g["ew"] or g["tw"] or g["bw"] or g["uw"] or "").lower()
     return "x" if _V.get(word) == "x" else "y"
 
@@ -204,6 +217,11 @@ class Where:
         self.bare = len(matches) == 1 and bool(matches[0].group("bare"))
         self.axes = region_axes(matches[0]) if len(matches) == 1 else "xy"
         preds = [region_of(m) for m in matches]
+        axes = [region_axes(m) for m in matches]
+        one = set(axes) - {"c"}
+        if "c" in axes and one in ({"x"}, {"y"}):  # "the central and lower parts": a band
+            band = _region(x=_M) if one == {"x"} else _region(y=_M)
+            preds = [band if a == "c" else p for a, p in zip(axes, preds, strict=True)]
         self.pred: Region = preds[0] if len(preds) == 1 else (
             lambda cx, cy, s: any(p(cx, cy, s) for p in preds))
 
@@ -240,11 +258,17 @@ def combined_region(wheres: list[Where]) -> Region:
     for w in wheres:
         if w.axes == "c" and axes - {"c"} in ({"x"}, {"y"}):
             free = "y" if axes - {"c"} == {"x"} else "x"
-            span = (0.25, 0.75) if w.matches[0].group("nearc") else _M
+            span = (0.25, 0.75) if w.matches[0].group("nearc") or _near(w.matches[0]) else _M
             preds.append(_region(x=span) if free == "x" else _region(y=span))
         else:
             preds.append(w.pred)
     return lambda cx, cy, s: all(p(cx, cy, s) for p in preds)
+
+
+def _near(m: re.Match[str]) -> bool:
+    """"near the centre" (the preposition read as part of the place): 0.25-0.75."""
+    return bool(m.group("centre")) and bool(re.match(r"(?:near|around|toward|towards)\b",
+                                                     m.group(0), re.I))
 
 
 def region_of(m: re.Match[str]) -> Region:
@@ -267,12 +291,16 @@ def region_of(m: re.Match[str]) -> Region:
         if g["mid"] or (g["ax"] or "").lower() == "vertically":
             return _region(y=_M)
         return _region(x=_M)
-    if g["nearc"]:
+    if g["nearc"] or (g["centre"] and _near(m)):
         return _region((0.25, 0.75), (0.25, 0.75))
     if g["centre"]:
         return _region(_M, _M)
     if g["half"]:
         return _side(g["hw"], 1 / 2)
+    if g["rel"]:  # "below mid-height": the lower half
+        word = re.sub(r"\s+of$", "", (g["relw"] or g["relv"]).lower())
+        return _side({"below": "bottom", "under": "bottom", "beneath": "bottom",
+                      "above": "top"}.get(word, word), 1 / 2)
     if g["edge"]:
         if g["ew2"]:
             a, b = _side(g["ew"], 0.15), _side(g["ew2"], 0.15)

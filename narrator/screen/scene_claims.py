@@ -24,12 +24,14 @@ _DATE = re.compile(
     r"|\b(?P<season>winter|summer|autumn|spring(?=\s+(?:acquisition|image|scene|pass|season)))\b"
     r"|(?P<tod>\b(?:early\s+)?(?:morning|evening|night-?time|overnight|afternoon|dawn|dusk)\s+"
     r"(?:pass|acquisition|overpass|image|scene|capture|collect)|\b(?:acquired|captured|taken|"
-    r"imaged|collected|recorded)\s+(?:in\s+the\s+)?(?:morning|evening|afternoon|at\s+night))",
+    r"imaged|collected|recorded)\s+(?:in\s+the\s+)?(?:morning|evening|afternoon|at\s+night))"
+    r"|(?P<clock>\b(?:[01]?\d|2[0-3]):[0-5]\d\s*(?:UTC|GMT|Z)\b)",
     re.I)
 _ORBIT = re.compile(r"\b(?P<o>ascending|descending)\b(?=[\s-]*(?:pass|orbit|track|node|"
                     r"geometry|acquisition|direction|overpass))", re.I)
 _INCIDENCE = re.compile(r"(?P<v>\d+(?:\.\d+)?)\s*(?:°|deg\w*)\s*(?:\w+\s+){0,2}?(?=incidence)"
-                        r"|incidence(?:\s+angle)?\s+(?:of\s+)?(?:about\s+|around\s+|roughly\s+|"
+                        r"|incidence(?:\s+angle)?\s+(?:of\s+|is\s+|was\s+|near\s+)?(?:about\s+|"
+                        r"around\s+|roughly\s+|nearly\s+|"
                         r"approximately\s+|~\s*)?(?P<w>\d+(?:\.\d+)?)", re.I)
 _DOMINANT = re.compile(r"\b(?:mostly|predominantly|dominated\s+by|largely|mainly|primarily|"
                        r"chiefly|overwhelmingly|majority\s+of\s+the\s+(?:scene|image|frame)\s+"
@@ -53,11 +55,15 @@ _GENERIC_PLACE = (r"(?:Gulf|Bay|Strait|Sea|Port|Lake|Mount|River|Isle|Island|Cap
                   r"State|City|County|District|Republic|Kingdom|Prefecture|Municipality)")
 _PLACE_CUE = re.compile(
     r"\b(?:off\s+the\s+coast\s+of|coast\s+of|port\s+of|Port\s+of|harbou?r\s+of|city\s+of|"
-    r"island\s+of|near|in|at|over|outside|around|of|along|across|off|from|by)\s+(?:the\s+)?"
+    r"island\s+of|near|in|at|over|outside|around|of|along|across|off|from|by|on|beside|"
+    r"alongside|within)\s+(?:the\s+)?"
     rf"(?P<name>{_GENERIC_PLACE}\s+of\s+(?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*|"
     r"[A-Z][a-z]{2,}(?:[\s-][A-Z][a-z]+)*(?:\s+(?:River|Strait|Bay|Gulf|Sea|Island|Islands|"
     r"Harbou?r|Port|Airport|International\s+Airport|Estuary|Delta|Canal|Channel))?)\b"
-    rf"|(?P<name2>{_GENERIC_PLACE}\s+of\s+[A-Z][a-z]+)")
+    rf"|(?P<name2>{_GENERIC_PLACE}\s+of\s+[A-Z][a-z]+)"
+    r"|(?P<name3>(?:[A-Z][a-z]+[\s-]){1,4}(?:International\s+)?(?:Airport|Airfield|Air\s+Base|"
+    r"Airbase|Harbou?r|Naval\s+Base|Naval\s+Station|Shipyard|Dockyard|Container\s+Terminal|"
+    r"Port|Bay|Strait|Estuary|Canal|Island|Islands|Peninsula|Gulf)\b)")
 
 
 _CONNECTORS = {"and", "or", "to", "on", "in", "against"}
@@ -86,7 +92,7 @@ def metadata_claims(text: str, vocab: ScreenVocabulary) -> list[Claim]:
         out.append(Claim("resolution", "gsd", float(m.group("v") or m.group("w")), m.span(),
                          m.group(0)))
     for m in _DATE.finditer(text):
-        kind = next(k for k in ("month", "year", "season", "tod") if m.group(k))
+        kind = next(k for k in ("month", "year", "season", "tod", "clock") if m.group(k))
         out.append(Claim("time", kind, m.group(kind).lower(), m.span(), m.group(0)))
     for m in _ORBIT.finditer(text):
         out.append(Claim("orbit", "orbit", m.group("o").lower(), m.span(), m.group(0)))
@@ -160,6 +166,15 @@ def _shares(text: str, mentions: list) -> list[Claim]:
     return out
 
 
+_PRED_COLOUR = re.compile(
+    r"\b(?:hulls?|decks?|roofs?|rooftops?|aprons?|tarmac|runways?|taxiways?|fuselages?|"
+    r"superstructures?|containers?|paint(?:work)?|liveries|livery)\s+(?:is|are|look|looks|"
+    r"appear|appears|seem|seems)\s+(?:(?:mostly|mainly|largely|light|dark|pale)\s+)?"
+    r"(?P<c>[a-z]+(?:-[a-z]+)?)\b(?![\s-]+(?:returns?|spots?|points?|pixels?|echo))"
+    r"|\b(?:painted|coloured|colored)\s+(?:in\s+)?(?:(?:light|dark|pale|bright)\s+)?"
+    r"(?P<c2>[a-z]+)\b", re.I)
+
+
 def tone_claims(text: str, vocab: ScreenVocabulary, places: list[tuple[int, int]]
                 ) -> list[Claim]:
     """Colours given to surfaces and optical-only phrases."""
@@ -178,6 +193,12 @@ def tone_claims(text: str, vocab: ScreenVocabulary, places: list[tuple[int, int]
                                             or word.rstrip("s") in vocab.tone_nouns):
                 continue  # "bright white ship returns": the tone of the returns
             out.append(Claim("colour", m.group(0).lower(), True, m.span(), m.group(0)))
+    for m in _PRED_COLOUR.finditer(text):  # "the hulls are grey", "painted white"
+        key = "c" if m.group("c") else "c2"
+        word = m.group(key)
+        if (vocab.re_achromatic.fullmatch(word) or vocab.re_colour.fullmatch(word)) and not any(
+                c.span[0] <= m.start(key) < c.span[1] for c in out):
+            out.append(Claim("colour", word.lower(), True, m.span(key), word))
     for a, b in sentences(text):
         s = text[a:b]
         if vocab.re_radar_cue.search(s):
@@ -194,14 +215,27 @@ def place_claims(text: str, vocab: ScreenVocabulary, skip: set[str]) -> list[Cla
     spans: dict[tuple[int, int], str] = {m.span(): m.group(0) for m in
                                          vocab.re_place.finditer(text)}
     for m in _PLACE_CUE.finditer(text):
-        name = m.group("name") or m.group("name2")
-        start = m.start("name") if m.group("name") else m.start("name2")
+        key = next(k for k in ("name", "name2", "name3") if m.group(k))
+        name, start = m.group(key), m.start(key)
+        if key == "name3":  # "Beijing Capital International Airport": the proper words
+            words = name.split()
+            while words and words[0].lower() in skip:
+                words.pop(0)
+            if len(words) < 2:
+                continue
+            name, start = " ".join(words), start + len(name) - len(" ".join(words))
         if name.lower() in skip or name.split()[0].lower() in skip:
             continue
         if any(a <= start < b for a, b in spans):
             continue
         spans[(start, start + len(name))] = name
-    return [Claim("place", name, name, span, name) for span, name in sorted(spans.items())]
+    out = [Claim("place", vocab.demonyms.get(name, name), vocab.demonyms.get(name, name), span,
+                  name) for span, name in sorted(spans.items())]
+    for m in vocab.re_demonym.finditer(text):  # "a Chinese port": the country it names
+        if not any(a <= m.start() < b for a, b in spans):
+            country = vocab.demonyms[m.group("d")]
+            out.append(Claim("place", country, country, m.span("d"), m.group("d")))
+    return out
 
 
 def place_skip_words(vocab: ScreenVocabulary) -> set[str]:

@@ -69,6 +69,8 @@ class ScreenVocabulary:
         self.re_land = _word_re(list(self.land))
         self.re_land_word = _word_re(list(data.get("land_words") or []))
         self.re_context = _word_re(list(data.get("context_words") or []))
+        heads = list(data.get("compound_heads") or ["farm"])
+        self.re_compound = re.compile(rf"[\s-]+(?:{alternation(heads)})(?![\w-])", re.I)
         self.re_colour = re.compile(rf"(?<![\w/-])(?:{alternation(data.get('colours') or [])})"
                                     r"(?![\w/])", re.I)
         self.re_achromatic = re.compile(
@@ -93,6 +95,12 @@ class ScreenVocabulary:
         self.re_platform = re.compile(rf"(?<![\w-])(?:{alternation(self.platforms)})(?![\w])",
                                       re.I)
         self.places = [str(p) for p in data.get("places") or []]
+        self.demonyms = {str(k): str(v) for k, v in (data.get("demonyms") or {}).items()}
+        self.re_demonym = re.compile(
+            rf"(?<![\w-])(?P<d>{alternation(list(self.demonyms) or ['Chinese'])})\s+(?:[a-z-]+\s+)?"
+            r"(?:port|ports|harbou?rs?|airports?|coast|coastline|waters|city|river|shipyard|"
+            r"terminal|naval\s+base|airfield|sea|bay|estuary|region|province|mainland|"
+            r"seaport|container\s+port|anchorage|site|location)\b")
         self.re_place = re.compile(rf"(?<![\w-])(?:{alternation(self.places)})(?![\w])")
 
     def categories_of(self, word: str) -> set[str]:
