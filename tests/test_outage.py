@@ -79,3 +79,61 @@ def test_an_unreachable_dask_scheduler_is_one_error_line_in_seconds(tmp_path: Pa
     assert len(lines) == 1 and lines[0].startswith("Error: --dask-address " + address), lines
     assert "cannot reach the Dask scheduler" in lines[0]
     assert time.monotonic() - t0 < 15 and not (tmp_path / "n.duckdb").exists()
+
+
+@pytest.mark.parametrize("impostor", ["silent socket", "http server"])
+def test_an_address_that_is_not_a_dask_scheduler_is_one_error_line(tmp_path: Path,
+                                                                    impostor: str) -> None:
+    """A port that accepts TCP but is not a Dask scheduler (a forgotten web server, a silent
+    socket) ends in one Error line within NARRATOR_DASK_CONNECT_S, not an internal error."""
+    import http.server
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    pytest.importorskip("distributed")
+    if impostor == "silent socket":
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        port, stop = srv.getsockname()[1], srv.close
+    else:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                http.server.BaseHTTPRequestHandler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        port, stop = httpd.server_address[1], httpd.shutdown
+    root = write_example(tmp_path / "d", n_scenes=2, size=64, seed=1)
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.run([str(Path(sys.executable).with_name("narrator")), "generate",
+                               str(root), "--db", str(tmp_path / "n.duckdb"), "--task-runner",
+                               "dask", "--dask-address", address], capture_output=True,
+                              text=True, timeout=90,
+                              env={**__import__("os").environ, "NO_COLOR": "1", "COLUMNS": "300",
+                                   "NARRATOR_DASK_CONNECT_S": "3"})
+        took = time.monotonic() - t0
+    finally:
+        stop()
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --dask-address " + address), lines
+    assert "not a Dask scheduler" in lines[0] and "internal error" not in lines[0]
+    assert took < 30 and not (tmp_path / "n.duckdb").exists()
+
+
+def test_a_real_scheduler_passes_the_check_and_a_worker_address_is_named() -> None:
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    from narrator.errors import ConfigError
+    from narrator.generate.executors import check_scheduler
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        check_scheduler(cluster.scheduler_address, timeout_s=10)  # no error: it is one
+        worker = next(iter(cluster.scheduler_info["workers"]))
+        with pytest.raises(ConfigError, match="Dask Worker, not the scheduler"):
+            check_scheduler(worker, timeout_s=10)

@@ -111,3 +111,36 @@ def check_scheduler(address: str, timeout_s: float | None = None) -> None:
         raise ConfigError(f"--dask-address {address}: cannot reach the Dask scheduler "
                           f"({reason}); start it (`dask scheduler`) or check the address") \
             from None
+    _check_identity(address, timeout_s)
+
+
+def _check_identity(address: str, timeout_s: float) -> None:
+    """Something listens at ``address``: ask it who it is, as a Dask client would, and refuse
+    anything that is not a Dask scheduler (a web server, a database, a silent socket) within
+    ``timeout_s`` instead of Dask's own 30 s wait and an internal error."""
+    try:
+        import asyncio
+
+        from distributed.comm import connect
+    except ImportError:
+        return  # no Dask installed: the task runner says so itself
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout_s)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout_s))
+    except Exception as exc:  # noqa: BLE001 - any failure means: not a scheduler we can use
+        reason = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
+        raise ConfigError(f"--dask-address {address}: something listens there but it is not a "
+                          f"Dask scheduler ({reason} within {timeout_s:g} s); check the "
+                          "address and port (`dask scheduler` prints them)") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        kind = reply.get("type") if isinstance(reply, dict) else type(reply).__name__
+        raise ConfigError(f"--dask-address {address}: this is a Dask {kind}, not the "
+                          "scheduler; give the scheduler's address")
