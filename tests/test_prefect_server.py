@@ -9,14 +9,20 @@ and parameters that must survive a trip through the server.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -128,6 +134,72 @@ def _hold_back_scenes(data: Path, n: int = 2) -> None:
 
 
 def test_scheduled_deployment_runs_on_a_real_server(tmp_path: Path) -> None:
+    _scheduled_deployment(tmp_path, {})
+
+
+def _postgres_bin() -> Path | None:
+    """The folder of PostgreSQL's server programs (Debian puts them outside PATH)."""
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return versions[-1].parent if versions else None
+
+
+@contextmanager
+def _postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free port; yields its SQLAlchemy URL for Prefect.
+    initdb refuses to run as root, so as root the cluster belongs to the postgres user."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="narrator-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    data = root / "data"
+    run = functools.partial(subprocess.run, check=True, capture_output=True, text=True,
+                            timeout=120)
+    try:
+        run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
+             "-U", "prefect", "--no-sync"])
+        run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "pg.log"),
+             "-w", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+             "start"])
+        yield f"postgresql+asyncpg://prefect@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_scheduled_deployment_runs_on_a_real_server_with_postgres(tmp_path: Path) -> None:
+    """The same scheduled deployment with the server's database in PostgreSQL, as a team
+    running one long-lived Prefect server would set it up."""
+    pytest.importorskip("asyncpg")
+    import asyncio
+
+    import asyncpg
+
+    with _postgres() as url:
+        _scheduled_deployment(tmp_path, {"PREFECT_API_DATABASE_CONNECTION_URL": url})
+
+        async def completed() -> int:  # the runs live in PostgreSQL, not a SQLite file
+            con = await asyncpg.connect(url.replace("+asyncpg", ""))
+            try:
+                return await con.fetchval(
+                    "SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED'")
+            finally:
+                await con.close()
+
+        assert asyncio.run(completed()) >= 2
+    assert not list((tmp_path / "prefect-home").glob("*.db")), "the server used SQLite"
+
+
+def _scheduled_deployment(tmp_path: Path, server_env: dict[str, str]) -> None:
     data = write_example(tmp_path / "data", n_scenes=8, size=128, seed=3)
     held = 2
     _hold_back_scenes(data, held)
@@ -148,7 +220,7 @@ def test_scheduled_deployment_runs_on_a_real_server(tmp_path: Path) -> None:
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PREFECT_WORKER_PREFETCH_SECONDS": "5",
         "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
+    } | server_env
     server_log, worker_log = tmp_path / "server.log", tmp_path / "worker.log"
     server = _start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
                      "--port", str(port)], env, server_log)
