@@ -11,6 +11,7 @@ Kept apart from the flow code. Two ways to run them:
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,31 @@ def deployment_parameters(dataset: str, db: str, **options: Any) -> dict[str, An
         if path is not None and (key != "class_map" or path.is_file()):
             params[key] = str(path.resolve())
     return params
+
+
+#: names of environment variables that hold credentials: never stored as job variables
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.I)
+#: values that look like credentials whatever their name: API keys, URLs with a password
+_SECRET_VALUE = re.compile(r"^(sk|pk|rk|hf|ghp|gho|xox[abp])[-_][A-Za-z0-9_-]{8,}|://[^/@\s]*:[^/@\s]*@")
+
+
+def job_env(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs for the worker's environment (stored in the deployment as job
+    variables, readable by anyone with access to the Prefect server): credentials refused."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--job-env {pair!r}: expected NAME=VALUE")
+        name = name.strip()
+        if _SECRET_NAME.search(name) or _SECRET_VALUE.search(value):
+            raise ConfigError(
+                f"--job-env {name}: looks like a credential, and job variables are stored in "
+                "clear in Prefect's database; give the key to the worker's own environment "
+                "(OPENAI_API_KEY when starting `prefect worker start`) or store it in a Prefect "
+                "Secret block and pass --api-key-secret NAME")
+        env[name] = value
+    return env
 
 
 #: one run of a deployment at a time: DuckDB has a single writer, so a second run started while
@@ -88,8 +114,10 @@ def _require_server() -> None:
 
 
 def deploy_generate(name: str, parameters: dict[str, Any], cron: str | None = None,
-                    interval: int | None = None, pool: str = "narrator") -> UUID:
-    """Register a scheduled deployment of the generate flow in the process pool ``pool``."""
+                    interval: int | None = None, pool: str = "narrator",
+                    env: dict[str, str] | None = None) -> UUID:
+    """Register a scheduled deployment of the generate flow in the process pool ``pool``;
+    ``env`` (from :func:`job_env`, no credentials) goes to the worker's flow-run process."""
     schedule = _schedule(cron, interval)  # refuse a bad schedule before touching the server
     _require_server()
     try:
@@ -97,7 +125,7 @@ def deploy_generate(name: str, parameters: dict[str, Any], cron: str | None = No
         deployment = generate_flow.to_deployment(
             name=name, parameters=parameters, work_pool_name=pool, tags=["narrator"],
             entrypoint_type=EntrypointType.MODULE_PATH, concurrency_limit=CONCURRENCY_LIMIT,
-            **schedule,
+            job_variables={"env": env} if env else None, **schedule,
         )
         return deployment.apply()
     except httpx.TransportError as e:

@@ -7,6 +7,7 @@ listed here). Resume, shard planning and commit grouping live in the Generator.
 from __future__ import annotations
 
 import inspect
+import os
 from contextlib import ExitStack, contextmanager
 from dataclasses import fields
 from typing import Any, get_type_hints
@@ -55,10 +56,26 @@ def _executor(generator: Generator, plan: Any) -> Any:
         yield PrefectExecutor(generator.options.uses_llm, pool)
 
 
+def _load_api_key(secret: str) -> None:
+    """OPENAI_API_KEY for this flow run's process from the Prefect Secret block ``secret``:
+    the deployment stores only the block's name, the key stays in Prefect's secret store."""
+    from prefect.blocks.system import Secret
+
+    try:
+        value = Secret.load(secret).get()
+    except ValueError as e:
+        raise ConfigError(f"--api-key-secret {secret!r}: no such Prefect Secret block; create "
+                          f"it with Secret(value=KEY).save({secret!r})") from e
+    os.environ["OPENAI_API_KEY"] = str(value)
+
+
 def generate_flow(dataset: str, db: str, prepared: Generator | None = None,
-                  **options: Any) -> dict[str, Any]:
+                  api_key_secret: str | None = None, **options: Any) -> dict[str, Any]:
     """Build VQA pairs and captions for ``dataset`` into the DuckDB file ``db`` (a
-    ``prepared`` Generator, e.g. the CLI's with its ingest already started, is used as is)."""
+    ``prepared`` Generator, e.g. the CLI's with its ingest already started, is used as is;
+    ``api_key_secret`` names a Prefect Secret block holding the OpenAI-compatible API key)."""
+    if api_key_secret:
+        _load_api_key(api_key_secret)
     with ExitStack() as stack:
         generator = prepared or Generator(stack.enter_context(Store(db)), dataset,
                                           GenerateOptions.from_params(options))
@@ -68,7 +85,8 @@ def generate_flow(dataset: str, db: str, prepared: Generator | None = None,
 
 
 def _signature() -> inspect.Signature:
-    """``(dataset, db, <every GenerateOptions field>, prepared)``: Prefect's parameters."""
+    """``(dataset, db, <every GenerateOptions field>, prepared, api_key_secret)``: Prefect's
+    parameters."""
     hints = get_type_hints(GenerateOptions)
     kw = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)
@@ -80,6 +98,7 @@ def _signature() -> inspect.Signature:
             default, hint = None, hint | None
         params.append(inspect.Parameter(f.name, kw, default=default, annotation=hint))
     params.append(inspect.Parameter("prepared", kw, default=None, annotation=Any))
+    params.append(inspect.Parameter("api_key_secret", kw, default=None, annotation=str | None))
     return inspect.Signature(params, return_annotation=dict[str, Any])
 
 

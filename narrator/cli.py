@@ -26,7 +26,7 @@ from rich.table import Table
 
 from narrator import __version__
 from narrator import progress as progress_hooks
-from narrator.errors import NarratorError
+from narrator.errors import ConfigError, NarratorError
 from narrator.signals import sigterm_interrupts
 
 if TYPE_CHECKING:
@@ -649,10 +649,17 @@ def screen(db: Path, captions: Path, out: Path | None) -> None:
               help="Process work pool (created if missing) a worker takes runs from.")
 @click.option("--serve", is_flag=True,
               help="Serve the deployment from this process instead of registering it.")
+@click.option("--api-key-secret", default=None, metavar="BLOCK",
+              help="Prefect Secret block holding the OpenAI-compatible API key; the worker "
+                   "loads it for each run (the deployment stores only the block's name).")
+@click.option("--job-env", multiple=True, metavar="NAME=VALUE",
+              help="Environment variable for the worker's runs, e.g. OPENAI_BASE_URL=...; "
+                   "credentials are refused (they would be stored in clear).")
 @generate_options
 @handle_errors
 def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int | None,
-           pool: str, serve: bool, options: Any) -> None:
+           pool: str, serve: bool, api_key_secret: str | None, job_env: tuple[str, ...],
+           options: Any) -> None:
     """Create a scheduled deployment of `generate` that picks up new scenes.
 
     Needs a Prefect server (`prefect server start`, then PREFECT_API_URL). Without --serve,
@@ -661,14 +668,21 @@ def deploy(dataset: Path, db: Path, name: str, cron: str | None, interval: int |
     Example: narrator deploy /data/sardet --db /data/sardet.duckdb --cron '0 * * * *'
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.deploy import deploy_generate, deployment_parameters, serve_generate
+    from flows.deploy import deploy_generate, deployment_parameters, job_env as check_env
+    from flows.deploy import serve_generate
 
+    env = check_env(job_env)
     params = deployment_parameters(str(dataset), str(db), **options.to_params())
+    if api_key_secret:
+        params["api_key_secret"] = api_key_secret
     if serve:
+        if env:
+            raise ConfigError("--job-env is for workers; with --serve, set the variables in "
+                              "this process's environment")
         console.print(f"Serving deployment {name!r}; Ctrl+C stops it.")
         serve_generate(name, params, cron, interval)
         return
-    dep_id = deploy_generate(name, params, cron, interval, pool)
+    dep_id = deploy_generate(name, params, cron, interval, pool, env)
     console.print(f"Created deployment narrator-generate/{name} ({dep_id}) in pool {pool!r}.")
     console.print(f"Start a worker to run it: prefect worker start --pool {pool}")
 

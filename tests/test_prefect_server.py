@@ -79,6 +79,13 @@ def _flow_runs(env: dict[str, str]) -> list[dict]:
         return json.loads(r.read())
 
 
+def _post(env: dict[str, str], path: str) -> list[dict]:
+    req = urllib.request.Request(f"{env['PREFECT_API_URL']}{path}", data=b"{}",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
 def _wait_completed(env: dict[str, str], n: int, logs: list[Path], timeout: float) -> list:
     deadline = time.monotonic() + timeout
     runs: list[dict] = []
@@ -227,8 +234,17 @@ def _scheduled_deployment(tmp_path: Path, server_env: dict[str, str]) -> None:
     worker = None
     try:
         _wait_health(env["PREFECT_API_URL"], server, server_log)
+        # the key lives in a Secret block on the server; the deployment names the block
+        marker = "narrator-secret-marker-c41d"
+        made = subprocess.run(
+            [sys.executable, "-c", "from prefect.blocks.system import Secret; "
+             f"Secret(value={marker!r}).save('narrator-llm-key', overwrite=True)"],
+            env=env, capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
         dep = run_cli("deploy", str(data), "--db", str(db), "--name", "every-20s",
-                      "--interval", "20", "--pool", "narrator-ci", env=env, timeout=180)
+                      "--interval", "20", "--pool", "narrator-ci",
+                      "--api-key-secret", "narrator-llm-key",
+                      "--job-env", "OPENAI_BASE_URL=http://127.0.0.1:9/v1", env=env, timeout=180)
         assert dep.returncode == 0, dep.stdout + dep.stderr
         worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", "narrator-ci",
                          "--type", "process"], env, worker_log)
@@ -246,6 +262,10 @@ def _scheduled_deployment(tmp_path: Path, server_env: dict[str, str]) -> None:
         states = [r["state_name"] for r in runs]
         print("flow run states seen:", states)
         assert states.count("Completed") >= 2
+        # the worker loaded the block (a missing one fails the run); no record holds the key
+        records = json.dumps(runs) + json.dumps(_post(env, "/deployments/filter"))
+        assert "narrator-llm-key" in records and "OPENAI_BASE_URL" in records
+        assert marker not in records
     finally:
         if worker is not None:
             _stop(worker)
