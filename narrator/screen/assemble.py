@@ -3,6 +3,8 @@ summed per the README "Screening" rules) and lengths in metres."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 
 from narrator.screen.model import Claim, Mention
@@ -68,6 +70,8 @@ def _sentence_claims(s: str, base: int, mentions: list[Mention]) -> list[Claim]:
             qty = mn.qty or (1, 1)
         if not mn.pronoun and set(mn.adjectives) & {"other", "more", "additional", "further"}:
             mn.additive = True
+        if qty is None and not mn.pronoun and "another" in mn.adjectives:
+            qty, mn.additive = (1, 1), True  # "..., and another 737 in the lower right"
         if qty is None:
             if (mn.pronoun or mn.anaphora) and mn.mode not in ("all", "most"):
                 loose.add(subj)  # "one near the top": a part whose number is not said
@@ -240,6 +244,14 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
                  and not x[0].anaphora and x[0].mode in ("exact", "all")
                  and not set(x[0].adjectives) - {"other", "more", "total"}
                  and x[1][1] is not None and _low(x[1]) >= total - _low(x[1])), None)
+    m0, q0 = ms[0]
+    if head is None and not m0.pronoun and not m0.fine and not m0.regions and q0[1] is not None \
+            and m0.mode in ("exact", "all") and _low(q0) >= total - _low(q0) \
+            and re.match(r"\s*[:\u2013\u2014]", s[m0.end:ms[1][0].start]):
+        head = ms[0]  # "Eight small bright ship returns: four ..., a pair ...": the total
+        colon = True
+    else:
+        colon = False
     if head is not None:
         after = [x for x in ms if x[0].start > head[0].start]
         between = s[head[0].end:after[0][0].start] if after else ""
@@ -249,7 +261,10 @@ def _part_claims(subj: str, ms: list[tuple[Mention, tuple[int, int | None]]], s:
     out: list[Claim] = []
     rest = [x for x in ms if x is not head]
     if head is not None:
-        out.append(_count_claim(subj + "#", [head], s, base))
+        claim = _count_claim(subj + "#", [head], s, base)
+        if colon:  # an enumerated total is exact, adjectives or not
+            claim = dataclasses.replace(claim, value=(q0[0], q0[1], None), detail=None)
+        out.append(claim)
         m = head[0]
         between = (s[m.end:rest[0][0].start] if m.start < rest[0][0].start
                    else s[rest[-1][0].end:m.start])
@@ -319,8 +334,8 @@ def _size_claims(mn: Mention, s: str, base: int, span: tuple[int, int], words: s
                  ) -> list[Claim]:
     out = []
     adjs = set(mn.adjectives)
-    if mn.negated or mn.pronoun:
-        return out
+    if mn.negated or (mn.pronoun and mn.superlative != "max"):
+        return out  # "the largest occupies a large part of the scene": a size of one member
     if adjs & LARGE or (" ".join(mn.adjectives[-2:]) in LARGE):
         out.append(Claim("size", _subject(mn), "large", span, words))
     if adjs & SMALL:

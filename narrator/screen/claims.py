@@ -310,6 +310,8 @@ def _pronouns(s: str, nouns: list[Mention], vocab_spans: list[tuple[int, int]],
         if _inside(m.start(), vocab_spans) or _RECIPROCAL.match(s, m.start()) or (
                 m.group(0).lower() == "another" and re.search(r"\bone\s+$", s[:m.start()], re.I)):
             continue  # "close to one another": no object
+        if m.group(0).lower() == "another" and _PAIR.match(s, m.start()):
+            continue  # "another pair in the lower right": a part of two (_quantity_pronouns)
         nxt = [x for x in nouns if x.start >= m.end()]
         if nxt and re.fullmatch(r"\s*(?:[a-z-]+\s+){0,2}", s[m.end():nxt[0].start], re.I) and not (
                 set(s[m.end():nxt[0].start].lower().split()) & (_STOP - {"all"})):
@@ -389,7 +391,23 @@ def _quantity_pronouns(s: str, nouns: list[Mention], pron: list[Mention],
             continue
         out.append(Mention(m.start(), m.end(), ref.cats, None, qty=rng, mode="subset",
                            pronoun=True))
+    for m in _PAIR.finditer(s):  # "a pair along the left edge and another pair in the ..."
+        if any(a <= m.start() < b or m.start() <= a < m.end() for a, b in taken) or not (
+                _FOLLOW.match(s[m.end():])):
+            continue
+        prev = [x for x in nouns if x.end <= m.start()]
+        ref = prev[-1] if prev else last
+        if ref is None:
+            continue
+        n = _PAIR_N[m.group("n").lower()]
+        out.append(Mention(m.start(), m.end(), ref.cats, None, qty=(n, n), mode="subset",
+                           pronoun=True, additive=m.group("a").lower() == "another"))
     return out
+
+
+_PAIR = re.compile(r"\b(?P<a>a|another|one|the\s+other)\s+(?P<n>pair|couple|trio)\b(?!\s+of\b)",
+                   re.I)
+_PAIR_N = {"pair": 2, "couple": 2, "trio": 3}
 
 
 def _blockers(s: str, vocab: ScreenVocabulary) -> list[Mention]:

@@ -44,13 +44,24 @@ _EMPTY_BEFORE = re.compile(r"\b(?:nothing|no\s+(?:targets?|objects?|returns?|det
                            r"(?:\w+\s+){0,3}$", re.I)
 
 
+#: "leaving the lower half empty of ships", "with the right side clear": the region is the
+#: object of a verb, and the emptiness word follows it with no "is"
+_LEAVING = re.compile(r"\b(?:leaving|leaves|leave|left|keeping|keeps|with)\s+(?:the\s+)?"
+                      r"(?:(?:whole|entire)\s+)?$", re.I)
+_EMPTY_BARE = re.compile(
+    r"^(?:\s+of\s+the\s+(?:image|scene|frame|chip|picture|view))?\s+(?:(?:entirely|completely|"
+    r"largely|totally|essentially|almost|virtually|fully)\s+)?(?:empty|clear|vacant|unoccupied|"
+    r"devoid|free|target-free|object-free)\b(?:\s+of\s+(?P<w>[\w-]+(?:\s+[\w-]+)?))?", re.I)
+
+
 def _empty_claims(s: str, base: int, regions: list[Where], vocab: ScreenVocabulary
                   ) -> tuple[list[Claim], set[int]]:
     """"the lower half is empty", "nothing lies in the upper third": no object there."""
     out, used = [], set()
     covered: list[tuple[int, int]] = []
     for r in regions:
-        after = _EMPTY_AFTER.match(s[r.end():])
+        after = _EMPTY_AFTER.match(s[r.end():]) or (
+            _EMPTY_BARE.match(s[r.end():]) if _LEAVING.search(s[:r.start()]) else None)
         before = _EMPTY_BEFORE.search(s[:r.start()])
         if not (after or before):
             continue
@@ -106,7 +117,8 @@ def _attach_regions(s: str, mentions: list[Mention], regions: list[Where],
         union = bool((nxt and _UNION.match(s[r.end():nxt.core])) or (
             prv and _UNION.match(s[prv.end():core])))
         if re.match(r"\s*of\s+(?!(?:(?:the|this|that|our|each)\s+)?(?:image|scene|frame|"
-                    r"picture|chip|tile|view))", s[r.end():], re.I):
+                    r"picture|chip|tile|view|apron|airfield|tarmac|area|site|scene's)\b)",
+                    s[r.end():], re.I):
             continue
         if r.bare and _NUDGE.search(s[:r.start()]):
             continue
