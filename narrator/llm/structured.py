@@ -23,6 +23,7 @@ import jsonschema
 
 from narrator.errors import ConfigError
 from narrator.ids import canonical_json
+from narrator.llm.guard import clip
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?\s*```\s*$", re.S)
 #: finish reasons that mean the text is not a whole answer
@@ -144,11 +145,15 @@ def interpret(raw: dict[str, Any], schema: dict[str, Any] | None) -> Outcome:
     return Outcome(True, text, parsed, None, finish)
 
 
+#: the most characters of a rejected reply sent back in a feedback round
+FEEDBACK_CHARS = 4000
+
+
 def feedback_messages(reply_text: str, error: str) -> list[dict[str, Any]]:
     """The two messages appended to a conversation to ask for a corrected reply."""
-    return [
-        {"role": "assistant", "content": reply_text},
+    return [  # clipped: a long or garbage reply is never sent back whole
+        {"role": "assistant", "content": clip(reply_text, FEEDBACK_CHARS)},
         {"role": "user", "content": (
-            f"Your previous reply was rejected: {error}. Reply again with only a JSON value "
+            f"Your previous reply was rejected: {clip(error, 500)}. Reply again with only a JSON value "
             "that matches the required schema, with no other text.")},
     ]
