@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from typing import Any
@@ -105,6 +106,20 @@ def completion_problem(raw: Any) -> str | None:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)
                                   or not 0 <= value < 2**31):
             return f"the reply's usage.{field} is not a token count"
+    return None
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(data: bytes, raw: Any) -> str | None:
+    """Why ``raw`` (parsed from ``data``) cannot be stored: a lone UTF-16 surrogate in it."""
+    if not _SURROGATE_ESCAPE.search(data):  # the common case: no escaped surrogate at all
+        return None
+    try:
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "the reply contains a lone UTF-16 surrogate (not valid Unicode)"
     return None
 
 

@@ -33,7 +33,7 @@ import openai
 from narrator.llm.base import LLMUnavailable
 from narrator.llm.config import LLMSettings
 from narrator.llm.guard import (ReplyTooLarge, completion_problem, json_depth_exceeds,
-                                public_url, read_capped, redact, redact_bytes)
+                                lone_surrogate, public_url, read_capped, redact, redact_bytes)
 from narrator.llm.limits import AdaptiveLimiter, backoff_delay, retry_after
 from narrator.llm.server import (DETERMINISTIC, FORM_ERROR, FORMS, ServerInfo, apply_settings,
                                  context_from_error, estimate_tokens, model_known,
@@ -339,7 +339,7 @@ class OpenAIBackend:
             raise _BadReply("the reply nests JSON too deeply to parse") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise _Retry(f"the server sent a body that is not JSON ({exc})") from None
-        problem = completion_problem(raw)
+        problem = completion_problem(raw) or lone_surrogate(data, raw)
         if problem:
             raise _BadReply(problem)
         return raw  # type: ignore[no-any-return]
