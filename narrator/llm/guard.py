@@ -142,7 +142,7 @@ def secrets() -> list[str]:
             parts = urlsplit(url or "")
         except ValueError:
             continue
-        found += [parts.password or "", parts.username or ""]
+        found.append(parts.password or "")  # the user name is not a secret
     return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 

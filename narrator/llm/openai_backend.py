@@ -96,7 +96,9 @@ class OpenAIBackend:
         self.settings = settings or LLMSettings()
         self.max_concurrency = self.settings.max_concurrency
         self.limiter = AdaptiveLimiter(self.max_concurrency)
-        self.base_url = self.settings.endpoint()
+        #: without ``user:password@``: never sent in the URL (the aiohttp transport refuses
+        #: credentials beside the key's Authorization header), logged or stored
+        self.base_url = public_url(self.settings.endpoint())
         self.rng = random.Random()
         self._client: openai.AsyncOpenAI | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
