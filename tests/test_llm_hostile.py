@@ -27,7 +27,7 @@ REASONS = {"trickle": "no reply within", "huge": "larger than the limit",
            "object_content": "content is a JSON dict", "null_choice": "first choice is null",
            "missing": "no choices list", "non_utf8": "not JSON", "echo": "",
            "echo_error": "HTTP 500"}
-LIMIT_S, LIMIT_RSS = 30.0, 1024**3
+LIMIT_S = 30.0
 #: what an attack may add to the peak RSS of the same run against a benign server: the
 #: generate process itself peaks at ~1.45 GB on the 8-scene example with --llm rules too
 #: (measured; not the LLM's doing), so the 1 GB of issue 22 is checked against the increase
