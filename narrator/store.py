@@ -7,6 +7,7 @@ it lacks; the ``_migrations`` table records which ones ran and when.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -501,8 +502,10 @@ class Store:
         for path in (Path(p) for p in paths):
             if not path.exists():
                 continue
-            with self.transaction():
-                total += self.upsert_llm_calls(list(read_journal(path)))
+            rows = read_journal(path)  # bad lines are skipped and counted there
+            with self.transaction():  # in batches: a journal's size never sets our memory
+                while batch := list(itertools.islice(rows, 2000)):
+                    total += self.upsert_llm_calls(batch)
             if delete:
                 path.unlink()
         return total

@@ -29,6 +29,14 @@ class LLMSettings(BaseSettings):
         "else https://api.openai.com/v1")
     max_concurrency: int = Field(default=64, ge=1, description="requests in flight at most")
     timeout_s: float = Field(default=120.0, gt=0, description="per-request timeout")
+    idle_timeout_s: float = Field(
+        default=60.0, gt=0, description="longest silence within a reply (the whole request "
+        "is bounded by timeout_s)")
+    max_reply_bytes: int = Field(
+        default=1_000_000, ge=1024, description="largest reply body read; more is one failed "
+        "call")
+    max_reply_depth: int = Field(
+        default=64, ge=4, description="deepest JSON nesting a reply body may have")
     max_attempts: int = Field(
         default=6, ge=1, description="tries per request on 5xx, timeouts, connection errors")
     max_rate_limited: int = Field(

@@ -21,7 +21,10 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from datetime import datetime
 from typing import Any
+
+from narrator.ids import canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,8 @@ class JournalWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
         self._lock = threading.Lock()
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._file = open(self.path, "a", encoding="utf-8",  # noqa: SIM115 (closed in close())
+                          errors="backslashreplace")  # a lone surrogate: skipped when read
         self._terminate_partial_line()
         self.written = 0
 
@@ -81,7 +85,7 @@ class JournalWriter:
                     self._file.flush()
 
     def write(self, row: dict[str, Any]) -> None:
-        line = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+        line = bounded_line(row)
         with self._lock:
             self._file.write(line)
             self._file.flush()
@@ -101,20 +105,102 @@ class JournalWriter:
         self.close()
 
 
-def read_journal(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The rows of a journal. A line cut short by a crash is skipped with a warning."""
+#: the largest journal line written or read (a reply is capped at 1 MB by default; a call
+#: whose record is larger is journaled without its response, as an error to send again)
+MAX_LINE_BYTES = 16 * 1024 * 1024
+_TEXT = ("call_key", "model", "prompt_id", "prompt_hash", "status", "error",
+         "finish_reason", "created_at")
+_STATUSES = ("succeeded", "failed", "error")
+
+
+class JournalStats:
+    """What :func:`read_journal` kept and skipped (and why, one example per reason)."""
+
+    def __init__(self) -> None:
+        self.rows = self.skipped = 0
+        self.reasons: dict[str, int] = {}
+
+    def skip(self, path: Path, number: int, reason: str) -> None:
+        self.skipped += 1
+        if reason not in self.reasons:
+            log.warning("%s:%d: skipping a journal line: %s; that call will be sent again",
+                        path, number, reason)
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+def bounded_line(row: dict[str, Any]) -> str:
+    """The journal line of ``row``; a row too large for a line keeps its key, as an error."""
+    line = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+    if len(line) <= MAX_LINE_BYTES // 4 or len(line.encode("utf-8", "replace")) <= MAX_LINE_BYTES:
+        return line
+    slim = {**row, "request": None, "response": None, "parsed": None, "status": "error",
+            "error": f"the call's record ({len(line):,} characters) exceeds the journal's "
+                     f"limit of {MAX_LINE_BYTES:,} bytes; not stored"}
+    return json.dumps(slim, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+
+
+def read_journal(path: str | Path,
+                 stats: JournalStats | None = None) -> Iterator[dict[str, Any]]:
+    """The sound rows of a journal. Any other line (cut short by a crash, too long, not UTF-8,
+    not JSON, too deep, fields of the wrong type) is skipped and counted in ``stats``."""
     path = Path(path)
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
+    stats = stats if stats is not None else JournalStats()
+    with open(path, "rb") as f:
+        number = 0
+        while True:
+            line = f.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                break
+            number += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # skip the rest of the line
+                    line = f.readline(MAX_LINE_BYTES)
+                stats.skip(path, number, f"longer than {MAX_LINE_BYTES:,} bytes")
+                continue
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s:%d: skipping a journal line cut short (a crash while "
-                            "writing); that call will be sent again", path, number)
+            row, reason = journal_row(line)
+            if row is None:
+                stats.skip(path, number, reason)
                 continue
-            if isinstance(row, dict) and row.get("call_key"):
-                yield {c: row.get(c) for c in COLUMNS}
-            else:
-                log.warning("%s:%d: not a call record; skipped", path, number)
+            stats.rows += 1
+            yield row
+    if stats.skipped:
+        log.warning("%s: %d journal line(s) skipped (%s)", path, stats.skipped,
+                    ", ".join(f"{n} {r}" for r, n in stats.reasons.items()))
+
+
+def journal_row(line: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The ``llm_calls`` row of one journal line, or None and why it is not one."""
+    try:
+        row = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "not UTF-8"
+    except RecursionError:
+        return None, "nested too deeply"
+    except json.JSONDecodeError:
+        return None, "not JSON (cut short by a crash while writing?)"
+    if not isinstance(row, dict) or not isinstance(row.get("call_key"), str) \
+            or not row["call_key"]:
+        return None, "not a call record"
+    out = {c: row.get(c) for c in COLUMNS}
+    for column in _TEXT:
+        if out[column] is not None and not isinstance(out[column], str):
+            return None, f"{column} is not text"
+    if out["status"] not in _STATUSES:
+        return None, "an unknown status"
+    for column in ("latency_s", "prompt_tokens", "completion_tokens"):
+        value = out[column]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not 0 <= value < 2**31):
+            return None, f"{column} is not a number in range"
+    for column in ("prompt_tokens", "completion_tokens"):
+        if out[column] is not None:
+            out[column] = int(out[column])
+    try:
+        if out["created_at"] is not None:
+            datetime.fromisoformat(out["created_at"])
+        canonical_json(out).encode("utf-8")  # lone surrogates, values too deep to store
+    except (ValueError, RecursionError, UnicodeEncodeError, TypeError):
+        return None, "a value that cannot be stored"
+    return out, ""

@@ -32,6 +32,8 @@ import openai
 
 from narrator.llm.base import LLMUnavailable
 from narrator.llm.config import LLMSettings
+from narrator.llm.guard import (ReplyTooLarge, completion_problem, json_depth_exceeds,
+                                lone_surrogate, public_url, read_capped, redact, redact_bytes)
 from narrator.llm.limits import AdaptiveLimiter, backoff_delay, retry_after
 from narrator.llm.server import (DETERMINISTIC, FORM_ERROR, FORMS, ServerInfo, apply_settings,
                                  context_from_error, estimate_tokens, model_known,
@@ -74,6 +76,10 @@ class _Rejected(Exception):
         self.status, self.message = status, message
 
 
+class _BadReply(Exception):
+    """A reply that is too large, too deep or not a chat completion: one failed call."""
+
+
 class _Retry(Exception):
     def __init__(self, reason: str, delay: float | None = None,
                  rate_limited: bool = False) -> None:
@@ -90,7 +96,9 @@ class OpenAIBackend:
         self.settings = settings or LLMSettings()
         self.max_concurrency = self.settings.max_concurrency
         self.limiter = AdaptiveLimiter(self.max_concurrency)
-        self.base_url = self.settings.endpoint()
+        #: without ``user:password@``: never sent in the URL (the aiohttp transport refuses
+        #: credentials beside the key's Authorization header), logged or stored
+        self.base_url = public_url(self.settings.endpoint())
         self.rng = random.Random()
         self._client: openai.AsyncOpenAI | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -103,6 +111,8 @@ class OpenAIBackend:
         #: on a busy CPU takes minutes per request: a fixed 120 s would time out every one)
         self._timeout_s = self.settings.timeout_s
         self._s_per_token: float | None = None
+        #: set by a 401/403: no further request is sent by this backend
+        self._fatal: str | None = None
 
     def client(self) -> openai.AsyncOpenAI:
         """The client of the running event loop (a client's connections belong to one loop)."""
@@ -135,6 +145,8 @@ class OpenAIBackend:
         deterministic refusal gets none.
         """
         s = self.settings
+        if self._fatal:
+            raise LLMUnavailable(self._fatal)
         info = await self.server_info()
         failures = limited = 0
         last = "no attempt made"
@@ -169,7 +181,10 @@ class OpenAIBackend:
                     continue
                 self._check_context(exc, sent)
                 return Reply(None, http_attempts=failures + limited, error_kind="rejected",
-                             error=str(exc), latency_s=time.perf_counter() - t0)
+                             error=redact(str(exc)), latency_s=time.perf_counter() - t0)
+            except _BadReply as exc:
+                return Reply(None, http_attempts=failures + limited + 1, error_kind="rejected",
+                             error=redact(str(exc)), latency_s=time.perf_counter() - t0)
         n = failures + limited
         return Reply(None, http_attempts=n, error_kind="transient",
                      error=f"gave up after {n} attempts ({limited} rate-limited); last: {last}")
@@ -200,10 +215,10 @@ class OpenAIBackend:
                 info.probed.append(path.removeprefix(root))
             except openai.APIStatusError as exc:
                 if exc.status_code in (401, 403):
-                    raise LLMUnavailable(f"{self.name}: HTTP {exc.status_code} "
-                                         f"({_message(exc)}); "
-                                         f"{_FATAL[exc.status_code]}") from None
-            except (openai.APIError, ValueError) as exc:  # unreachable, timeout, not JSON
+                    self._fatal = self._refused(exc.status_code, _message(exc))
+                    raise LLMUnavailable(self._fatal) from None
+            except (openai.APIError, ValueError, RecursionError, TypeError, AttributeError,
+                    KeyError) as exc:  # unreachable, timeout, not JSON, not the shape expected
                 log.debug("probe %s: %s", path, exc)
         s = self.settings
         apply_settings(info, s.structured_output, s.context_tokens, s.server_slots)
@@ -214,7 +229,8 @@ class OpenAIBackend:
     def _adopt(self, info: ServerInfo) -> None:
         if not model_known(self.model, info.models):
             raise LLMUnavailable(
-                f"{self.name}: the server at {self.base_url or 'OPENAI_BASE_URL'} does not "
+                f"{self.name}: the server at {public_url(self.base_url) or 'OPENAI_BASE_URL'} "
+                f"does not "
                 f"serve model {self.model!r}; it lists: {', '.join(info.models or [])}")
         if info.slots:
             self.max_concurrency = min(self.settings.max_concurrency, info.slots)
@@ -280,16 +296,66 @@ class OpenAIBackend:
             timeout = max(timeout, 2 * self._s_per_token * tokens)
         return min(timeout, 3600.0)
 
+    def _slow_server(self) -> None:
+        if self.info is not None and self.info.slots:
+            # a server with fixed slots (llama.cpp) keeps working on an abandoned request,
+            # so a resend queues behind it: the next try waits twice as long
+            self._timeout_s = min(2 * self._timeout_s, 3600.0)
+
+    def _refused(self, status: int, message: str) -> str:
+        """The one line a 401/403/404 stops the run with (no credentials in it)."""
+        hint = _FATAL[status].format(base=public_url(self.base_url) or "the server")
+        where = public_url(self.base_url) or "https://api.openai.com/v1"
+        return redact(f"{self.name}: HTTP {status} from {where} ({message}); {hint}; "
+                      "no further requests sent")
+
+    async def _post(self, client: openai.AsyncOpenAI, body: dict[str, Any],
+                    timeout: float) -> bytes:
+        """The body of one chat request, bounded in bytes, in idle time and in total time.
+
+        The client's documented generic request (``client.post(path, cast_to=Response,
+        body=..., stream=True)``): the same auth, timeouts and error classes as
+        ``chat.completions.create``, without re-validating the body we built against the
+        typed parameters (that walk cost more CPU than the rest of a call); streamed so that
+        the body is read here, in chunks, under a cap."""
+        s = self.settings
+        async with asyncio.timeout(timeout):  # a server trickling bytes is bounded too
+            response: Any = await client.post("/chat/completions", cast_to=_RESPONSE,
+                                              body=body, options={"timeout": timeout},
+                                              stream=True)
+            try:
+                return await read_capped(response, s.max_reply_bytes,
+                                         min(s.idle_timeout_s, timeout))
+            finally:
+                await response.aclose()
+
+    def _decode(self, data: bytes) -> dict[str, Any]:
+        """A reply body as a chat completion (secrets echoed in it replaced), or _BadReply."""
+        if json_depth_exceeds(data, self.settings.max_reply_depth):
+            raise _BadReply(f"the reply nests JSON deeper than "
+                            f"{self.settings.max_reply_depth} levels "
+                            "(NARRATOR_LLM_MAX_REPLY_DEPTH)")
+        try:
+            raw = json.loads(redact_bytes(data))
+        except RecursionError:
+            raise _BadReply("the reply nests JSON too deeply to parse") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise _Retry(f"the server sent a body that is not JSON ({exc})") from None
+        problem = completion_problem(raw) or lone_surrogate(data, raw)
+        if problem:
+            raise _BadReply(problem)
+        return raw  # type: ignore[no-any-return]
+
     async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
         timeout = self.request_timeout(body)
         try:
-            # The client's documented generic request (``client.post(path, cast_to=Response,
-            # body=...)``): the same auth, timeouts and error classes as
-            # ``chat.completions.create``, without re-validating the body we built against
-            # the typed parameters (that walk cost more CPU than the rest of a call).
-            response: Any = await client.post("/chat/completions", cast_to=_RESPONSE,
-                                              body=body, options={"timeout": timeout})
-            raw = json.loads(response.content)
+            data = await self._post(client, body, timeout)
+        except ReplyTooLarge as exc:
+            raise _BadReply(str(exc)) from None
+        except TimeoutError as exc:
+            self._slow_server()
+            raise _Retry(str(exc) or f"no reply within {timeout:g}s (a complete reply; "
+                         "NARRATOR_LLM_TIMEOUT_S)") from None
         except openai.RateLimitError as exc:
             self.limiter.on_overload()
             raise _Retry(f"HTTP 429: {_message(exc)}", retry_after(exc.response.headers),
@@ -298,29 +364,21 @@ class OpenAIBackend:
             cause = str(exc.__cause__ or "")
             if "connect" in cause.lower():  # the aiohttp transport reports refusals so
                 raise _Retry(f"connection error: {cause}") from None
-            if self.info is not None and self.info.slots:
-                # a server with fixed slots (llama.cpp) keeps working on an abandoned request,
-                # so a resend queues behind it: the next try waits twice as long
-                self._timeout_s = min(2 * self._timeout_s, 3600.0)
+            self._slow_server()
             raise _Retry(f"no reply within {timeout:g}s") from None
         except openai.APIConnectionError as exc:
-            raise _Retry(f"connection error: {exc.__cause__ or exc}") from None
+            raise _Retry(redact(f"connection error: {exc.__cause__ or exc}")) from None
         except openai.APIStatusError as exc:
             message = _message(exc)
             if exc.status_code in _FATAL:
-                hint = _FATAL[exc.status_code].format(base=self.base_url or "the server")
-                raise LLMUnavailable(f"{self.name}: HTTP {exc.status_code} "
-                                     f"({message}); {hint}") from None
+                self._fatal = self._fatal or self._refused(exc.status_code, message)
+                raise LLMUnavailable(self._fatal) from None
             if (exc.status_code >= 500 or exc.status_code == 408) \
                     and not DETERMINISTIC.search(message):
                 raise _Retry(f"HTTP {exc.status_code}: {message}",
                              retry_after(exc.response.headers)) from None
             raise _Rejected(exc.status_code, message) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _Retry(f"the server sent a body that is not JSON ({exc})") from None
-        if not isinstance(raw, dict) or not isinstance(raw.get("choices"), list):
-            raise _Retry("the server sent JSON that is not a chat completion")
-        return raw
+        return self._decode(data)
 
 
 def http_client(transport: str, timeout_s: float) -> Any:
@@ -345,5 +403,5 @@ def _message(exc: openai.APIStatusError) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:500]
-    return str(exc.message)[:500]
+            return redact(str(inner["message"])[:500])
+    return redact(str(exc.message)[:500])

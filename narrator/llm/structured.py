@@ -23,6 +23,7 @@ import jsonschema
 
 from narrator.errors import ConfigError
 from narrator.ids import canonical_json
+from narrator.llm.guard import clip, json_depth_exceeds
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?\s*```\s*$", re.S)
 #: finish reasons that mean the text is not a whole answer
@@ -95,10 +96,14 @@ def parse_json_reply(text: str, schema: dict[str, Any]) -> tuple[Any, str | None
     """
     fenced = _FENCE.match(text)
     body = fenced.group(1) if fenced else text
+    if json_depth_exceeds(body.encode("utf-8", "replace"), MAX_REPLY_DEPTH):
+        return None, f"JSON nested deeper than {MAX_REPLY_DEPTH} levels"
     try:  # strict=False: a raw newline or tab inside a string is fine (llama.cpp's JSON
         value = json.loads(body, strict=False)  # grammar lets the model write them)
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except RecursionError:
+        return None, "JSON nested too deeply to parse"
     error = jsonschema.exceptions.best_match(validator(schema).iter_errors(value))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
@@ -144,11 +149,18 @@ def interpret(raw: dict[str, Any], schema: dict[str, Any] | None) -> Outcome:
     return Outcome(True, text, parsed, None, finish)
 
 
+#: the deepest JSON nesting a reply's text may have (captions and answers need a few levels)
+MAX_REPLY_DEPTH = 32
+
+#: the most characters of a rejected reply sent back in a feedback round
+FEEDBACK_CHARS = 4000
+
+
 def feedback_messages(reply_text: str, error: str) -> list[dict[str, Any]]:
     """The two messages appended to a conversation to ask for a corrected reply."""
-    return [
-        {"role": "assistant", "content": reply_text},
+    return [  # clipped: a long or garbage reply is never sent back whole
+        {"role": "assistant", "content": clip(reply_text, FEEDBACK_CHARS)},
         {"role": "user", "content": (
-            f"Your previous reply was rejected: {error}. Reply again with only a JSON value "
+            f"Your previous reply was rejected: {clip(error, 500)}. Reply again with only a JSON value "
             "that matches the required schema, with no other text.")},
     ]
