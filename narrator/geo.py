@@ -81,21 +81,21 @@ def nearest_place(lon: float, lat: float) -> dict[str, Any]:
 def _window(lon: float, lat: float) -> tuple[Any, int, int, int, int]:
     """Land (True) cells of the 30-arc-second mask 1.5 degrees around the point, the window's
     first row and column, and the point's row and column."""
-    import numpy as np
-    from global_land_mask import globe
+    from narrator import landmask
 
     half = 180  # cells of 1/120 degree
-    r, c = int(globe.lat_to_index(lat)), int(globe.lon_to_index(lon))
+    r, c = landmask.lat_to_index(lat), landmask.lon_to_index(lon)
     r0, c0 = max(r - half, 0), max(c - half, 0)
-    return ~np.asarray(globe._mask[r0:r + half, c0:c + half]), r0, c0, r, c  # mask = ocean
+    return ~landmask.ocean(r0, r + half, c0, c + half), r0, c0, r, c
 
 
 def _island_km2(land: Any, r0: int, c0: int, r: int, c: int) -> float | None:
     """Area of the island under (or nearest within 3 cells of) the point; None on a
     continent or a land mass larger than the window."""
     import numpy as np
-    from global_land_mask import globe
     from scipy import ndimage
+
+    from narrator import landmask
 
     labels, _ = ndimage.label(land)
     near = labels[max(r - r0 - 3, 0):r - r0 + 4, max(c - c0 - 3, 0):c - c0 + 4]
@@ -107,7 +107,7 @@ def _island_km2(land: Any, r0: int, c0: int, r: int, c: int) -> float | None:
     if rows.min() == 0 or cols.min() == 0 or rows.max() == comp.shape[0] - 1 \
             or cols.max() == comp.shape[1] - 1:
         return None
-    lats = np.asarray(globe._lat)[r0 + rows]
+    lats = landmask.latitudes()[r0 + rows]
     cell_km2 = (_EARTH_KM * math.radians(1 / 120)) ** 2
     return round(float(np.sum(np.cos(np.radians(lats))) * cell_km2), -1)
 
@@ -126,11 +126,12 @@ def _coast_km(land: Any, r0: int, c0: int, r: int, c: int, lat: float) -> float 
 
 def surface(points: list[tuple[float, float]]) -> dict[str, Any]:
     """Land / sea at the given (lon, lat) points (the centre first)."""
+    from narrator import landmask
+
     try:
-        from global_land_mask import globe
+        land = [landmask.is_land(lat, lon) for lon, lat in points]
     except ImportError:
         return {}
-    land = [bool(globe.is_land(lat, lon)) for lon, lat in points]
     kind = "land" if all(land) else "sea" if not any(land) else "land and sea"
     out: dict[str, Any] = {"surface": kind, "center_on_land": land[0],
                            "surface_source": _version("global-land-mask")}

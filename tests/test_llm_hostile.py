@@ -28,9 +28,9 @@ REASONS = {"trickle": "no reply within", "huge": "larger than the limit",
            "missing": "no choices list", "non_utf8": "not JSON", "echo": "",
            "echo_error": "HTTP 500"}
 LIMIT_S = 30.0
-#: what an attack may add to the peak RSS of the same run against a benign server: the
-#: generate process itself peaks at ~1.45 GB on the 8-scene example with --llm rules too
-#: (measured; not the LLM's doing), so the 1 GB of issue 22 is checked against the increase
+#: the issue's bound on a generate run's peak RSS (the land mask used to take 930 MB of it:
+#: narrator/landmask.py), and what an attack may add to the same run against a benign server
+LIMIT_RSS = 1024**3
 LIMIT_EXTRA_RSS = 256 * 1024**2
 
 
@@ -122,7 +122,7 @@ def test_generate_against_a_hostile_server(mode: str, example_dir: Path, tmp_pat
           f"chat={stats['chat_requests']} error_line={errors[:1]}")
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert wall < LIMIT_S, (mode, wall)
-    assert rss - baseline_rss < LIMIT_EXTRA_RSS, (mode, rss, baseline_rss)
+    assert rss < LIMIT_RSS and rss - baseline_rss < LIMIT_EXTRA_RSS, (mode, rss, baseline_rss)
     assert server.hostile > 0
     if mode == "unauthorized":
         assert result.returncode != 0 and len(errors) == 1, result.stdout + result.stderr
