@@ -57,6 +57,18 @@ def _deep_json(root: Path, rng: np.random.Generator) -> None:
     coco_case(root, rng, raw="[" * 100_000 + "]" * 100_000, broken="deep.json")
 
 
+def _deep_record(root: Path, rng: np.random.Generator) -> None:
+    """One 100k-deep annotation inside an otherwise valid annotations.json."""
+    coco_case(root, rng)
+    path = root / "annotations.json"
+    text = path.read_text()
+    deep = '{"id": 999, "image_id": 1, "category_id": 1, "bbox": ' + "[" * 100_000 \
+        + "]" * 100_000 + "}"
+    head, sep, tail = text.partition('"annotations": [')
+    assert sep, "annotations list not found"
+    path.write_text(head + sep + deep + ", " + tail)
+
+
 def _special_file(kind: str):
     def build(root: Path, rng: np.random.Generator) -> None:
         coco_case(root, rng, *_bad_image(f"{kind}.png"))
@@ -131,6 +143,7 @@ HOSTILE: tuple[Case, ...] = (
     Case("yaml_alias_bomb_sidecar", _sidecar_bomb,
          (Expect("warning", "bad_3.yaml", "alias bomb"),), valid=(*OK, "bad_3.png")),
     Case("json_100k_deep", _deep_json, (_err("deep.json", "nested too deeply"),)),
+    Case("json_deep_record", _deep_record, (_q("annotations.json", "nested too deeply"),)),
     Case("width_infinity", lambda r, g: coco_case(r, g, *_bad_image("ok_x.png",
                                                                     width=float("inf"))),
          (_q("annotations.json", "no valid width/height", "image id=3"),)),

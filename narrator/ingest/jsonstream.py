@@ -29,6 +29,14 @@ class NotStreamable(Exception):
     """The file is not a well-formed JSON object that the streaming scanner handles."""
 
 
+class TooDeep:
+    """Stands for an array element nested too deeply to decode: skipped, so that the caller
+    quarantines that one record and keeps the rest of the file."""
+
+    def __repr__(self) -> str:
+        return "<a record nested too deeply to read (skipped)>"
+
+
 class Streamed:
     """Stands for a top-level array whose elements were handed to the caller."""
 
@@ -82,6 +90,8 @@ class _Buffer:
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
+            except RecursionError:
+                return self.skip()
             except json.JSONDecodeError:
                 if not self.more():
                     raise NotStreamable("invalid JSON") from None
@@ -90,6 +100,30 @@ class _Buffer:
                 continue  # a number or literal may go on in the next chunk
             self.pos = end
             return value
+
+    def skip(self) -> TooDeep:
+        """Step over the array or object at the current position without decoding it."""
+        depth, in_string, escaped, i = 0, False, False, self.pos
+        while True:
+            if i >= len(self.text):
+                offset = i - self.pos
+                if not self.more():
+                    raise NotStreamable("invalid JSON (unterminated value)")
+                i = self.pos + offset
+                continue
+            c = self.text[i]
+            i += 1
+            if in_string:
+                escaped, in_string = (False, True) if escaped else (c == "\\", c != '"')
+            elif c == '"':
+                in_string = True
+            elif c in "[{":
+                depth += 1
+            elif c in "]}":
+                depth -= 1
+                if depth == 0:
+                    self.pos = i
+                    return TooDeep()
 
     def batch(self) -> list[Any]:
         """The whole elements (at least one) from here to the last clean cut in the buffer."""
@@ -104,7 +138,7 @@ class _Buffer:
                 if nxt < len(text) and text[nxt] == "{":
                     try:
                         items, end = _DECODER.raw_decode(f"[{text[start:cut + 1]}]")
-                    except json.JSONDecodeError:
+                    except (json.JSONDecodeError, RecursionError):
                         self.single_until = cut
                         break
                     # the array may close before the cut: then 'end' is just after its ']'
