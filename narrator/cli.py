@@ -337,6 +337,12 @@ def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
     console.print(_summary_table(summary))
     for warning in summary.get("warnings", []):
         print_error(warning, "Warning:")
+    llm = summary.get("llm") or {}
+    if llm.get("failure_reasons"):
+        n = int(llm.get("failed") or 0) + int(llm.get("errors") or 0)
+        reasons = "; ".join(f"{r} ({k})" for r, k in llm["failure_reasons"].items())
+        print_error(f"{n:,} LLM calls failed: {reasons}",
+                    "Warning:")
     for message in summary["file_errors"]:
         print_error(message)
     if summary["file_errors"]:

@@ -131,6 +131,10 @@ def test_generate_against_a_hostile_server(mode: str, example_dir: Path, tmp_pat
         assert server.hostile <= 64  # the requests in flight at most: none sent after
     else:
         assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        warned = [line for line in (result.stdout + result.stderr).splitlines()
+                  if "LLM calls failed:" in line]  # one line that says why
+        if REASONS[mode]:
+            assert warned and REASONS[mode] in warned[0], result.stdout + result.stderr
         with duckdb.connect(str(db), read_only=True) as con:
             calls = con.sql("SELECT status, error FROM llm_calls").fetchall()
             scenes = con.sql("SELECT count(*) FROM captions").fetchall()[0][0]

@@ -67,6 +67,8 @@ class Outcome:
     server: dict[str, Any] | None = None
     #: scenes left provisional (the LLM was unreachable for them): the next run redoes them
     provisional: int = 0
+    #: why LLM calls failed: reason -> calls
+    failure_reasons: Counter[str] = field(default_factory=Counter)
 
 
 class Generator:
@@ -206,6 +208,7 @@ class Generator:
                             if isinstance(v, int | float) and not isinstance(v, bool)})
         outcome.caption_outcomes.update(result.caption_outcomes)
         outcome.server = (result.llm or {}).get("server") or outcome.server
+        outcome.failure_reasons.update((result.llm or {}).get("failure_reasons") or {})
         progress.advance("generate", len(result.scene_ids))
 
     # -- summary ---------------------------------------------------------------------------
@@ -220,6 +223,8 @@ class Generator:
             stats = {k: 0 for k in LLM_COUNTS} | dict(outcome.llm) | {"model": self.gen.llm}
             if outcome.server:
                 stats["server"] = outcome.server
+            if outcome.failure_reasons:
+                stats["failure_reasons"] = dict(outcome.failure_reasons.most_common(5))
             stats.setdefault("cost_usd", None)
             out |= {"llm": stats, "caption_outcomes": dict(outcome.caption_outcomes),
                     "provisional": outcome.provisional}

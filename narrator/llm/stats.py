@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,8 @@ class LLMStats:
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
     cached_completion_tokens: int = 0
+    #: why calls failed: reason (numbers masked, cut to 100 characters) -> calls
+    reasons: Counter[str] = field(default_factory=Counter)
     #: what the server was found to be (narrator.llm.server.ServerInfo), when it was probed
     server: dict[str, Any] | None = None
     _last_report: float = 0.0
@@ -40,6 +44,8 @@ class LLMStats:
         else:
             self.errors += 1
             self.unreachable += result.unreachable
+        if result.status != "succeeded" and not result.cached:
+            self.reasons[failure_reason(result.error)] += 1
         if result.cached:
             self.cached += 1
             self.cached_prompt_tokens += result.prompt_tokens
@@ -83,4 +89,13 @@ class LLMStats:
             "cached_tokens": self.cached_prompt_tokens + self.cached_completion_tokens,
             "cost_usd": round(cost, 6) if cost is not None else None,
             **({"server": self.server} if self.server else {}),
+            **({"failure_reasons": dict(self.reasons.most_common(5))} if self.reasons else {}),
         }
+
+
+def failure_reason(error: str | None) -> str:
+    """A failed call's reason as one short line, numbers and ports masked so that the same
+    cause counts once ("no reply within 2s from http://127.0.0.1:N/v1")."""
+    line = " ".join((error or "unknown").split())
+    line = re.sub(r"\d+", "N", line)
+    return line if len(line) <= 100 else line[:97] + "..."
