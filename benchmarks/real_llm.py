@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import signal
 import statistics
@@ -32,6 +33,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from narrator.caption.rules import RuleCaptioner  # noqa: E402
 from tests.llama_server import MODEL, chat_requests, start_llama_cpp_python  # noqa: E402
 
 
@@ -102,16 +104,35 @@ def caption_figures(con: duckdb.DuckDBPyConnection, show: int) -> dict[str, Any]
         "USING (scene_id) WHERE c.generator LIKE 'llm%' AND c.kind = 'detailed' "
         "ORDER BY c.scene_id LIMIT ?", [show]).fetchall()
     examples = []
+    rules = RuleCaptioner()
     for sid, gen, text, facts_text in accepted:
         facts = json.loads(facts_text)
+        given = rules.concise_caption(facts) + " " + rules.detailed_caption(facts)
         cells = Counter((o["category"], o["cell"]) for o in facts["objects"])
         examples.append({"scene": sid, "how": gen, "caption": text,
+                         "copied_verbatim": _copied(text, given),
                          "facts": {"counts": facts["counts"],
                                    "cells": {f"{c}@{cell}": n for (c, cell), n in cells.items()},
                                    "land_cover": facts.get("land_cover"),
                                    "sensor": facts.get("geo")}})
     return {"scenes_by_outcome": dict(gens), "candidate_verdicts": dict(verdicts),
             "violation_types": dict(violations.most_common()), "accepted_examples": examples}
+
+
+def _copied(text: str, given: str) -> bool:
+    """Every sentence of ``text`` is word for word in the rule captions ``given``."""
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", text or "") if x.strip()]
+    return bool(sentences) and all(x.rstrip(".") in given for x in sentences)
+
+
+def figures_of(db: Path, show: int) -> dict[str, Any]:
+    """The call and caption figures of a narrator database (also of an interrupted run)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {"scenes_committed": con.execute("SELECT count(*) FROM processed").fetchone()[0],
+                **call_figures(con), **caption_figures(con, show)}
+    finally:
+        con.close()
 
 
 def main() -> None:
@@ -130,7 +151,12 @@ def main() -> None:
                    help="Ctrl+C the generate after S seconds; figures of what it committed")
     p.add_argument("--show", type=int, default=10, help="accepted captions to print")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    p.add_argument("--from-db", type=Path, default=None,
+                   help="only print the figures of this narrator database")
     a = p.parse_args()
+    if a.from_db is not None:
+        print(json.dumps(figures_of(a.from_db, a.show), indent=1, ensure_ascii=False))
+        return
     work = Path(tempfile.mkdtemp(prefix="narrator-real-llm-"))
     log = work / "server.log"
     proc = None
@@ -162,7 +188,8 @@ def main() -> None:
     try:
         figures = {"benchmark": "real-llm", "model": a.model, "server": base,
                    "scenes": a.scenes, "samples": a.samples, "rounds": a.rounds,
-                   "cpus": os.cpu_count(), "llm_check_s": round(check_s, 1),
+                   "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
+                   "llm_check_s": round(check_s, 1),
                    "generate_wall_s": round(wall, 1), "generate_exit": first.returncode,
                    "scenes_committed": con.execute(
                        "SELECT count(*) FROM processed").fetchone()[0],

@@ -96,11 +96,25 @@ class CaptionResponder:
         with self._lock:
             self.truth[texts["concise"] + " || " + texts["detailed"]] = errors
 
+    def _restate(self, user: str, rng: random.Random) -> dict[str, str]:
+        with self._lock:
+            self.calls["restate"] = self.calls.get("restate", 0) + 1
+        concise = user.split("CONCISE:\n", 1)[1].split("\n\nDETAILED:", 1)[0].strip()
+        detailed = " ".join(user.split("DETAILED:\n", 1)[1].split())
+        texts, errors = {"concise": concise, "detailed": detailed}, []
+        if rng.random() < self.error_rate:
+            texts["detailed"] += " The water looks green."
+            errors = ["colour"]
+        self._register(texts, errors)
+        return texts
+
     # -- the responder ---------------------------------------------------------------------
     def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
         name = body["response_format"]["json_schema"]["name"]
         # the first user turn holds the FACTS; a resend after an invalid reply adds turns
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        if name == "restate":  # true sentences, no facts: copy them (an error at error_rate)
+            return self._restate(user, random.Random(f"{self.seed}|{user}"))
         facts, _ = json.JSONDecoder().raw_decode(user[user.index("{"):])
         rng = random.Random(f"{self.seed}|{body.get('seed')}|{user}|{name}")
         with self._lock:

@@ -4,13 +4,16 @@ For a shard of scenes: k sampled HCoT candidates per scene -> each screened agai
 scene's facts -> claims voted across candidates -> the chosen candidate has no violations and
 the highest agreement. A scene without a clean candidate goes to proofreading (its best
 candidate and its violations back to the LLM for a minimal correction, screened again, up to
-R rounds), then to one strict regeneration, then to the rule caption (or is rejected). Every
-round is a ``candidates`` row; the final texts are ``captions`` rows.
+R rounds), then to one restatement (the model is given the rule caption's true sentences and
+may copy or shorten them: a fair last chance for a small model, screened like the rest), then
+to the rule caption itself (or is rejected). Every round is a ``candidates`` row; the final
+texts are ``captions`` rows.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,8 +40,8 @@ class CaptionLoopConfig:
     rounds: int = 2           # proofreading rounds R
     strict_retry: bool = True
     fallback: bool = True     # use the rule caption when nothing passes
-    temperature: float = 0.7
-    max_tokens: int = 1500
+    temperature: float = 0.5
+    max_tokens: int = 800       # an HCoT reply (a proofread or restatement: less)
     seed: int = 0
 
 
@@ -94,6 +97,23 @@ def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[C
     return claims, violations
 
 
+def _reply_bound(text: str) -> int:
+    """max_tokens of a reply that restates or corrects ``text``: room for its JSON, not for a
+    small model's endless repetition (about 4 characters per token)."""
+    return min(1000, 96 + len(text) // 2)
+
+
+def fact_sentences(rules: RuleCaptioner, facts: dict[str, Any]) -> dict[str, str]:
+    """The rule captions (true by construction) for the restate prompt: the concise one, and
+    the detailed one a sentence per line, those about the targets first (a small model
+    copies the first lines it sees)."""
+    detailed = [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])",
+                                            rules.detailed_caption(facts)) if s.strip()]
+    words = [c.lower() for c in facts.get("counts") or {}]
+    detailed.sort(key=lambda s: not any(w in s.lower() for w in words))  # stable
+    return {"concise": rules.concise_caption(facts), "detailed": "\n".join(detailed)}
+
+
 def vote(candidates: list[Candidate]) -> None:
     """Agreement of each candidate: the mean share of candidates that make each of its claims."""
     usable = [c for c in candidates if c.output is not None]
@@ -145,11 +165,12 @@ class HCoTCaptioner:
 
     # -- requests -------------------------------------------------------------------------
     def _request(self, prompt_name: str, schema: dict[str, Any], scene_id: str,
-                 sample_index: int, temperature: float, **context: Any) -> Any:
+                 sample_index: int, temperature: float, max_tokens: int | None = None,
+                 **context: Any) -> Any:
         from narrator.llm.types import LLMRequest
 
         prompt = load_prompt(prompt_name)
-        params = {"temperature": temperature, "max_tokens": self.config.max_tokens,
+        params = {"temperature": temperature, "max_tokens": max_tokens or self.config.max_tokens,
                   "seed": self.config.seed}
         return LLMRequest(messages=prompt.messages(self.image_urls.get(scene_id), **context),
                           schema=schema, schema_name=prompt_name, params=params,
@@ -209,7 +230,7 @@ class HCoTCaptioner:
                 return
             requests = [self._request(
                 "proofread", CAPTION_PAIR, sid, c.sample_index, 0.0,
-                facts=_facts_text(facts[sid]), concise=c.output["concise"],
+                max_tokens=_reply_bound(c.output["concise"] + c.output["detailed"]), facts=_facts_text(facts[sid]), concise=c.output["concise"],
                 detailed=c.output["detailed"], violations=[v.to_dict() for v in c.violations])
                 for sid, c in todo.items() if c.output]
             for cand in self._run(requests, round_, facts, previous=todo):
@@ -221,14 +242,19 @@ class HCoTCaptioner:
 
     def _regenerate(self, facts: dict[str, dict[str, Any]], by_scene: dict[str, list[Candidate]],
                     chosen: dict[str, tuple[Candidate, str]]) -> None:
+        """The last LLM round: restate the rule caption's true sentences (copy or shorten)."""
         todo = [sid for sid in facts if sid not in chosen]
-        strict_round = self.config.rounds + 1
-        requests = [self._request("hcot", HCOT, sid, self.config.samples, 0.2,
-                                  facts=_facts_text(facts[sid]), strict=True) for sid in todo]
-        for cand in self._run(requests, strict_round, facts) if requests else []:
+        last_round = self.config.rounds + 1
+        requests = []
+        for sid in todo:
+            given = fact_sentences(self.rules, facts[sid])
+            requests.append(self._request(
+                "restate", CAPTION_PAIR, sid, self.config.samples, 0.0,
+                max_tokens=_reply_bound(given["concise"] + given["detailed"]), **given))
+        for cand in self._run(requests, last_round, facts) if requests else []:
             by_scene[cand.scene_id].append(cand)
             if cand.clean:
-                chosen[cand.scene_id] = (cand, "regenerated")
+                chosen[cand.scene_id] = (cand, "restated")
 
     def _finish(self, facts: dict[str, Any], cands: list[Candidate],
                 chosen: tuple[Candidate, str] | None, result: ShardCaptions) -> None:
@@ -247,7 +273,8 @@ class HCoTCaptioner:
         if chosen is not None:
             cand, how = chosen
             result.stats[how] += 1
-            template = "rewrite" if sid in self.rewrites and how != "regenerated" else "hcot"
+            template = {"restated": "restate"}.get(
+                how, "rewrite" if sid in self.rewrites else "hcot")
             result.captions.extend(self._caption_rows(sid, cand.output or {}, f"llm:{how}",
                                                       template))
             return
