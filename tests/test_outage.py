@@ -131,8 +131,9 @@ def test_a_real_scheduler_passes_the_check_and_a_worker_address_is_named() -> No
     from narrator.errors import ConfigError
     from narrator.generate.executors import check_scheduler
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")  # what the check probes
         check_scheduler(cluster.scheduler_address, timeout_s=10)  # no error: it is one
         worker = next(iter(cluster.scheduler_info["workers"]))
         with pytest.raises(ConfigError, match="Dask Worker, not the scheduler"):
