@@ -94,8 +94,9 @@ class LLMStats:
 
 
 def failure_reason(error: str | None) -> str:
-    """A failed call's reason as one short line, numbers and ports masked so that the same
-    cause counts once ("no reply within 2s from http://127.0.0.1:N/v1")."""
+    """A failed call's reason as one short line, long numbers (ports, ids, sizes) masked so
+    that the same cause counts once ("no reply within 2s from http://127.0.0.1:N/v1"); HTTP
+    statuses and small counts stay."""
     line = " ".join((error or "unknown").split())
-    line = re.sub(r"\d+", "N", line)
+    line = re.sub(r"\d{4,}", "N", line)
     return line if len(line) <= 100 else line[:97] + "..."
