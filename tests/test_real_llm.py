@@ -104,7 +104,7 @@ def test_generate_with_the_real_model_and_rerun_sends_nothing(
     con = duckdb.connect(str(db), read_only=True)
     try:
         captions = con.execute("SELECT scene_id, generator, status, params FROM captions "
-                               "WHERE template_id IN ('hcot', 'rewrite') OR generator "
+                               "WHERE template_id IN ('hcot', 'rewrite', 'restate') OR generator "
                                "LIKE 'rules-fallback%' OR status = 'rejected'").fetchall()
         candidates = con.execute("SELECT scene_id, text, verdict, violations "
                                  "FROM candidates").fetchall()

@@ -189,7 +189,7 @@ def unconfigured_masks_hint(config: DatasetConfig, fmt: str | None = None) -> st
         kinds = [(tail, n) for (tail, _), n in _tails(folder, images).most_common()
                  if any(w in tail.lower() for w in _MASK_WORDS)]
         if kinds:
-            rel = folder.relative_to(config.root).as_posix()
+            rel = _under(folder, config.root)
             rel = "" if rel == "." else rel + "/"
             named = ", ".join(f"'{{stem}}{t}' ({n})" for t, n in kinds[:3])
             return (f"rasters named {named} beside the images in {folder} are not read; if "
@@ -197,3 +197,14 @@ def unconfigured_masks_hint(config: DatasetConfig, fmt: str | None = None) -> st
                     "--mask-classes (0=...,1=... for class indices, NAME=#rrggbb for colours, "
                     "instance=NAME for one value per instance)")
     return None
+
+
+def _under(folder: Path, root: Path) -> str:
+    """``folder`` relative to the dataset root, or absolute when it lies elsewhere (an
+    ``images:`` folder outside the root, a root reached through a symlink)."""
+    for a, b in ((folder, root), (folder.resolve(), root.resolve())):
+        try:
+            return a.relative_to(b).as_posix()
+        except ValueError:
+            continue
+    return folder.as_posix()
