@@ -11,6 +11,7 @@ Kept apart from the flow code. Two ways to run them:
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +48,11 @@ def deployment_parameters(dataset: str, db: str, **options: Any) -> dict[str, An
         path = Path(params[key]).expanduser() if params.get(key) else None
         if path is not None and (key != "class_map" or path.is_file()):
             params[key] = str(path.resolve())
+    for key, value in params.items():
+        if _holds_credential(value):
+            raise ConfigError(
+                f"parameter {key}: holds what looks like a credential, and deployment "
+                f"parameters are stored in clear in Prefect's database; {_WHERE_KEYS_GO}")
     return params
 
 
@@ -54,6 +60,30 @@ def deployment_parameters(dataset: str, db: str, **options: Any) -> dict[str, An
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.I)
 #: values that look like credentials whatever their name: API keys, URLs with a password
 _SECRET_VALUE = re.compile(r"^(sk|pk|rk|hf|ghp|gho|xox[abp])[-_][A-Za-z0-9_-]{8,}|://[^/@\s]*:[^/@\s]*@")
+
+
+_WHERE_KEYS_GO = ("give the key to the worker's own environment (OPENAI_API_KEY when starting "
+                  "`prefect worker start`) or store it in a Prefect Secret block and pass "
+                  "--api-key-secret NAME")
+
+
+def _known_secrets() -> list[str]:
+    """Values of this process's credential-named environment variables (OPENAI_API_KEY...):
+    a key of any shape, e.g. vLLM's ``--api-key token-abc123``, is found by its value."""
+    return [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8
+            and not v.startswith(("/", "~", ".")) and not os.path.exists(v)]  # not file names
+
+
+def _holds_credential(value: Any) -> bool:
+    """Whether ``value`` (a parameter: string, number, list or dict) carries a key-like string
+    or the value of one of this process's credential variables."""
+    if isinstance(value, dict):
+        return any(_holds_credential(k) or _holds_credential(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_credential(v) for v in value)
+    if not isinstance(value, str):
+        return False
+    return bool(_SECRET_VALUE.search(value)) or any(s in value for s in _known_secrets())
 
 
 def job_env(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -65,12 +95,10 @@ def job_env(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
         if not sep or not name.strip():
             raise ConfigError(f"--job-env {pair!r}: expected NAME=VALUE")
         name = name.strip()
-        if _SECRET_NAME.search(name) or _SECRET_VALUE.search(value):
+        if _SECRET_NAME.search(name) or _holds_credential(value):
             raise ConfigError(
                 f"--job-env {name}: looks like a credential, and job variables are stored in "
-                "clear in Prefect's database; give the key to the worker's own environment "
-                "(OPENAI_API_KEY when starting `prefect worker start`) or store it in a Prefect "
-                "Secret block and pass --api-key-secret NAME")
+                f"clear in Prefect's database; {_WHERE_KEYS_GO}")
         env[name] = value
     return env
 

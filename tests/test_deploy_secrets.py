@@ -47,6 +47,44 @@ def test_deploy_with_a_key_in_job_env_is_one_error_line(tmp_path: Path) -> None:
     assert "--api-key-secret" in lines[0] and "sk-marker" not in proc.stdout + proc.stderr
 
 
+def test_job_env_refuses_the_deployers_key_under_any_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key of no known shape (vLLM's --api-key accepts anything) is found by its value."""
+    from flows.deploy import job_env
+
+    monkeypatch.setenv("OPENAI_API_KEY", "token-0a1b2c3d4e")
+    with pytest.raises(ConfigError, match="--job-env OPENAI_BASE_URL: looks like a credential"):
+        job_env(["OPENAI_BASE_URL=http://llm:8000/v1?api_key=token-0a1b2c3d4e"])
+    assert job_env(["OPENAI_BASE_URL=http://llm:8000/v1"])  # the same name without the key
+
+
+def test_parameters_holding_a_key_are_refused(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.deploy import deployment_parameters
+
+    data = write_example(tmp_path / "d", n_scenes=1, size=64, seed=1)
+    db = str(tmp_path / "n.duckdb")
+    monkeypatch.setenv("MY_LLM_TOKEN", "zq9-unshaped-key-77")
+    with pytest.raises(ConfigError, match="parameter vqa_options: holds what looks like a "
+                                          "credential") as err:
+        deployment_parameters(str(data), db, vqa_options={"note": "zq9-unshaped-key-77"})
+    assert "zq9-unshaped" not in str(err.value) and "--api-key-secret" in str(err.value)
+    with pytest.raises(ConfigError, match="parameter dask_address"):
+        deployment_parameters(str(data), db, dask_address="tls://admin:pw1234@dask.internal:8786")
+    params = deployment_parameters(str(data), db, dask_address="tcp://dask.internal:8786",
+                                   vqa_options={"quota.count": 3})
+    assert params["dask_address"] == "tcp://dask.internal:8786"
+
+
+def test_deploy_with_a_key_in_a_parameter_is_one_error_line(tmp_path: Path) -> None:
+    data = write_example(tmp_path / "d", n_scenes=2, size=64, seed=1)
+    proc = run_cli("deploy", str(data), "--db", str(tmp_path / "n.duckdb"), "--interval", "60",
+                   "--task-runner", "dask", "--dask-address", "tls://u:s3cr3t-pw@dask:8786")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: parameter dask_address"), lines
+    assert "s3cr3t" not in proc.stdout + proc.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

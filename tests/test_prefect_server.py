@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,9 @@ import pytest
 import yaml
 
 from narrator.example import write_example
+from tests.caption_responder import CaptionResponder
 from tests.conftest import run_cli
+from tests.fake_openai import OpenAITestServer, ServerConfig
 
 BIN = Path(sys.executable).parent
 
@@ -79,8 +82,9 @@ def _flow_runs(env: dict[str, str]) -> list[dict]:
         return json.loads(r.read())
 
 
-def _post(env: dict[str, str], path: str) -> list[dict]:
-    req = urllib.request.Request(f"{env['PREFECT_API_URL']}{path}", data=b"{}",
+def _post(env: dict[str, str], path: str, body: dict | None = None) -> list[dict]:
+    req = urllib.request.Request(f"{env['PREFECT_API_URL']}{path}",
+                                 data=json.dumps(body or {}).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read())
@@ -141,7 +145,8 @@ def _hold_back_scenes(data: Path, n: int = 2) -> None:
 
 
 def test_scheduled_deployment_runs_on_a_real_server(tmp_path: Path) -> None:
-    _scheduled_deployment(tmp_path, {})
+    """The LLM's key comes from a Prefect Secret block the worker's flow runs load."""
+    _scheduled_deployment(tmp_path, {}, key_via="secret")
 
 
 def _postgres_bin() -> Path | None:
@@ -192,7 +197,9 @@ def test_scheduled_deployment_runs_on_a_real_server_with_postgres(tmp_path: Path
     import asyncpg
 
     with _postgres() as url:
-        _scheduled_deployment(tmp_path, {"PREFECT_API_DATABASE_CONNECTION_URL": url})
+        # the LLM's key comes from the worker's own environment
+        _scheduled_deployment(tmp_path, {"PREFECT_API_DATABASE_CONNECTION_URL": url},
+                              key_via="worker-env")
 
         async def completed() -> int:  # the runs live in PostgreSQL, not a SQLite file
             con = await asyncpg.connect(url.replace("+asyncpg", ""))
@@ -206,7 +213,21 @@ def test_scheduled_deployment_runs_on_a_real_server_with_postgres(tmp_path: Path
     assert not list((tmp_path / "prefect-home").glob("*.db")), "the server used SQLite"
 
 
-def _scheduled_deployment(tmp_path: Path, server_env: dict[str, str]) -> None:
+def _scheduled_deployment(tmp_path: Path, server_env: dict[str, str], key_via: str) -> None:
+    """Interval deployment, process worker, an incremental second run; LLM captions from a
+    local OpenAI-compatible server that answers only the right key, which the worker gets
+    from a Secret block (``key_via="secret"``, its environment holding a wrong key) or from
+    its environment (``"worker-env"``); no Prefect record holds the key."""
+    key = "narrator-secret-marker-c41d-" + key_via
+    llm = OpenAITestServer(ServerConfig(latency_s=0.0, api_key=key), CaptionResponder(seed=3))
+    with llm:
+        _deploy_and_run(tmp_path, server_env, key_via, key, llm)
+        status = llm.stats()["status"]
+        assert llm.stats()["chat_requests"] > 0 and "401" not in status, llm.stats()
+
+
+def _deploy_and_run(tmp_path: Path, server_env: dict[str, str], key_via: str, key: str,
+                    llm: OpenAITestServer) -> None:
     data = write_example(tmp_path / "data", n_scenes=8, size=128, seed=3)
     held = 2
     _hold_back_scenes(data, held)
@@ -228,30 +249,35 @@ def _scheduled_deployment(tmp_path: Path, server_env: dict[str, str]) -> None:
         "PREFECT_WORKER_PREFETCH_SECONDS": "5",
         "PREFECT_LOGGING_LEVEL": "WARNING",
     } | server_env
+    env.pop("OPENAI_API_KEY", None)  # the deployer never holds the key
     server_log, worker_log = tmp_path / "server.log", tmp_path / "worker.log"
     server = _start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
                      "--port", str(port)], env, server_log)
     worker = None
     try:
         _wait_health(env["PREFECT_API_URL"], server, server_log)
-        # the key lives in a Secret block on the server; the deployment names the block
-        marker = "narrator-secret-marker-c41d"
-        made = subprocess.run(
-            [sys.executable, "-c", "from prefect.blocks.system import Secret; "
-             f"Secret(value={marker!r}).save('narrator-llm-key', overwrite=True)"],
-            env=env, capture_output=True, text=True, timeout=120)
-        assert made.returncode == 0, made.stderr
+        key_args: list[str] = []
+        worker_env = env | {"OPENAI_API_KEY": key}
+        if key_via == "secret":  # a Secret block on the server; the deployment names it
+            made = subprocess.run(
+                [sys.executable, "-c", "from prefect.blocks.system import Secret; "
+                 f"Secret(value={key!r}).save('narrator-llm-key', overwrite=True)"],
+                env=env, capture_output=True, text=True, timeout=120)
+            assert made.returncode == 0, made.stderr
+            key_args = ["--api-key-secret", "narrator-llm-key"]
+            worker_env["OPENAI_API_KEY"] = "a-wrong-key"  # the block wins over it
         dep = run_cli("deploy", str(data), "--db", str(db), "--name", "every-20s",
-                      "--interval", "20", "--pool", "narrator-ci",
-                      "--api-key-secret", "narrator-llm-key",
-                      "--job-env", "OPENAI_BASE_URL=http://127.0.0.1:9/v1", env=env, timeout=180)
+                      "--interval", "20", "--pool", "narrator-ci", *key_args,
+                      "--llm", "openai:narrator-test", "--samples", "1", "--rounds", "1",
+                      "--job-env", f"OPENAI_BASE_URL={llm.base_url}", env=env, timeout=180)
         assert dep.returncode == 0, dep.stdout + dep.stderr
         worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", "narrator-ci",
-                         "--type", "process"], env, worker_log)
+                         "--type", "process"], worker_env, worker_log)
         logs = [server_log, worker_log]
         _wait_completed(env, 1, logs, timeout=240)
         first = _last_summary(db)
         assert first and first["processed_now"] == first["scenes"] > 0, first
+        assert first["llm"]["calls"] > 0 and not first["llm"].get("failed"), first
 
         # new scenes arrive in a new annotation file: the next run processes only those
         cfg["annotations"].append("annotations/second.json")
@@ -259,13 +285,21 @@ def _scheduled_deployment(tmp_path: Path, server_env: dict[str, str]) -> None:
         second = _wait_summary(db, first["scenes"] + held, timeout=240)
         assert second["processed_now"] == held, second
         runs = _wait_completed(env, 2, logs, timeout=60)
-        states = [r["state_name"] for r in runs]
-        print("flow run states seen:", states)
-        assert states.count("Completed") >= 2
-        # the worker loaded the block (a missing one fails the run); no record holds the key
-        records = json.dumps(runs) + json.dumps(_post(env, "/deployments/filter"))
-        assert "narrator-llm-key" in records and "OPENAI_BASE_URL" in records
-        assert marker not in records
+        tasks = _post(env, "/task_runs/filter", {"limit": 200})
+        flow_states = Counter(r["state_name"] for r in runs)
+        task_states = Counter(f"{t['name'].rsplit('-', 1)[0]}:{t['state_name']}" for t in tasks)
+        print(f"[{key_via}] flow run states: {dict(flow_states)}; task run states: "
+              f"{dict(task_states)}; runs: {first['processed_now']} then "
+              f"{second['processed_now']} scenes processed, {first['llm']['calls']} LLM calls")
+        assert flow_states["Completed"] >= 2
+        assert all(t["state_type"] == "COMPLETED" for t in tasks), task_states
+        assert {t["name"].rsplit("-", 1)[0] for t in tasks} >= {"ingest", "process-shard"}
+        # the worker used the key (the LLM server answers no other); no record holds it
+        records = json.dumps([runs, tasks, _post(env, "/deployments/filter"),
+                              _post(env, "/logs/filter", {"limit": 200}),
+                              _post(env, "/work_pools/filter"), _post(env, "/variables/filter")])
+        assert "OPENAI_BASE_URL" in records and key not in records
+        assert ("narrator-llm-key" in records) == (key_via == "secret")
     finally:
         if worker is not None:
             _stop(worker)

@@ -136,11 +136,19 @@ def _check_identity(address: str, timeout_s: float) -> None:
     try:
         reply = asyncio.run(asyncio.wait_for(identity(), timeout_s))
     except Exception as exc:  # noqa: BLE001 - any failure means: not a scheduler we can use
-        reason = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
-        raise ConfigError(f"--dask-address {address}: something listens there but it is not a "
-                          f"Dask scheduler ({reason} within {timeout_s:g} s); check the "
-                          "address and port (`dask scheduler` prints them)") from None
-    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
-        kind = reply.get("type") if isinstance(reply, dict) else type(reply).__name__
+        # a banner or garbage decodes to a bogus frame (MemoryError, ValueError...)
+        reason = (f"no Dask answer within {timeout_s:g} s" if isinstance(exc, TimeoutError)
+                  else "it answered in another protocol")
+        raise _not_a_scheduler(address, reason) from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind in ("Worker", "Nanny"):
         raise ConfigError(f"--dask-address {address}: this is a Dask {kind}, not the "
                           "scheduler; give the scheduler's address")
+    if kind != "Scheduler":
+        raise _not_a_scheduler(address, "its answer is not a Dask scheduler's identity")
+
+
+def _not_a_scheduler(address: str, reason: str) -> ConfigError:
+    return ConfigError(f"--dask-address {address}: something listens there but it is not a "
+                       f"Dask scheduler ({reason}); check the address and port (`dask "
+                       "scheduler` prints them)")
