@@ -18,22 +18,18 @@ from typing import Any
 import pytest
 
 from narrator.screen import screen_text
+from tests.test_screen_semantics import _scene as _plain_scene
 
 
 def _scene(objects: list[tuple[str, str | None, float, float, float]],
            geo: dict | None = None, size: int = 1000) -> dict[str, Any]:
-    """Facts with objects (category, fine type, centre x, y as fractions, box side in px)."""
-    objs = []
-    for cat, fine, fx, fy, side in objects:
-        cx, cy = fx * size, fy * size
-        objs.append({"category": cat, "center": [cx, cy], "fine_type": fine,
-                     "box": [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2],
-                     "rel_area": side * side / size ** 2})
-    counts: dict[str, int] = {}
-    for o in objs:
-        counts[o["category"]] = counts.get(o["category"], 0) + 1
-    return {"size": [size, size], "objects": objs, "counts": counts, "total": len(objs),
-            "land_cover": {}, "geo": geo or {}}
+    """Facts with objects (category, fine type, centre x, y as fractions, box side in px):
+    test_screen_semantics' scene, with fine types."""
+    facts = _plain_scene([(cat, fx, fy, side) for cat, _, fx, fy, side in objects], geo,
+                         size=size)
+    for obj, (_, fine, *_) in zip(facts["objects"], objects):
+        obj["fine_type"] = fine
+    return facts
 
 
 def _jitter(rng: random.Random, x: float, y: float) -> tuple[float, float]:
