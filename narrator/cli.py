@@ -305,9 +305,14 @@ def llm_summary_rows(llm: dict[str, Any] | None) -> list[tuple[str, str]]:
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="DuckDB file to write (created if missing).")
 @generate_options
+@click.option("--no-server", is_flag=True,
+              help="Run without Prefect (no temporary server, no flow run in its UI): shards "
+                   "on local threads and worker processes. For one-shot runs; --task-runner "
+                   "must be thread.")
 @click.pass_context
 @handle_errors
-def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
+def generate(ctx: click.Context, dataset: Path, db: Path, options: Any,
+             no_server: bool) -> None:
     """Ingest DATASET and build VQA pairs and captions into the DuckDB file --db.
 
     Reruns skip scenes already done with the same settings, so an interrupted run resumes.
@@ -317,13 +322,38 @@ def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
     from narrator.generate import Generator
     from narrator.generate.executors import check_scheduler
 
+    if no_server and options.task_runner != "thread":
+        raise ConfigError(f"--no-server runs shards on local threads and processes; "
+                          f"--task-runner {options.task_runner} needs Prefect (leave out "
+                          "--no-server)")
     if options.task_runner == "dask" and options.dask_address:
         check_scheduler(options.dask_address)  # before any work: one line, in seconds
     store = _hold_db(db)
     ctx.call_on_close(store.close)
     generator = Generator(store, dataset, options)
-    quiet_prefect(ctx.obj["verbose"], db.with_name(db.name + ".log"))
     t0 = time.perf_counter()
+    if no_server:
+        summary = _generate_local(generator)
+    else:
+        quiet_prefect(ctx.obj["verbose"], db.with_name(db.name + ".log"))
+        summary = _generate_prefect(generator, dataset, db, options)
+    summary["seconds"] = time.perf_counter() - t0
+    _print_generate_summary(summary, db)
+
+
+def _generate_local(generator: Any) -> dict[str, Any]:
+    """generate without Prefect: the Generator on a local executor (``--no-server``)."""
+    from narrator.generate import local_executor
+
+    o = generator.options
+    with progress_bars(console):
+        return generator.generate(executor_for=lambda plan: local_executor(
+            o.workers, generator.processes(plan), o.uses_llm))
+
+
+def _generate_prefect(generator: Any, dataset: Path, db: Path, options: Any
+                      ) -> dict[str, Any]:
+    """generate as a Prefect flow run (a temporary server unless PREFECT_API_URL is set)."""
     with progress_bars(console):
         # reading the dataset starts now, in a thread, and overlaps Prefect's start-up
         progress_hooks.start("ingest", None)
@@ -331,9 +361,11 @@ def generate(ctx: click.Context, dataset: Path, db: Path, options: Any) -> None:
         from flows.generate import build_task_runner, generate_flow  # imports Prefect
 
         runner = build_task_runner(options.task_runner, options.dask_address, options.workers)
-        summary = generate_flow.with_options(task_runner=runner)(
+        return generate_flow.with_options(task_runner=runner)(
             str(dataset), str(db), prepared=generator, **options.to_params())
-    summary["seconds"] = time.perf_counter() - t0
+
+
+def _print_generate_summary(summary: dict[str, Any], db: Path) -> None:
     console.print(_summary_table(summary))
     for warning in summary.get("warnings", []):
         print_error(warning, "Warning:")

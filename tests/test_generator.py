@@ -156,3 +156,40 @@ def test_a_family_using_a_slot_its_answer_function_lacks_names_file_family_and_s
     with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*slot \{land\}.*"
                                           r"'count'"):
         engine.rows(facts)
+
+
+def test_started_ingest_never_shares_the_connection_with_the_run(example_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    """The CLI starts ingest in a thread before the flow runs: while that thread writes, the
+    flow thread must not use the store (DuckDB refuses a connection busy with another call).
+    Every store call here fails if another thread is inside one; ingest's writes are slowed
+    so that the flow thread reaches the store while they last."""
+    import threading
+    import time
+
+    with Store(tmp_path / "n.duckdb") as store:
+        busy = threading.Lock()
+        overlaps: list[str] = []
+
+        def exclusive(name: str):
+            method = getattr(store, name)
+
+            def call(*args, **kwargs):
+                if not busy.acquire(blocking=False):
+                    overlaps.append(name)
+                    busy.acquire()
+                try:
+                    if name == "write_bundles":
+                        time.sleep(0.3)
+                    return method(*args, **kwargs)
+                finally:
+                    busy.release()
+            setattr(store, name, call)
+
+        for name in ("start_run", "write_bundles", "scene_hashes", "tune_for_bulk",
+                     "write_quarantine", "processed", "finish_run"):
+            exclusive(name)
+        generator = Generator(store, example_dir, GenerateOptions(shard_size=3))
+        generator.start_ingest()
+        summary = generator.generate()
+    assert overlaps == [] and summary["processed_now"] == 8

@@ -7,10 +7,12 @@ from narrator.generate.executors import (
     PoolExecutor,
     ShardWork,
     compute,
+    local_executor,
     process_pool,
 )
 from narrator.generate.generator import Generator, Outcome, Plan, commit_result
 from narrator.generate.options import GenerateOptions
 
 __all__ = ["Executor", "GenerateOptions", "Generator", "InlineExecutor", "Outcome", "Plan",
-           "PoolExecutor", "ShardWork", "commit_result", "compute", "process_pool"]
+           "PoolExecutor", "ShardWork", "commit_result", "compute", "local_executor",
+           "process_pool"]

@@ -5,6 +5,8 @@ do). The Generator never creates one behind the caller's back: it is passed in.
 - :class:`InlineExecutor`: in the calling thread, one shard at a time (library use, tests);
 - :func:`process_pool`: a local pool of worker processes forked from a server that has
   imported the pipeline once (they start in milliseconds and never import Prefect);
+- :func:`local_executor`: what Prefect's thread runner does, without Prefect: rule shards in
+  worker processes, LLM shards on threads with retries (``narrator generate --no-server``);
 - flows.generate adapts a Prefect task runner (thread, process or Dask) the same way.
 """
 
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Any, Protocol
@@ -74,6 +77,43 @@ def compute(work: ShardWork, pool: Any = None) -> ShardResult:
     if pool is not None and work.llm is None:
         return pool.submit(work).result()
     return work()
+
+
+class LocalExecutor:
+    """Rule shards straight into the worker ``pool`` (when there is one), everything else on
+    ``threads``; an LLM shard is retried like the flow's task (its journal makes a retry
+    resend nothing that finished)."""
+
+    def __init__(self, threads: ThreadPoolExecutor, pool: Any = None, retries: int = 0,
+                 delay_s: float = 5.0) -> None:
+        self.threads, self.pool, self.retries, self.delay_s = threads, pool, retries, delay_s
+
+    def submit(self, work: ShardWork) -> Future[ShardResult]:
+        if self.pool is not None and work.llm is None:
+            return self.pool.submit(work)
+        return self.threads.submit(self._run, work)
+
+    def _run(self, work: ShardWork) -> ShardResult:
+        for attempt in range(self.retries + 1):
+            try:
+                return work()
+            except Exception:
+                if attempt == self.retries:
+                    raise
+                time.sleep(self.delay_s)
+        raise AssertionError("unreachable")
+
+
+@contextmanager
+def local_executor(workers: int, processes: int, llm: bool) -> Iterator[LocalExecutor]:
+    """Shards on this machine with no Prefect: ``processes`` worker processes for rule
+    shards (none when < 2) and ``workers`` threads; LLM shards retry twice."""
+    threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="narrator-shard")
+    try:
+        with process_pool(processes) as pool:
+            yield LocalExecutor(threads, pool, retries=2 if llm else 0)
+    finally:  # every shard was taken on success; on Ctrl+C do not wait for the queued ones
+        threads.shutdown(wait=False, cancel_futures=True)
 
 
 @contextmanager

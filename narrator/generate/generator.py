@@ -89,15 +89,20 @@ class Generator:
         self.run_id = make_id("generate", str(Path(dataset).resolve()), o.run_params())
         self.log = logger or log
         self._ingest: Future[IngestResult] | None = None
+        self._begun = False
 
     # -- ingest --------------------------------------------------------------------------
     def start_ingest(self, on_source: Callable[[Path, int], None] | None = None) -> None:
         """Start reading the dataset into the store in a thread now (the CLI overlaps it
         with Prefect's start-up); :meth:`ingest` takes its result."""
         future: Future[IngestResult] = Future()
+        # the run is recorded by the ingest thread, before it reads: the store's connection
+        # serves one thread at a time, and ingest holds it until it is done
+        self._begun = True
 
         def read() -> None:
             try:
+                self.begin()
                 future.set_result(ingest_into(self.store, self.config, on_source))
             except BaseException as exc:  # handed to whoever takes the result
                 future.set_exception(exc)
@@ -237,6 +242,7 @@ class Generator:
 
     # -- the whole run ---------------------------------------------------------------------
     def begin(self) -> None:
+        self._begun = True
         self.store.start_run(self.run_id, "generate", self.dataset, self.options.run_params())
 
     def finish(self, summary: dict[str, Any]) -> dict[str, Any]:
@@ -256,7 +262,8 @@ class Generator:
         """Every step: ingest (through ``ingest``, e.g. a retried task; default
         :meth:`ingest`), plan, run the shards on the executor ``executor_for(plan)`` opens
         (default: inline), commit, summary. Returns the summary."""
-        self.begin()
+        if not self._begun:  # else the ingest thread that start_ingest started did it
+            self.begin()
         ingested = (ingest or self.ingest)()
         t1 = time.perf_counter()
         plan = self.plan(ingested)
