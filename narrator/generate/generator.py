@@ -69,6 +69,9 @@ class Outcome:
     provisional: int = 0
     #: why LLM calls failed: reason -> calls
     failure_reasons: Counter[str] = field(default_factory=Counter)
+    #: seconds the committing thread waited for a shard to finish, and spent committing
+    wait_s: float = 0.0
+    commit_s: float = 0.0
 
 
 class Generator:
@@ -190,19 +193,25 @@ class Generator:
         total = len(plan.shards)
         with ExitStack() as batch:
             for i in range(1, total + 1):
+                t0 = time.perf_counter()
                 future, ids = finished.get()
                 result: ShardResult = future.result()
+                t1 = time.perf_counter()
                 if group == 1 or i % group == 1:
                     batch.enter_context(store.transaction())
                 commit_result(store, result, plan.config_hash, plan.fresh.issuperset(ids))
+                t2 = time.perf_counter()
                 in_flight += submit() - 1
                 self.log.info("shard %d/%d done (%d scenes, %d QA pairs, %d captions)", i,
                               total, len(result.scene_ids), len(result.vqa),
                               len(result.captions))
+                t3 = time.perf_counter()
                 if i % group == 0 or not in_flight:
                     batch.close()
                     self.log.info("committed shards up to %d/%d", i, total)
                 self._account(result, outcome)
+                outcome.wait_s += t1 - t0
+                outcome.commit_s += (t2 - t1) + (time.perf_counter() - t3)
 
     def _account(self, result: ShardResult, outcome: Outcome) -> None:
         if result.journal:
@@ -269,7 +278,8 @@ class Generator:
         plan = self.plan(ingested)
         with (executor_for or _inline)(plan) as executor:
             outcome = self.run(plan, executor)
-        timings = {"ingest_s": ingested.seconds, "generate_s": time.perf_counter() - t1}
+        timings = {"ingest_s": ingested.seconds, "generate_s": time.perf_counter() - t1,
+                   "wait_s": outcome.wait_s, "commit_s": outcome.commit_s}
         return self.finish(self.summary(plan, outcome, timings))
 
 
