@@ -256,6 +256,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
                        ("QA pairs", "qa_pairs"), ("captions", "captions"),
                        ("quarantined", "quarantined")):
         table.add_row(label, f"{summary.get(key, 0):,}")
+        if key == "scenes" and summary.get("files_unchanged"):
+            table.add_row("  dataset files", "unchanged: not read again (--reread)")
     for task, n in summary.get("tasks", {}).items():
         table.add_row(f"  {task}", f"{n:,}")
     if summary.get("yes_no"):

@@ -124,6 +124,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         DROP INDEX captions_scene;
         """,
     ),
+    Migration(
+        # what the last complete ingest of a dataset read (narrator.ingest.unchanged): a
+        # rerun over unchanged files takes it instead of reading every file again
+        "0004_ingest_state",
+        """
+        CREATE TABLE ingest_state (
+            dataset VARCHAR PRIMARY KEY, fingerprint VARCHAR, result VARCHAR
+        );
+        """,
+    ),
 )
 
 #: Tables a user sees in ``narrator report`` and the summary, in schema order.

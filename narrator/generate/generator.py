@@ -106,7 +106,8 @@ class Generator:
         def read() -> None:
             try:
                 self.begin()
-                future.set_result(ingest_into(self.store, self.config, on_source))
+                future.set_result(ingest_into(self.store, self.config, on_source,
+                                              reread=self.options.reread))
             except BaseException as exc:  # handed to whoever takes the result
                 future.set_exception(exc)
 
@@ -121,7 +122,8 @@ class Generator:
             return started.result()
         progress.start("ingest", None)
         return ingest_into(self.store, self.config,
-                           on_source=lambda _src, n: progress.advance("ingest", n))
+                           on_source=lambda _src, n: progress.advance("ingest", n),
+                           reread=self.options.reread)
 
     # -- plan ------------------------------------------------------------------------------
     def plan(self, ingested: IngestResult) -> Plan:
@@ -243,6 +245,7 @@ class Generator:
             out |= {"llm": stats, "caption_outcomes": dict(outcome.caption_outcomes),
                     "provisional": outcome.provisional}
         return out | {"format": ingested.format, "processed_now": len(plan.todo),
+                      "files_unchanged": ingested.unchanged,
                       "warnings": ingested.warnings[:20],
                       "file_errors": [str(e) for e in ingested.file_errors],
                       "sources": [vars(s) for s in ingested.stats],

@@ -65,6 +65,8 @@ class GenerateOptions:
                                           "(default: a local cluster).")
     workers: int = _opt(2, "Shard tasks run at once: threads, each computing rule-mode "
                            "shards in its own worker process, or local Dask workers.")
+    reread: bool = _opt(False, "Read every dataset file again even when none changed (size, "
+                               "modification time) since the last ingest into --db.")
     class_list: bool = _opt(False, 'Start every question with SARLANG\'s "The classes are: '
                                    '..." prefix.')
     max_qa_per_scene: int | None = _opt(None, "Most VQA pairs per scene (default 12).")
