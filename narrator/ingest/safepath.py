@@ -23,8 +23,15 @@ VRT_SUFFIXES = (".vrt", ".xml")
 MAX_DECODED_BYTES = 1 << 28
 
 
+#: a plain file name (one part, ASCII, no leading dot, short): none of the checks below can
+#: apply, so the common case costs one match (this runs for every scene of every run)
+_PLAIN = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,199}")
+
+
 def unsafe_name(file_name: str) -> str | None:
     """Why the annotation's ``file_name`` may not be opened, or None."""
+    if _PLAIN.fullmatch(file_name) and not file_name[:3].lower() == "vsi":
+        return None
     name = file_name.replace("\\", "/")
     if name.lower().startswith(("/vsi", "vsi")) or "/vsi" in name.lower():
         return "names a GDAL virtual file system (/vsi...), outside the dataset folder"

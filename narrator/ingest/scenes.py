@@ -94,15 +94,15 @@ class SceneBuilder:
         exact = self.config.images_dir / file_name
         if exact.is_file():
             return exact
-        stem = Path(file_name).stem if Path(file_name).suffix.lower() in IMAGE_SUFFIXES \
-            else Path(file_name).name
+        name = Path(file_name)
+        suffix = name.suffix.lower()
+        stem = name.stem if suffix in IMAGE_SUFFIXES else name.name
         found = self._index().get(stem)
         if not found:
             return None
         best = found[0]
         if len(found) > 1 and near is not None:
             best = max(found, key=lambda p: len(set(p.parent.parts) & set(near.parent.parts)))
-        suffix = Path(file_name).suffix.lower()
         if suffix in IMAGE_SUFFIXES and suffix != best.suffix.lower():
             self.renamed += 1
             if self.renamed == 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,11 @@ def bad_category_name(name: object) -> str | None:
     the terminal verbatim), or None."""
     if not isinstance(name, str):
         return None
+    return _bad_category_str(name)
+
+
+@lru_cache(maxsize=4096)  # a dataset has few class names and many objects
+def _bad_category_str(name: str) -> str | None:
     if _CONTROL_CHARS.search(name):
         return (f"category name '{printable(name[:40])}' holds control characters or line "
                 "breaks")
