@@ -137,3 +137,36 @@ def test_rewrite_mode_rewrites_given_captions(prefect_harness, tmp_path: Path,
     assert templates == {"rewrite": 3, "hcot": 2}
     assert bad and bad[0]["record"] == "line 4"
     assert summary["quarantined"] == 1
+
+
+@pytest.mark.parametrize(("reply", "clean"), [
+    ("DETAILED: Two ships are moored at the pier.", "Two ships are moored at the pier."),
+    ("**Detailed caption:** Two ships.", "Two ships."),
+    ('Caption: "Two ships near the pier."', "Two ships near the pier."),
+    ("Concise - Two ships.", "Two ships."),
+    ("Detailed\nTwo ships.", "Two ships."),
+    ("Brief: DETAILED: two ships", "Two ships"),
+    ("\u201cThree aircraft on the apron.\u201d", "Three aircraft on the apron."),
+    # a colon inside the text is the text's own
+    ("Two ships: one large, one small.", "Two ships: one large, one small."),
+    ("Ships: two, near the pier.", "Ships: two, near the pier."),
+])
+def test_prompt_labels_and_quotes_are_stripped_from_replies(reply: str, clean: str) -> None:
+    from narrator.caption.hcot import strip_labels
+
+    assert strip_labels(reply) == clean
+
+
+def test_a_detailed_caption_must_name_the_main_category_itself() -> None:
+    from narrator.caption.hcot import clean_output, screen_output
+
+    facts = {"scene_id": "s", "counts": {"ship": 3, "car": 1}, "total": 4, "objects": [],
+             "width": 800, "height": 800}
+    named = clean_output({"concise": "DETAILED: Three ships and a car.",
+                          "detailed": "Detailed: The scene shows calm water around the pier."})
+    _, violations = screen_output(named, facts)
+    assert "missing_main_category" in {v.type for v in violations}
+    assert named["concise"] == "Three ships and a car."
+    both = {"concise": "Three ships.", "detailed": "Three ships lie near the pier."}
+    _, violations = screen_output(both, facts)
+    assert "missing_main_category" not in {v.type for v in violations}

@@ -74,6 +74,42 @@ def _facts_text(facts: dict[str, Any]) -> str:
 FIELD_POLICY = Policy(fluency=False, context=True)
 
 
+#: a prompt label or echo a small model puts before its text ("DETAILED:", "**Caption:**",
+#: "Concise caption -"), possibly several, possibly in markdown bold
+_LABEL = re.compile(r"^\s*(?:\*\*|__)?\s*(?:the\s+)?(?:detailed|concise|brief|short|long|"
+                    r"final|scene|image)?\s*(?:caption|description|summary|answer|text|"
+                    r"output|response)?\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*",
+                    re.IGNORECASE)
+_BARE_LABEL = re.compile(r"^\s*(?:\*\*|__)?(?:detailed|concise|brief)(?:\*\*|__)?\s*"
+                         r"(?:[-–—]\s+|\n)", re.IGNORECASE)
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "`": "`"}
+
+
+def strip_labels(text: str) -> str:
+    """``text`` without the prompt labels, echoes and wrapping quotes a model may add around
+    a caption (``DETAILED: "Two ships ..."`` -> ``Two ships ...``); the words themselves are
+    left alone (the screener reads them)."""
+    out = text.strip()
+    for _ in range(3):
+        m = _LABEL.match(out)
+        if not (m and m.group(0).strip().rstrip("*_ ").endswith((":", "："))):
+            m = _BARE_LABEL.match(out)
+        if not m or not m.group(0).strip():
+            break
+        out = out[m.end():].strip()
+    while len(out) >= 2 and _QUOTES.get(out[0]) == out[-1]:
+        out = out[1:-1].strip()
+    if out != text.strip() and out[:1].islower():
+        out = out[0].upper() + out[1:]
+    return out
+
+
+def clean_output(output: dict[str, Any]) -> dict[str, Any]:
+    """A parsed reply with its caption texts stripped of labels and quotes."""
+    return output | {k: strip_labels(output[k]) for k in ("concise", "detailed")
+                     if isinstance(output.get(k), str)}
+
+
 def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[Claim],
                                                                           list[Violation]]:
     """Screen every text of an HCoT (or caption-pair) output with the one screener
@@ -84,6 +120,9 @@ def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[C
         verdict = screen_text(output[name], facts, policy=Policy())
         claims += verdict.claims
         violations += verdict.violations
+        if name == "detailed":  # the long caption names the main targets itself
+            violations += [Violation("missing_main_category", v.span, v.text, v.expected)
+                           for v in missing_salient(verdict.claims, facts.get("counts") or {})]
     violations += missing_salient(claims, facts.get("counts") or {})
     extra = [str(v) for v in (output.get("fields") or {}).values()]
     target = output.get("target")
@@ -189,6 +228,8 @@ class HCoTCaptioner:
         out = []
         for req, res in zip(requests, self.llm.generate(requests), strict=True):
             parsed = dict(res.parsed) if res.ok and isinstance(res.parsed, dict) else None
+            if parsed is not None:
+                parsed = clean_output(parsed)
             if parsed is not None and previous is not None:  # a proofread pair: keep the rest
                 parsed = {**(previous[req.tag].output or {}), **parsed}
             cand = Candidate(req.tag, round_, req.sample_index, parsed, res.key,

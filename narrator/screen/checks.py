@@ -22,7 +22,7 @@ VIOLATION_TYPES = ("wrong_count", "absent_category", "wrong_position", "wrong_si
                    "wrong_fine_type", "wrong_length", "wrong_land_cover", "wrong_sensor",
                    "wrong_resolution", "unsupported_metadata", "wrong_place",
                    "unsupported_place", "colour_word", "optical_phrase", "degenerate_text",
-                   "missing_salient")
+                   "missing_salient", "missing_main_category")
 #: claim kind -> violation type when contradicted
 CONTRADICTED = {"count": "wrong_count", "present": "absent_category",
                 "position": "wrong_position", "size": "wrong_size",
