@@ -7,7 +7,6 @@ it lacks; the ``_migrations`` table records which ones ran and when.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -474,86 +473,29 @@ class Store:
         else:
             self.upsert(table, rows, replace=False)  # ids embed the scene id: no conflicts
 
-    # -- LLM calls (folded from the shard journals of narrator.llm.journal) ----------------
-    def upsert_llm_calls(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert or replace ``llm_calls`` rows. A finished call (succeeded or failed) is never
-        replaced by an ``error`` row for the same key, whatever order rows arrive in."""
-        best: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            prev = best.get(row["call_key"])
-            if prev is None or not (prev["status"] != "error" and row["status"] == "error"):
-                best[row["call_key"]] = row
-        if not best:
+    def upsert_where(self, table: str, rows: Sequence[dict[str, Any]], key: str,
+                     where: str) -> int:
+        """Insert or replace ``rows`` (dicts by column; JSON columns encoded) in one
+        statement, but only those for which the SQL condition ``where`` holds, over the
+        incoming row ``i`` and the stored row ``c`` with the same ``key`` (``c.<key> IS
+        NULL`` when there is none). Returns the number of rows offered."""
+        if not rows:
             return 0
-        cols = self.columns("llm_calls")
-        data = {c: [_encode(r.get(c), c) for r in best.values()] for c in cols}
-        data["created_at"] = [datetime.fromisoformat(v) if isinstance(v, str) else v
-                              for v in data["created_at"]]
-        self.con.register("_incoming_llm_calls", pa.table(data))
+        cols = self.columns(_ident(table))
+        data = {c: [_encode(r.get(c), c) for r in rows] for c in cols}
+        name = f"_incoming_{table}"
+        self.con.register(name, pa.table(data))
         try:
             self.con.execute(
-                "INSERT OR REPLACE INTO llm_calls BY NAME SELECT i.* FROM _incoming_llm_calls i "
-                "LEFT JOIN llm_calls c ON c.call_key = i.call_key "
-                "WHERE i.status <> 'error' OR c.call_key IS NULL OR c.status = 'error'")
+                f"INSERT OR REPLACE INTO {table} BY NAME SELECT i.* FROM {name} i "
+                f"LEFT JOIN {table} c ON c.{_ident(key)} = i.{_ident(key)} WHERE {where}")
         finally:
-            self.con.unregister("_incoming_llm_calls")
-        return len(best)
+            self.con.unregister(name)
+        return len(rows)
 
-    def fold_llm_journals(self, paths: Iterable[str | Path], delete: bool = True) -> int:
-        """Fold shard journals into ``llm_calls``, one transaction per journal, deleting each
-        after its commit. Folding twice is harmless (upserts), so a crash anywhere between
-        a shard's commit and its journal's deletion loses nothing."""
-        from narrator.llm.journal import read_journal
-
-        if self._in_tx:
-            raise StoreError("fold_llm_journals must run outside a transaction: it deletes "
-                             "each journal after its own commit")
-        total = 0
-        for path in (Path(p) for p in paths):
-            if not path.exists():
-                continue
-            rows = read_journal(path)  # bad lines are skipped and counted there
-            with self.transaction():  # in batches: a journal's size never sets our memory
-                while batch := list(itertools.islice(rows, 2000)):
-                    total += self.upsert_llm_calls(batch)
-            if delete:
-                path.unlink()
-        return total
-
-    def export_llm_cache(self, path: str | Path) -> int:
-        """Write the read-only snapshot of finished calls that shard tasks look up (an Arrow
-        IPC file sorted by key; see narrator.llm.cache). Returns the number of calls."""
-        from narrator.llm.cache import SNAPSHOT_COLUMNS
-
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        reader = self.con.sql(
-            f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM llm_calls "
-            "WHERE status IN ('succeeded', 'failed') ORDER BY call_key").to_arrow_reader(50_000)
-        n = 0
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as out:
-            for batch in reader:
-                out.write_batch(batch)
-                n += batch.num_rows
-        tmp.replace(path)
-        return n
-
-    def prepare_llm_cache(self) -> Path:
-        """Before shard tasks start: fold the journals a crash left beside this database,
-        then write the snapshot. Returns the snapshot's path (for the shard tasks)."""
-        from narrator.llm.journal import leftover_journals, snapshot_path
-
-        folded = self.fold_llm_journals(leftover_journals(self.path))
-        if folded:
-            log.info("replayed %d LLM calls from journals of an interrupted run", folded)
-        snapshot = snapshot_path(self.path)
-        self.export_llm_cache(snapshot)
-        return snapshot
-
-    def llm_call_counts(self) -> dict[str, int]:
-        rows = self.con.execute("SELECT status, count(*) FROM llm_calls GROUP BY status")
-        return {status: int(n) for status, n in rows.fetchall()}
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_tx
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, run_id: str, command: str, dataset: str, params: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+from narrator.llm import cache as llm_cache
 from narrator.llm import journal as journal_mod
 from narrator.llm.journal import JournalStats, JournalWriter, journal_path, read_journal
 from narrator.store import Store
@@ -50,10 +51,10 @@ def test_fold_skips_every_bad_line_and_keeps_the_good(tmp_path: Path, monkeypatc
     assert [r["call_key"] for r in rows] == ["a" * 32, "b" * 32]
     assert stats.skipped == len(bad) + 2, stats.reasons
     with Store(db) as store:
-        store.prepare_llm_cache()                            # folds, deletes the journal
-        assert store.llm_call_counts() == {"succeeded": 2}
-        store.upsert_llm_calls([_row("e" * 32)])             # the store still takes writes
-        assert store.llm_call_counts() == {"succeeded": 3}
+        llm_cache.prepare(store)                            # folds, deletes the journal
+        assert llm_cache.call_counts(store) == {"succeeded": 2}
+        llm_cache.upsert_calls(store, [_row("e" * 32)])             # the store still takes writes
+        assert llm_cache.call_counts(store) == {"succeeded": 3}
     assert not path.exists()
 
 

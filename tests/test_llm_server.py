@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from narrator.llm import cache as llm_cache
 from narrator.llm import LLM, CallCache, JournalWriter, LLMRequest, LLMSettings, LLMUnavailable
 from narrator.llm.journal import journal_path, read_journal
 from narrator.llm.openai_backend import OpenAIBackend
@@ -97,8 +98,8 @@ def test_thirty_percent_faults_every_call_accounted_for_and_rerun_sends_nothing(
     assert sorted(r["call_key"] for r in rows) == sorted(r.key for r in results)
 
     with Store(db) as store:  # the flow folds the shard journals, then snapshots
-        snapshot = store.prepare_llm_cache()
-        assert sum(store.llm_call_counts().values()) == 240
+        snapshot = llm_cache.prepare(store)
+        assert sum(llm_cache.call_counts(store).values()) == 240
     srv.reset_stats()
     again = _run_shard(db, "rerun", requests, settings, snapshot)
     assert srv.stats()["chat_requests"] == 0
@@ -138,8 +139,8 @@ def test_gave_up_calls_are_recorded_with_reason_and_resent_next_run(
     _run_shard(db, "s0", _requests(1), settings)  # same journal: an error is not a cache hit
     assert srv.stats()["chat_requests"] == 6
     with Store(db) as store:
-        store.prepare_llm_cache()
-        assert store.llm_call_counts() == {"error": 1}
+        llm_cache.prepare(store)
+        assert llm_cache.call_counts(store) == {"error": 1}
 
 
 def test_bad_key_stops_the_run_and_dead_server_is_a_connection_error(

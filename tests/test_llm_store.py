@@ -12,6 +12,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from narrator.llm import cache as llm_cache
 from narrator.errors import InputError, StoreError
 from narrator.llm.cache import CallCache, Snapshot
 from narrator.llm.journal import JournalWriter, journal_path, leftover_journals, read_journal
@@ -54,13 +55,13 @@ def test_fold_snapshot_and_cache_lookups(tmp_path: Path) -> None:
             w.write(_row(k, "error"))
         w.write(_row(keys[0], "error"))  # a later error row must not replace a success
     with Store(db) as store:
-        snapshot = store.prepare_llm_cache()  # replays both journals, deletes them
+        snapshot = llm_cache.prepare(store)  # replays both journals, deletes them
         assert leftover_journals(db) == []
-        assert store.llm_call_counts() == {"succeeded": 40, "error": 10}
-        store.upsert_llm_calls([_row(keys[45])])  # a rerun made it: success replaces error
-        assert store.llm_call_counts() == {"succeeded": 41, "error": 9}
+        assert llm_cache.call_counts(store) == {"succeeded": 40, "error": 10}
+        llm_cache.upsert_calls(store, [_row(keys[45])])  # a rerun made it: success replaces error
+        assert llm_cache.call_counts(store) == {"succeeded": 41, "error": 9}
         with store.transaction(), pytest.raises(StoreError, match="outside a transaction"):
-            store.fold_llm_journals([])
+            llm_cache.fold_journals(store, [])
         row = store.query("SELECT request, created_at FROM llm_calls LIMIT 1")[0]
         assert row["request"] == {"body": {"messages": []}} and row["created_at"].year == 2026
     snap = Snapshot(snapshot)
@@ -73,7 +74,7 @@ def test_fold_snapshot_and_cache_lookups(tmp_path: Path) -> None:
 
 def test_empty_snapshot(tmp_path: Path) -> None:
     with Store(tmp_path / "n.duckdb") as store:
-        path = store.prepare_llm_cache()
+        path = llm_cache.prepare(store)
     assert CallCache(path).get("0" * 32) is None and len(CallCache(path)) == 0
 
 

@@ -26,6 +26,7 @@ from narrator import progress
 from narrator.generate.executors import Executor, InlineExecutor, ShardWork
 from narrator.generate.options import GenerateOptions
 from narrator.ids import make_id
+from narrator.llm import cache as llm_cache
 from narrator.ingest import IngestResult, ingest_into, load_config, with_flag_masks
 from narrator.pipeline import (
     TEXT_TABLES,
@@ -142,7 +143,7 @@ class Generator:
         shards = plan_shards(todo, self.options.shard_scenes())
         self.log.info("%s: %d scenes, %d to process in %d shards", self.config.name,
                       len(ingested.scene_hashes), len(todo), len(shards))
-        llm = LLMContext(str(self.store.path), str(self.store.prepare_llm_cache())) \
+        llm = LLMContext(str(self.store.path), str(llm_cache.prepare(self.store))) \
             if self.options.uses_llm else None
         return Plan(ingested, todo, shards, {s for s in todo if s not in done}, config_hash,
                     rewrites, llm)
@@ -217,7 +218,7 @@ class Generator:
 
     def _account(self, result: ShardResult, outcome: Outcome) -> None:
         if result.journal:
-            self.store.fold_llm_journals([result.journal])
+            llm_cache.fold_journals(self.store, [result.journal])
         outcome.shards += 1
         outcome.provisional += len(result.provisional)
         outcome.llm.update({k: v for k, v in (result.llm or {}).items()

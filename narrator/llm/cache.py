@@ -5,28 +5,41 @@ Two layers, looked up in order:
 * memory: the calls this process finished (and those in journals it was given, e.g. its own
   journal when a task is retried);
 * a snapshot: an Arrow IPC file of every finished call in ``llm_calls``, written by the flow
-  (``Store.export_llm_cache``) before it starts the shard tasks. It is memory-mapped and
+  (:func:`export_snapshot`) before it starts the shard tasks. It is memory-mapped and
   indexed once per process by a sorted array of keys, so a million cached calls cost a few
   tens of MB however many shard tasks share them, and it works the same for a thread pool, a
   process pool or Dask workers reading it from shared storage.
 
 Only final calls are cache hits (``succeeded`` and ``failed``); an ``error`` call (no usable
 answer within the retry budget) is sent again on a rerun.
+
+The policy of the ``llm_calls`` table lives here too (the store only executes it): which row
+wins for a key (:func:`upsert_calls`), how shard journals are folded in (:func:`fold_journals`)
+and how the snapshot is written and prepared before a run (:func:`prepare`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
+from narrator.errors import StoreError
 from narrator.llm.journal import read_journal
 from narrator.llm.types import FINAL_STATUSES
+
+if TYPE_CHECKING:
+    from narrator.store import Store
+
+log = logging.getLogger(__name__)
 
 #: the columns a cache hit needs (the request is not among them: it is never re-read)
 SNAPSHOT_COLUMNS = ("call_key", "model", "prompt_id", "status", "response", "error",
@@ -76,7 +89,7 @@ def _key_index(column: pa.ChunkedArray) -> np.ndarray:
         index = np.array([], dtype="S1")
     if n > 1 and not bool(np.all(index[1:] >= index[:-1])):
         raise ValueError("the call snapshot is not sorted by call_key; rewrite it with "
-                         "Store.export_llm_cache")
+                         "narrator.llm.cache.export_snapshot")
     return index
 
 
@@ -127,3 +140,80 @@ class CallCache:
 
     def __len__(self) -> int:
         return len(self._memory) + (len(self.snapshot) if self.snapshot else 0)
+
+
+# -- the llm_calls table: which row wins, journals folded in, the snapshot written ----------
+#: a finished call (succeeded or failed) is never replaced by an ``error`` row for its key
+_KEEP_FINISHED = "i.status <> 'error' OR c.call_key IS NULL OR c.status = 'error'"
+
+
+def upsert_calls(store: Store, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert or replace ``llm_calls`` rows (journal rows: ``created_at`` may be ISO text). A
+    finished call is never replaced by an ``error`` row for the same key, whatever order
+    rows arrive in (within the batch and against what is stored)."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        prev = best.get(row["call_key"])
+        if prev is None or not (prev["status"] != "error" and row["status"] == "error"):
+            best[row["call_key"]] = row
+    fixed = [r | {"created_at": datetime.fromisoformat(r["created_at"])}
+             if isinstance(r.get("created_at"), str) else r for r in best.values()]
+    return store.upsert_where("llm_calls", fixed, "call_key", _KEEP_FINISHED)
+
+
+def fold_journals(store: Store, paths: Iterable[str | Path], delete: bool = True) -> int:
+    """Fold shard journals into ``llm_calls``, one transaction per journal, deleting each
+    after its commit. Folding twice is harmless (upserts), so a crash anywhere between a
+    shard's commit and its journal's deletion loses nothing."""
+    if store.in_transaction:
+        raise StoreError("fold_journals must run outside a transaction: it deletes each "
+                         "journal after its own commit")
+    total = 0
+    for path in (Path(p) for p in paths):
+        if not path.exists():
+            continue
+        rows = read_journal(path)  # bad lines are skipped and counted there
+        with store.transaction():  # in batches: a journal's size never sets our memory
+            while batch := list(itertools.islice(rows, 2000)):
+                total += upsert_calls(store, batch)
+        if delete:
+            path.unlink()
+    return total
+
+
+def export_snapshot(store: Store, path: str | Path) -> int:
+    """Write the read-only snapshot of finished calls that shard tasks look up (an Arrow IPC
+    file sorted by key). Returns the number of calls."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    reader = store.con.sql(
+        f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM llm_calls "
+        f"WHERE status IN ({', '.join(repr(s) for s in sorted(FINAL_STATUSES))}) "
+        "ORDER BY call_key").to_arrow_reader(50_000)
+    n = 0
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as out:
+        for batch in reader:
+            out.write_batch(batch)
+            n += batch.num_rows
+    tmp.replace(path)
+    return n
+
+
+def prepare(store: Store) -> Path:
+    """Before shard tasks start: fold the journals a crash left beside the database, then
+    write the snapshot. Returns the snapshot's path (for the shard tasks)."""
+    from narrator.llm.journal import leftover_journals, snapshot_path
+
+    folded = fold_journals(store, leftover_journals(store.path))
+    if folded:
+        log.info("replayed %d LLM calls from journals of an interrupted run", folded)
+    snapshot = snapshot_path(store.path)
+    export_snapshot(store, snapshot)
+    return snapshot
+
+
+def call_counts(store: Store) -> dict[str, int]:
+    """``llm_calls`` rows per status."""
+    rows = store.con.execute("SELECT status, count(*) FROM llm_calls GROUP BY status")
+    return {status: int(n) for status, n in rows.fetchall()}

@@ -3,7 +3,7 @@
 Shard tasks never open the database (DuckDB lets no other process read a file a writer
 holds). Each task appends every finished call, as one JSON line shaped like an ``llm_calls``
 row, to its own journal beside the database, flushed per call. The flow folds a shard's
-journal into ``llm_calls`` when it commits the shard (``Store.fold_llm_journals``), and a rerun
+journal into ``llm_calls`` when it commits the shard (``narrator.llm.cache.fold_journals``), and a rerun
 folds whatever journals a crash left behind first, so a SIGKILL loses only calls in flight.
 
 Layout beside ``narrator.duckdb``::
