@@ -19,7 +19,7 @@ from PIL import Image
 
 from narrator.cli import cli
 from narrator.report import write_report
-from narrator.report.data import gather
+from narrator.queries.report import gather
 from narrator.store import Store
 from tests.test_export import build_db
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from narrator.queries.export import eval_references
 from narrator.eval.errors import EvalError
 from narrator.eval.metrics import Judge, box_scores, caption_scores, sarlang_match
 from narrator.eval.predictions import Prediction, key, read_predictions
@@ -49,12 +50,7 @@ class Texts:
         self.by_id: dict[str, tuple[str, str, str, str, str]] = {}
         self.by_key: dict[str, str] = {}
         self.captions: dict[str, str] = {}
-        sql = ("SELECT v.qa_id, v.task, 'vqa', v.question, v.answer, "
-               "coalesce(s.image_path, s.file_name) FROM vqa v JOIN scenes s USING (scene_id) "
-               "UNION ALL SELECT c.caption_id, 'caption', 'caption', '', c.text, "
-               "coalesce(s.image_path, s.file_name) FROM captions c JOIN scenes s "
-               "USING (scene_id)")
-        for tid, task, typ, question, answer, image in store.con.execute(sql).fetchall():
+        for tid, task, typ, question, answer, image in eval_references(store):
             self.by_id[tid] = (task, typ, question, answer, image)
             if question:
                 self.by_key.setdefault(key(question), tid)

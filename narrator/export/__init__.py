@@ -21,7 +21,7 @@ from narrator.export.sarchat import SarchatExport
 from narrator.export.fusar import FusarExport
 from narrator.export.sarlang import SarlangExport
 from narrator.export.vrsbench import VrsbenchExport
-from narrator.export.select import Filters
+from narrator.queries.export import Filters
 from narrator.export.splits import SplitConfig, assign_splits
 from narrator.export.validate import ExportError
 from narrator.store import Store

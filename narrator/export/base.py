@@ -1,6 +1,6 @@
 """The export engine: filtered text rows in, one or more validated files out.
 
-A format turns each text row (see :mod:`narrator.export.select`) into ``(path, schema,
+A format turns each text row (see :mod:`narrator.queries.export`) into ``(path, schema,
 record)`` triples; the engine validates every record against its schema and streams it to
 the sink its path's suffix calls for (``.jsonl``, ``.json`` array, ``.csv``, ``.parquet``).
 """
@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from narrator.export.images import ImageMap, build_image_map
-from narrator.export.select import (Filters, check_filters, count_texts, iter_texts,
-                                    selected_scenes, styles_of)
+from narrator.queries.export import (Filters, check_filters, count_texts, iter_texts,
+                                     selected_scenes, styles_of, wide_pixel_scenes)
 from narrator.export.splits import SPLITS, SplitAssignment, SplitConfig, assign_splits
 from narrator.export.sqljson import write_lines
 from narrator.export.validate import ExportError, check, columns
@@ -196,12 +196,10 @@ def _write_records(store: Store, exporter: ExportFormat, assignment: SplitAssign
 def not_8bit(store: Store, f: Filters) -> int:
     """How many selected scenes have an image whose pixels are not 8-bit."""
     ids = [s[0] for s in selected_scenes(store, f)]
-    if not ids or "dtype" not in store.columns("scenes"):
+    if not ids:
         return 0
-    rows = store.con.execute("SELECT scene_id, dtype FROM scenes WHERE dtype IS NOT NULL "
-                             "AND dtype NOT IN ('uint8', 'int8')").fetchall()
-    wanted = set(ids)
-    return sum(1 for sid, _ in rows if sid in wanted)
+    wide = wide_pixel_scenes(store)
+    return sum(1 for sid in set(ids) if sid in wide)
 
 
 def split_counts(store: Store, exporter: ExportFormat) -> dict[str, int]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from narrator.export.base import Emitted, ExportFormat, llama_factory_info
-from narrator.export.select import prompt_and_answer
+from narrator.queries.export import prompt_and_answer
 from narrator.export.validate import check
 from narrator.export.writers import SinkSet
 

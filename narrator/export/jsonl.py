@@ -19,7 +19,7 @@ from typing import Any
 from narrator import __version__
 from narrator.export import sqljson as sj
 from narrator.export.base import Emitted, ExportFormat, ExportOptions, run_export
-from narrator.export.select import Filters, prompt_and_answer
+from narrator.queries.export import Filters, prompt_and_answer
 from narrator.export.validate import ExportError
 from narrator.store import Store
 

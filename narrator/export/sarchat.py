@@ -33,7 +33,8 @@ from typing import Any
 from narrator.export.base import Emitted, ExportFormat
 from narrator.export.boxes import BOX_TEXT, box_text, cell, scaled
 from narrator.export.chat import meta
-from narrator.export.select import CAPTION_TASK, prompt_and_answer
+from narrator.queries.export import (CAPTION_TASK, category_counts, object_boxes,
+                                     prompt_and_answer, scene_sizes)
 from narrator.store import Store
 
 #: SARChat's task tag -> its file part; a text's tag (``--style sarchat``) picks its file
@@ -69,14 +70,9 @@ class SarchatExport(ExportFormat):
         return self.options.boxes
 
     def prepare(self, store: Store) -> None:
-        self.sizes = {r[0]: (r[1] or 1, r[2] or 1) for r in store.con.execute(
-            "SELECT scene_id, width, height FROM scenes").fetchall()}
-        self.counts = {(r[0], r[1]): r[2] for r in store.con.execute(
-            "SELECT scene_id, category, count(*) FROM objects GROUP BY 1, 2").fetchall()}
-        self.objects: dict[str, list[tuple[float, ...]]] = {}
-        for sid, *box in store.con.execute(
-                "SELECT scene_id, x0, y0, x1, y1 FROM objects ORDER BY scene_id, ord").fetchall():
-            self.objects.setdefault(sid, []).append(tuple(box))
+        self.sizes = scene_sizes(store)
+        self.counts = category_counts(store)
+        self.objects = object_boxes(store)
 
     def path(self, row: dict[str, Any], tag: str | None) -> str:
         if row["split"] == "train":

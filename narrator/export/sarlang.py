@@ -30,7 +30,7 @@ from typing import Any
 
 from narrator.export.base import Emitted, ExportFormat, llama_factory_info
 from narrator.export.chat import meta
-from narrator.export.select import prompt_and_answer
+from narrator.queries.export import dataset_categories, prompt_and_answer
 from narrator.export.writers import SinkSet
 from narrator.store import Store
 
@@ -66,11 +66,7 @@ class SarlangExport(ExportFormat):
     media_subdir = "Text"
 
     def prepare(self, store: Store) -> None:
-        per_dataset: dict[str, set[str]] = {}
-        for dataset, category in store.con.execute(
-                "SELECT DISTINCT s.dataset, o.category FROM objects o "
-                "JOIN scenes s USING (scene_id)").fetchall():
-            per_dataset.setdefault(dataset, set()).add(category)
+        per_dataset = dataset_categories(store)
         self.vqa1 = {d for d, cats in per_dataset.items() if cats <= set(SARDET_CLASSES)}
 
     def stem(self, row: dict[str, Any]) -> Path:

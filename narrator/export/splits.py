@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from narrator.queries import SPLIT_SCENES_SQL
 from narrator.errors import ConfigError
 from narrator.ids import canonical_json
 from narrator.store import Store
@@ -46,8 +47,6 @@ SPLITS = ("train", "val", "test")
 #: a crop window of four integers, or HRSID's ``P<4 digits>_<index>`` crops (``P0137_11``)
 _CROPS = (re.compile(r"^(?P<parent>.+?)(?:_\d+){4}$"),
           re.compile(r"^(?P<parent>P\d{4})(?:_\d+)+$"))
-SCENE_SQL = ("SELECT scene_id, dataset, file_name, platform, acquired_at, center_lon, "
-             "center_lat, footprint_wkb, meta FROM scenes ORDER BY scene_id")
 
 
 @dataclass(frozen=True)
@@ -230,6 +229,6 @@ def _warn_if_lopsided(out: SplitAssignment) -> None:
 def assign_splits(store: Store, config: SplitConfig) -> SplitAssignment:
     """Splits for every scene in the store (streams the scenes table)."""
     def rows() -> Iterable[dict[str, Any]]:
-        for batch in store.iter_batches(SCENE_SQL):
+        for batch in store.iter_batches(SPLIT_SCENES_SQL):
             yield from batch.to_pylist()
     return assign_scenes(rows(), config)

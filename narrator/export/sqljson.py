@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from narrator.export.select import TextQuery, annotate, iter_range, queries, scene_ranges
+from narrator.queries.export import TextQuery, annotate, iter_range, queries, scene_ranges
 from narrator.export.splits import SPLITS, SplitAssignment
 from narrator.export.validate import check
 from narrator.export.writers import SinkSet, _FileSink

@@ -20,7 +20,7 @@ from typing import Any
 
 from narrator.export.base import Emitted
 from narrator.export.sarchat import SarchatExport
-from narrator.export.select import prompt_and_answer
+from narrator.queries.export import prompt_and_answer
 
 TYPES = {"presence": "presence", "count": "quantity", "dominant_class": "category",
          "region_class": "category", "position": "position", "nine_grid": "position",

@@ -14,7 +14,7 @@ from typing import Any
 
 from narrator import __version__
 from narrator.errors import ConfigError
-from narrator.report.data import Prices, ReportData, gather
+from narrator.queries.report import Prices, ReportData, gather
 from narrator.report.plots import PLOTS
 from narrator.store import Store
 from narrator.vqa.skew import SKEW_LIMIT, skewed

@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 
-from narrator.report.data import MAX_WORDS, ReportData
+from narrator.queries.report import MAX_WORDS, ReportData
 
 STATUS_COLORS = {"accepted": "#2e7d32", "rejected": "#c62828"}
 

@@ -37,3 +37,8 @@ def yes_no_counts(store: Store, dataset: str) -> dict[str, Any]:
     counts = {"yes": 0, "no": 0} | {k: int(n) for k, n in rows}
     total = counts["yes"] + counts["no"]
     return counts | {"yes_share": round(counts["yes"] / total, 4) if total else None}
+
+
+#: the scene columns a split assignment reads (narrator.export.splits), in scene id order
+SPLIT_SCENES_SQL = ("SELECT scene_id, dataset, file_name, platform, acquired_at, center_lon, "
+                    "center_lat, footprint_wkb, meta FROM scenes ORDER BY scene_id")

@@ -248,3 +248,55 @@ def image_ref(row: dict[str, Any], image_root: str | None) -> str:
     if image_root and row.get("image_path"):
         return os.path.relpath(path, image_root).replace(os.sep, "/")
     return str(path)
+
+
+# -- what formats read besides the text rows -------------------------------------------------
+def scene_sizes(store: Store) -> dict[str, tuple[int, int]]:
+    """scene id -> (width, height) (1 where unknown)."""
+    return {r[0]: (r[1] or 1, r[2] or 1) for r in store.con.execute(
+        "SELECT scene_id, width, height FROM scenes").fetchall()}
+
+
+def category_counts(store: Store) -> dict[tuple[str, str], int]:
+    """(scene id, category) -> objects."""
+    return {(r[0], r[1]): r[2] for r in store.con.execute(
+        "SELECT scene_id, category, count(*) FROM objects GROUP BY 1, 2").fetchall()}
+
+
+def object_boxes(store: Store) -> dict[str, list[tuple[float, ...]]]:
+    """scene id -> its objects' (x0, y0, x1, y1), in the reader's order."""
+    out: dict[str, list[tuple[float, ...]]] = {}
+    for sid, *box in store.con.execute(
+            "SELECT scene_id, x0, y0, x1, y1 FROM objects ORDER BY scene_id, ord").fetchall():
+        out.setdefault(sid, []).append(tuple(box))
+    return out
+
+
+def dataset_categories(store: Store) -> dict[str, set[str]]:
+    """dataset -> the categories of its objects."""
+    out: dict[str, set[str]] = {}
+    for dataset, category in store.con.execute(
+            "SELECT DISTINCT s.dataset, o.category FROM objects o "
+            "JOIN scenes s USING (scene_id)").fetchall():
+        out.setdefault(dataset, set()).add(category)
+    return out
+
+
+def wide_pixel_scenes(store: Store) -> set[str]:
+    """Scenes whose image pixels are not 8-bit (their dtype is known)."""
+    if "dtype" not in store.columns("scenes"):
+        return set()
+    return {r[0] for r in store.con.execute(
+        "SELECT scene_id FROM scenes WHERE dtype IS NOT NULL "
+        "AND dtype NOT IN ('uint8', 'int8')").fetchall()}
+
+
+def eval_references(store: Store) -> list[tuple[str, str, str, str, str, str]]:
+    """Every stored text as (id, task, type, question, answer, image) for ``narrator eval``:
+    VQA pairs, then captions (type 'caption', no question)."""
+    return store.con.execute(
+        "SELECT v.qa_id, v.task, 'vqa', v.question, v.answer, "
+        "coalesce(s.image_path, s.file_name) FROM vqa v JOIN scenes s USING (scene_id) "
+        "UNION ALL SELECT c.caption_id, 'caption', 'caption', '', c.text, "
+        "coalesce(s.image_path, s.file_name) FROM captions c JOIN scenes s "
+        "USING (scene_id)").fetchall()
