@@ -151,11 +151,59 @@ def test_a_family_using_a_slot_its_answer_function_lacks_names_file_family_and_s
         'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
         '    quota: 1\n    questions: ["How many {plural} near {land}?"]\n'
         '    answers: {default: "{count}"}\n')
+    # found when the engine loads the family (from the answer function's declaration), not
+    # when a scene first renders it
+    with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*'count'.*style "
+                                          r"generic.*slot \{land\}"):
+        VQAEngine(templates=load_templates(tmp_path))
+    (tmp_path / "bad.yaml").write_text(
+        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
+        '    quota: 1\n    questions: ["How many {plural}?"]\n'
+        '    answers: {default: "{count}", many: "Lots."}\n')
+    with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*answer key\(s\) many "
+                                          r"are not given.*default, zero"):
+        VQAEngine(templates=load_templates(tmp_path))
+    (tmp_path / "bad.yaml").write_text(
+        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: outlined\n'
+        '    quota: 1\n    questions: ["How many {plural}?"]\n    answers: {default: "x"}\n')
+    with pytest.raises(ConfigError, match=r"no answer function named 'outlined'"):
+        VQAEngine(templates=load_templates(tmp_path))  # a helper, not a declared function
+    (tmp_path / "bad.yaml").write_text(
+        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
+        '    quota: 1\n    questions: ["How many {plural}?"]\n'
+        '    answers: {default: "{count} {plural}"}\n')
     engine = VQAEngine(templates=load_templates(tmp_path))
-    facts = scene_facts(make_bundles()[3], VOCABULARY)
-    with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*slot \{land\}.*"
-                                          r"'count'"):
-        engine.rows(facts)
+    assert engine.rows(scene_facts(make_bundles()[3], VOCABULARY))
+
+
+def test_answer_functions_fill_what_they_declare(tmp_path: Path) -> None:
+    """The declarations the load-time check trusts, checked against what the functions
+    give on generated scenes (objects, fine types, land cover, geo) in every style."""
+    import random
+
+    from narrator.facts import scene_facts
+    from narrator.text import default_vocabulary
+    from narrator.vqa import load_templates
+    from narrator.vqa.context import SceneContext
+    from narrator.vqa.engine import ANSWER_FUNCTIONS
+    from narrator.vqa.options import VQAOptions
+    from tests.shard_scenes import VOCABULARY, make_bundles
+
+    seen: dict[str, set[str]] = {}
+    styles = load_templates().styles.values()
+    for bundle in make_bundles():
+        facts = scene_facts(bundle, VOCABULARY)
+        for style in styles:
+            ctx = SceneContext(facts, random.Random(0), default_vocabulary(), style,
+                               VQAOptions(), {})
+            for name, fn in ANSWER_FUNCTIONS.items():
+                for group in fn(ctx):
+                    for key, _params, slots in group:
+                        assert key in fn.answer_keys, (name, key)
+                        missing = (fn.slots | fn.extra_slots.get(key, frozenset())) - set(slots)
+                        assert not missing, (name, key, missing)
+                        seen.setdefault(name, set()).add(key)
+    assert len(seen) >= 25, sorted(set(ANSWER_FUNCTIONS) - set(seen))
 
 
 def test_started_ingest_never_shares_the_connection_with_the_run(example_dir: Path,

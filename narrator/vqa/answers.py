@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from narrator.text import is_catch_all, join_list, number_word
-from narrator.vqa.context import Group, SceneContext
+from narrator.vqa.context import Group, NOUN, OTHER, SceneContext, answers
 
 
 def _target_params(o: dict[str, Any]) -> dict[str, Any]:
     return {"category": o["category"], "object_id": o["object_id"], "box": o["box"]}
 
 
+@answers("yes", "no", slots=NOUN)
 def presence(ctx: SceneContext) -> Iterator[Group]:
     """Yes for present categories paired with as many forced negatives from absent ones."""
     present, absent = ctx.facts["present"], ctx.facts["absent"]
@@ -27,6 +28,7 @@ def presence(ctx: SceneContext) -> Iterator[Group]:
         yield pair if ctx.rng.random() < 0.5 else pair[::-1]  # no fixed yes-then-no order
 
 
+@answers("default", "zero", slots=(*NOUN, "count", "count_word"))
 def count(ctx: SceneContext) -> Iterator[Group]:
     """Every present category, and one absent category (answer 0) when there is one."""
     for cat, n in ctx.facts["counts"].items():
@@ -37,6 +39,7 @@ def count(ctx: SceneContext) -> Iterator[Group]:
         yield [("zero", {"category": cat}, ctx.noun(cat) | {"count": 0, "count_word": "zero"})]
 
 
+@answers("default", slots=(*NOUN, "count", "count_word", "fine_name", "fine_plural"))
 def count_fine(ctx: SceneContext) -> Iterator[Group]:
     """Per fine type of the scene's objects (SAR-AIRcraft's A330, Boeing 787...): how many
     objects are labelled with it. Catch-all types ("other") are never named; an object
@@ -53,6 +56,7 @@ def count_fine(ctx: SceneContext) -> Iterator[Group]:
                                  "count": n, "count_word": number_word(n)})]
 
 
+@answers("default", "one", slots=(*NOUN, "boxes", "count"))
 def count_boxes(ctx: SceneContext) -> Iterator[Group]:
     """SARChat counting: the count followed by every instance's box."""
     for cat, objs in sorted(ctx.by_category.items()):
@@ -66,6 +70,7 @@ def _one_class(ctx: SceneContext) -> bool:
     return len(ctx.facts["present"]) + len(ctx.facts["absent"]) <= 1
 
 
+@answers("default", "one", slots=NOUN)
 def dominant(ctx: SceneContext) -> Iterator[Group]:
     cat = ctx.facts["dominant"]
     if cat and not _one_class(ctx):
@@ -73,6 +78,7 @@ def dominant(ctx: SceneContext) -> Iterator[Group]:
         yield [(key, {"category": cat}, ctx.noun(cat))]
 
 
+@answers("default", slots=(*NOUN, "candidates"))
 def classify(ctx: SceneContext) -> Iterator[Group]:
     """The dominant category among a shuffled candidate list of up to four categories."""
     cat = ctx.facts["dominant"]
@@ -86,6 +92,7 @@ def classify(ctx: SceneContext) -> Iterator[Group]:
             ctx.noun(cat) | {"candidates": ", ".join(words)})]
 
 
+@answers("default", "fine", slots=(*NOUN, "box"), extra={"fine": ("fine", "fine_name")})
 def region_class(ctx: SceneContext) -> Iterator[Group]:
     """Box -> category, for targets that pass the filters (SARLANG region referring,
     SARChat cross-modal identification). Not asked in a one-class dataset without fine
@@ -108,6 +115,7 @@ def _positioned(ctx: SceneContext) -> Iterator[dict[str, Any]]:
             yield o
 
 
+@answers("default", slots=(*NOUN, "cell", "position", "where"))
 def position(ctx: SceneContext) -> Iterator[Group]:
     """Category -> 3x3 cell (generic) or five-way position (SARLANG), unique targets only."""
     for o in _positioned(ctx):
@@ -116,6 +124,7 @@ def position(ctx: SceneContext) -> Iterator[Group]:
                                            "position": o["position"]})]
 
 
+@answers("default", slots=(*NOUN, "box", "cell"))
 def refer(ctx: SceneContext) -> Iterator[Group]:
     """SARChat referring: category -> box and cell, unique targets only."""
     for o in _positioned(ctx):
@@ -123,6 +132,7 @@ def refer(ctx: SceneContext) -> Iterator[Group]:
                 ctx.noun(o["category"]) | {"box": ctx.box(o["box"]), "cell": o["cell"]})]
 
 
+@answers("default", slots=(*NOUN, "box"))
 def grounding(ctx: SceneContext) -> Iterator[Group]:
     """Category -> box, unique targets only."""
     for o in ctx.unique.values():
@@ -130,6 +140,7 @@ def grounding(ctx: SceneContext) -> Iterator[Group]:
                 ctx.noun(o["category"]) | {"box": ctx.box(o["box"])})]
 
 
+@answers("default", slots=("count", "details"))
 def grounded(ctx: SceneContext) -> Iterator[Group]:
     """SARChat spatial grounding: every target of the scene with its boxes."""
     total = ctx.facts["total"]
@@ -164,14 +175,17 @@ def _relative(ctx: SceneContext, axis: int) -> Iterator[Group]:
                     ctx.noun(a["category"]) | ctx.noun(b["category"], "other_"))]
 
 
+@answers("left", "right", slots=(*NOUN, *OTHER))
 def left_right(ctx: SceneContext) -> Iterator[Group]:
     return _relative(ctx, 0)
 
 
+@answers("above", "below", slots=(*NOUN, *OTHER))
 def above_below(ctx: SceneContext) -> Iterator[Group]:
     return _relative(ctx, 1)
 
 
+@answers("default", slots=(*NOUN, "grids"))
 def nine_grid(ctx: SceneContext) -> Iterator[Group]:
     """Category -> the grid numbers (1-9) holding its instances' centres."""
     for cat, objs in sorted(ctx.by_category.items()):

@@ -10,15 +10,38 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from narrator.text import Vocabulary, cell_phrase, is_catch_all, join_list, number_word
 from narrator.vqa.families import Style
 from narrator.vqa.options import VQAOptions
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 #: (answer key, params, slots): one question; a group is asked together (yes/no pairs)
 Item = tuple[str, dict[str, Any], dict[str, Any]]
 Group = list[Item]
+
+#: the slots of ``SceneContext.noun``: a category's singular, plural, article form and name
+NOUN = ("a", "name", "plural", "singular")
+#: the same for the other category of a pair
+OTHER = ("other_name", "other_plural", "other_singular")
+
+
+def answers(*keys: str, slots: tuple[str, ...] = (), extra: dict[str, tuple[str, ...]]
+            | None = None) -> Callable[[F], F]:
+    """Declare an answer function: the answer ``keys`` its rows take, the ``slots`` every row
+    fills, and the ``extra`` slots rows of some keys fill as well. A family's templates are
+    checked against this when the engine loads them (narrator.vqa.engine.check_family), so
+    a placeholder the function does not fill fails at once with the file, family, style and
+    slot, never at render time; only declared functions are answer functions."""
+    def declare(fn: F) -> F:
+        fn.answer_keys = frozenset(keys)  # type: ignore[attr-defined]
+        fn.slots = frozenset(slots)  # type: ignore[attr-defined]
+        fn.extra_slots = {k: frozenset(v) for k, v in (extra or {}).items()}  # type: ignore[attr-defined]
+        return fn
+    return declare
 
 _CELL_ORDER = ("top left", "top", "top right", "left", "center", "right", "bottom left",
                "bottom", "bottom right")

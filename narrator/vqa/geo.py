@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from narrator.text import Vocabulary
-from narrator.vqa.context import Group, SceneContext, sig3
+from narrator.vqa.context import Group, SceneContext, answers, sig3
 
 #: a country is asked only when the nearest place is this close (km): a sea scene far from
 #: any town may lie off another country's coast
@@ -17,7 +17,6 @@ _POLS = {"HH", "HV", "VH", "VV"}
 
 
 #: the answer functions of this module (the rest are phrase helpers shared with captions)
-ANSWERS = ("country", "place", "surface", "coast", "spacing", "polarization")
 #: a centre on land this close to the sea (km) is "near the sea"; up to COAST_KM the coast
 #: distance is said at all
 NEAR_SEA_KM = 10.0
@@ -37,6 +36,7 @@ def _params(geo: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: geo[k] for k in keys if k in geo}
 
 
+@answers("default", slots=("country",))
 def country(ctx: SceneContext) -> Iterator[Group]:
     geo = ctx.facts["geo"]
     if geo.get("country") and geo.get("place_distance_km", 1e9) <= COUNTRY_KM:
@@ -44,6 +44,7 @@ def country(ctx: SceneContext) -> Iterator[Group]:
                 {"country": geo["country"]})]
 
 
+@answers("default", slots=("place",))
 def place(ctx: SceneContext) -> Iterator[Group]:
     geo = ctx.facts["geo"]
     if geo.get("place"):
@@ -65,6 +66,7 @@ def _km_text(km: float) -> str:
     return "less than 1 km" if km < 1 else f"about {round(km)} km"
 
 
+@answers("land", "sea", "land_and_sea", "land_near_sea", slots=("area", "length"))
 def surface(ctx: SceneContext) -> Iterator[Group]:
     """Land, sea or both by the global mask; not asked where a land-cover mask says more. A
     land scene near the sea says so: the sea is outside the image, the coast that far."""
@@ -78,6 +80,7 @@ def surface(ctx: SceneContext) -> Iterator[Group]:
                  "length": _km_text(km) if km is not None else ""})]
 
 
+@answers("near", "default", slots=("length",))
 def coast(ctx: SceneContext) -> Iterator[Group]:
     """How far the centre of a scene on land is from the sea (the global mask's nearest sea
     cell, 1 km cells), up to COAST_KM; not asked where a land-cover mask says more."""
@@ -89,12 +92,14 @@ def coast(ctx: SceneContext) -> Iterator[Group]:
                 {"length": text[0].upper() + text[1:]})]
 
 
+@answers("default", slots=("length",))
 def spacing(ctx: SceneContext) -> Iterator[Group]:
     gsd = ctx.facts["geo"].get("gsd_m")
     if gsd:
         yield [("default", {"gsd_m": gsd}, {"length": sig3(gsd)})]
 
 
+@answers("one", "default", slots=("name",))
 def polarization(ctx: SceneContext) -> Iterator[Group]:
     pol = str(ctx.facts["geo"].get("polarization") or "").upper()
     parts = [p for p in pol.replace("/", "+").replace(",", "+").split("+") if p]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from narrator.facts import DIRECTIONS, SHAPE_RATIO, SIZE_CLASSES
-from narrator.vqa.context import Group, SceneContext, half_up, sig3
+from narrator.vqa.context import Group, NOUN, OTHER, SceneContext, answers, half_up, sig3
 from narrator.vqa.geo import scene_phrase
 
 
@@ -20,6 +20,7 @@ def _params(o: dict[str, Any]) -> dict[str, Any]:
     return {"category": o["category"], "object_id": o["object_id"], "box": o["box"]}
 
 
+@answers("more", "fewer", "equal", slots=(*NOUN, *OTHER))
 def compare(ctx: SceneContext) -> Iterator[Group]:
     """More / fewer / as many, between a present category and another of the vocabulary."""
     counts = ctx.facts["counts"]
@@ -37,6 +38,7 @@ def compare(ctx: SceneContext) -> Iterator[Group]:
                 ctx.noun(a) | ctx.noun(b, "other_"))]
 
 
+@answers("default", slots=(*NOUN, "area"))
 def area(ctx: SceneContext) -> Iterator[Group]:
     """Area in square metres (polygon if annotated, else box) of a unique target."""
     for o in _unique(ctx):
@@ -45,6 +47,7 @@ def area(ctx: SceneContext) -> Iterator[Group]:
                     ctx.noun(o["category"]) | {"area": sig3(o["area_m2"])})]
 
 
+@answers("default", slots=(*NOUN, "length"))
 def length(ctx: SceneContext) -> Iterator[Group]:
     """Length in metres (long side of the minimum rotated rectangle of the polygon)."""
     for o in _unique(ctx):
@@ -52,6 +55,7 @@ def length(ctx: SceneContext) -> Iterator[Group]:
             yield [("default", _params(o), ctx.noun(o["category"]) | {"length": sig3(o["length_m"])})]
 
 
+@answers("default", slots=(*NOUN, "size_class"))
 def size_class(ctx: SceneContext) -> Iterator[Group]:
     margin = ctx.options.size_margin
     for o in _unique(ctx):
@@ -73,6 +77,7 @@ def outlined(o: dict[str, Any]) -> bool:
     return not (axis_aligned and abs(o["area_px"] - box_area) <= 0.005 * box_area)
 
 
+@answers("wide", "tall", "square", slots=NOUN)
 def shape(ctx: SceneContext) -> Iterator[Group]:
     """Wide / square / tall by the box's width over height, away from the thresholds; only
     for outlined objects (see :func:`outlined`)."""
@@ -86,6 +91,7 @@ def shape(ctx: SceneContext) -> Iterator[Group]:
             yield [(o["shape"], _params(o), ctx.noun(o["category"]))]
 
 
+@answers("default", slots=(*NOUN, "ratio"))
 def elongation(ctx: SceneContext) -> Iterator[Group]:
     for o in _unique(ctx):
         if outlined(o) and o["elongation"] <= 50:
@@ -93,6 +99,7 @@ def elongation(ctx: SceneContext) -> Iterator[Group]:
                     ctx.noun(o["category"]) | {"ratio": f"{o['elongation']:.1f}"})]
 
 
+@answers(*DIRECTIONS, slots=NOUN)
 def direction(ctx: SceneContext) -> Iterator[Group]:
     """The 45-degree direction bin of an elongated target, away from the bin edges."""
     margin = ctx.options.direction_margin_deg
@@ -104,6 +111,7 @@ def direction(ctx: SceneContext) -> Iterator[Group]:
                         ctx.noun(o["category"]))]
 
 
+@answers("aligned", "clustered", "scattered", slots=(*NOUN, "count"))
 def arrangement(ctx: SceneContext) -> Iterator[Group]:
     for cat, arr in ctx.facts.get("arrangement", {}).items():
         if arr["clear"] and cat in ctx.by_category:  # not a catch-all class
@@ -129,18 +137,21 @@ def negated(name: str) -> bool:
     return name.lower().startswith(("not ", "non-", "non ", "no ")) or name == "background"
 
 
+@answers("default", slots=("land",))
 def land_dominant(ctx: SceneContext) -> Iterator[Group]:
     name = _dominant_land(ctx)
     if name and not negated(name):
         yield [("default", {"land": name}, {"land": name})]
 
 
+@answers("default", slots=("land", "pct"))
 def land_share(ctx: SceneContext) -> Iterator[Group]:
     for name, frac in ctx.pick(_land(ctx), 3):
         if frac >= ctx.options.min_land_fraction and not negated(name):
             yield [("default", {"land": name}, {"land": name, "pct": half_up(100 * frac)})]
 
 
+@answers("default", slots=(*NOUN, "land"))
 def land_under(ctx: SceneContext) -> Iterator[Group]:
     """The land-cover class under a unique target (object-in-region)."""
     for o in _unique(ctx):
@@ -148,6 +159,7 @@ def land_under(ctx: SceneContext) -> Iterator[Group]:
             yield [("default", _params(o), ctx.noun(o["category"]) | {"land": o["on"]})]
 
 
+@answers("default", slots=(*NOUN, "count", "land"))
 def land_count(ctx: SceneContext) -> Iterator[Group]:
     """How many instances of a category lie on a land-cover class (all must be decided)."""
     for cat, objs in sorted(ctx.by_category.items()):
@@ -165,6 +177,7 @@ def _land_phrase(ctx: SceneContext) -> str:
     return f" over an area that is mostly {name}" if name else ""
 
 
+@answers("default", "empty", slots=("be", "land_phrase", "objects", "scene"))
 def describe(ctx: SceneContext) -> Iterator[Group]:
     """SARLANG image description: what is there and the dominant land cover."""
     key = "default" if ctx.facts["total"] else "empty"
@@ -190,6 +203,7 @@ def _group_sentence(ctx: SceneContext, cat: str, objs: list[dict[str, Any]]) -> 
     return " ".join(parts)
 
 
+@answers("default", "empty", slots=("be", "details", "land_phrase", "objects", "scene"))
 def fine_describe(ctx: SceneContext) -> Iterator[Group]:
     """SARChat fine-grained description: counts, where each category is, on what surface."""
     cats = sorted(ctx.by_category, key=lambda c: (-len(ctx.by_category[c]), c))
