@@ -45,6 +45,8 @@ Definitions (pixel frame of ``narrator.records``; W, H = image width and height)
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -263,13 +265,6 @@ def _plain_value(v: Any) -> bool:
     return kind is str or kind is bool or v is None or (kind is int and -2**63 < v < 2**63)
 
 
-def _plain_types(rows: list[list[Any]]) -> bool:
-    """Object ids and categories (the first two columns) are plain strings, fine types (the
-    last) strings or None."""
-    return (set(map(type, rows[0])) | set(map(type, rows[1])) <= {str}
-            and set(map(type, rows[-1])) <= {str, type(None)})
-
-
 def _plain_scene(doc: dict[str, Any], bundle: SceneBundle) -> bool:
     """The scene-level values of ``doc`` are plain (see ``_plain_value``)."""
     scene = bundle.scene
@@ -302,74 +297,118 @@ def _size_classes(rel_area: np.ndarray) -> list[str | None]:
     return _names(_SIZE_NAMES, first)
 
 
-def _object_columns(bundles: list[SceneBundle]) -> dict[str, Any]:
-    """Every per-object fact of a shard as columns: numpy arrays for the shard-wide
-    computations, and in ``rows`` every object's fact values (Python objects, in the order of
-    ``_OBJECT_KEYS`` but for ``overlaps``) as one list per key."""
-    objs = [o for b in bundles for o in b.objects]
-    counts = [len(b.objects) for b in bundles]
-    sidx = np.repeat(np.arange(len(bundles)), counts)
-    box = np.array([(o.x0, o.y0, o.x1, o.y1) for o in objs], dtype=np.float64).reshape(-1, 4)
-    width = np.array([b.scene.width for b in bundles], dtype=np.float64)[sidx]
-    height = np.array([b.scene.height for b in bundles], dtype=np.float64)[sidx]
-    gsd = np.array([b.scene.gsd_m or np.nan for b in bundles], dtype=np.float64)[sidx]
-    w, h = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
-    cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
-    pos = _positions(cx, cy, width, height)
-    rot = _rotated(shapely.from_wkb([o.poly_wkb for o in objs]), w, h,
-                   np.array([np.nan if o.angle is None else o.angle for o in objs], dtype=float))
-    rel_area = np.round(w * h / (width * height), 6)
-    aspect = w / h
-    border = ((box[:, 0] < BORDER_PX) | (box[:, 1] < BORDER_PX)
-              | (box[:, 2] > width - BORDER_PX) | (box[:, 3] > height - BORDER_PX)
-              | np.array([bool(o.attrs.get("clipped")) for o in objs], dtype=bool))
-    shape = np.where(aspect > SHAPE_RATIO, 0, np.where(aspect < 1 / SHAPE_RATIO, 2, 1))
-    has_gsd = (~np.isnan(gsd)).tolist()
+class Shard:
+    """A shard's objects as columns, computed once: what the per-object fact declarations
+    (``OBJECT_FACTS``) compute their values from. ``r`` rounds a column for the document and
+    records whether its values are plain (see ``_plain_rows``); ``overlaps`` is set from the
+    shard's box pairs before the facts are computed."""
 
-    plain = _plain_rows(rel_area)
+    def __init__(self, bundles: list[SceneBundle]) -> None:
+        self.objs = objs = [o for b in bundles for o in b.objects]
+        self.counts = [len(b.objects) for b in bundles]
+        self.sidx = sidx = np.repeat(np.arange(len(bundles)), self.counts)
+        self.bundles = bundles
+        self.box = box = np.array([(o.x0, o.y0, o.x1, o.y1) for o in objs],
+                                  dtype=np.float64).reshape(-1, 4)
+        width = np.array([b.scene.width for b in bundles], dtype=np.float64)[sidx]
+        height = np.array([b.scene.height for b in bundles], dtype=np.float64)[sidx]
+        self.gsd = gsd = np.array([b.scene.gsd_m or np.nan for b in bundles],
+                                  dtype=np.float64)[sidx]
+        self.w, self.h = w, h = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+        self.cx, self.cy = cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+        self.pos = _positions(cx, cy, width, height)
+        self.rot = _rotated(shapely.from_wkb([o.poly_wkb for o in objs]), w, h,
+                            np.array([np.nan if o.angle is None else o.angle for o in objs],
+                                     dtype=float))
+        self.rel_area = np.round(w * h / (width * height), 6)
+        self.aspect = aspect = w / h
+        self.border = ((box[:, 0] < BORDER_PX) | (box[:, 1] < BORDER_PX)
+                       | (box[:, 2] > width - BORDER_PX) | (box[:, 3] > height - BORDER_PX)
+                       | np.array([bool(o.attrs.get("clipped")) for o in objs], dtype=bool))
+        self.shape = np.where(aspect > SHAPE_RATIO, 0, np.where(aspect < 1 / SHAPE_RATIO, 2, 1))
+        self.gsd_rows = ~np.isnan(gsd)
+        self.has_gsd = self.gsd_rows.tolist()
+        self.oriented = ~np.isnan(self.rot["orientation"])
+        self.plain = _plain_rows(self.rel_area)
+        self.overlaps: list[bool] = []
 
-    def r(a: np.ndarray, k: int, written: np.ndarray | None = None) -> list[Any]:
+    def r(self, a: np.ndarray, k: int, written: np.ndarray | None = None) -> list[Any]:
+        """``a`` rounded to ``k`` decimals as Python values (rows where ``written`` is False
+        are not written: their values do not count for plainness)."""
         a = np.round(a, k)
-        plain[:] &= _plain_rows(a, written)
+        self.plain[:] &= _plain_rows(a, written)
         return a.tolist()
 
-    gsd_rows, oriented = ~np.isnan(gsd), ~np.isnan(rot["orientation"])
+    def metres(self, a: np.ndarray, k: int) -> list[Any]:
+        """A length or area in metres, rounded: None where the scene's GSD is unknown."""
+        return _unless(self.r(a, k, self.gsd_rows), self.has_gsd)
 
-    rows = [
-        [o.object_id for o in objs], [o.category for o in objs], r(box, 2),
-        r(np.column_stack([cx, cy]), 2), _names(tuple(_CELLS), pos["cell"]),
-        (pos["cell"] + 1).tolist(), _names(_FIVE, pos["five"]), r(pos["margin"], 4),
-        _size_classes(rel_area), rel_area.tolist(), _names(_SHAPES, shape), r(aspect, 4),
-        r(np.minimum(rot["elongation"], 1e6), 4),
-        _unless(r(rot["orientation"], 2, oriented), oriented.tolist()),
-        _names((*DIRECTIONS, None), rot["direction"]),
-        r(rot["length"], 2), r(rot["width"], 2), r(rot["area"], 2), rot["has_poly"].tolist(),
-        _unless(r(np.column_stack([w * gsd, h * gsd]), 1, gsd_rows), has_gsd),
-        _unless(r(rot["length"] * gsd, 2, gsd_rows), has_gsd),
-        _unless(r(rot["width"] * gsd, 2, gsd_rows), has_gsd),
-        _unless(r(rot["area"] * gsd * gsd, 2, gsd_rows), has_gsd),
-        _land_join(bundles, sidx, cx, cy), border.tolist(), [o.fine_type for o in objs],
-    ]
-    plain_scenes = (np.bincount(sidx, weights=~plain, minlength=len(bundles)) == 0).tolist()
-    return {"objs": objs, "counts": counts, "sidx": sidx, "box_np": box, "cx_np": cx,
-            "cy_np": cy, "rows": rows,
-            "plain": plain_scenes if _plain_types(rows) else [False] * len(bundles)}
+
+@dataclass(frozen=True)
+class ObjectFact:
+    """One per-object fact: its key in each object's document (keys appear in declaration
+    order), its JSON type, how it is computed (from a :class:`Shard`, one value per object
+    in shard order), the ``FACTS_VERSION`` it arrived in, and whether its values come
+    verbatim from the annotations (then checked to be plain before the fast JSON path)."""
+
+    name: str
+    type: str
+    compute: Callable[[Shard], list[Any]]
+    since: int = 1
+    verbatim: bool = False
 
 
 _FIVE = ("top", "bottom", "left", "right", "center")
 _SHAPES = ("wide", "square", "tall")
-#: the keys of an object's facts, in the order the documents have always had
-_OBJECT_KEYS = ("object_id", "category", "box", "center", "cell", "grid", "position",
-                "pos_margin", "size_class", "rel_area", "shape", "aspect", "elongation",
-                "orientation", "direction", "length_px", "width_px", "area_px", "polygon",
-                "size_m", "length_m", "width_m", "area_m2", "on", "border", "overlaps",
-                "fine_type")
+
+#: every per-object fact, in the order the documents have always had (see the module doc
+#: for what each means); adding a fact is one line here (bump FACTS_VERSION) and its test
+OBJECT_FACTS: tuple[ObjectFact, ...] = (
+    ObjectFact("object_id", "str", lambda c: [o.object_id for o in c.objs], verbatim=True),
+    ObjectFact("category", "str", lambda c: [o.category for o in c.objs], verbatim=True),
+    ObjectFact("box", "[x0, y0, x1, y1] px", lambda c: c.r(c.box, 2)),
+    ObjectFact("center", "[x, y] px", lambda c: c.r(np.column_stack([c.cx, c.cy]), 2)),
+    ObjectFact("cell", "str", lambda c: _names(tuple(_CELLS), c.pos["cell"])),
+    ObjectFact("grid", "int 1-9", lambda c: (c.pos["cell"] + 1).tolist()),
+    ObjectFact("position", "str", lambda c: _names(_FIVE, c.pos["five"])),
+    ObjectFact("pos_margin", "float", lambda c: c.r(c.pos["margin"], 4)),
+    ObjectFact("size_class", "str", lambda c: _size_classes(c.rel_area)),
+    ObjectFact("rel_area", "float", lambda c: c.rel_area.tolist()),
+    ObjectFact("shape", "str", lambda c: _names(_SHAPES, c.shape)),
+    ObjectFact("aspect", "float", lambda c: c.r(c.aspect, 4)),
+    ObjectFact("elongation", "float", lambda c: c.r(np.minimum(c.rot["elongation"], 1e6), 4)),
+    ObjectFact("orientation", "float | null", lambda c: _unless(
+        c.r(c.rot["orientation"], 2, c.oriented), c.oriented.tolist())),
+    ObjectFact("direction", "str | null", lambda c: _names((*DIRECTIONS, None),
+                                                           c.rot["direction"])),
+    ObjectFact("length_px", "float", lambda c: c.r(c.rot["length"], 2)),
+    ObjectFact("width_px", "float", lambda c: c.r(c.rot["width"], 2)),
+    ObjectFact("area_px", "float", lambda c: c.r(c.rot["area"], 2)),
+    ObjectFact("polygon", "bool", lambda c: c.rot["has_poly"].tolist()),
+    ObjectFact("size_m", "[w, h] m | null", lambda c: c.metres(
+        np.column_stack([c.w * c.gsd, c.h * c.gsd]), 1)),
+    ObjectFact("length_m", "float | null", lambda c: c.metres(c.rot["length"] * c.gsd, 2)),
+    ObjectFact("width_m", "float | null", lambda c: c.metres(c.rot["width"] * c.gsd, 2)),
+    ObjectFact("area_m2", "float | null", lambda c: c.metres(c.rot["area"] * c.gsd * c.gsd, 2)),
+    ObjectFact("on", "str | null", lambda c: _land_join(c.bundles, c.sidx, c.cx, c.cy)),
+    ObjectFact("border", "bool", lambda c: c.border.tolist()),
+    ObjectFact("overlaps", "bool", lambda c: c.overlaps),
+    ObjectFact("fine_type", "str | null", lambda c: [o.fine_type for o in c.objs],
+               verbatim=True),
+)
+_OBJECT_KEYS = tuple(f.name for f in OBJECT_FACTS)
 
 
-def _object_dicts(rows: list[list[Any]], overlaps: list[bool]) -> list[dict[str, Any]]:
-    """Every object's facts dict of a shard, from the value columns of ``_object_columns``."""
-    columns = [*rows[:-1], overlaps, rows[-1]]
-    return [dict(zip(_OBJECT_KEYS, values, strict=True)) for values in zip(*columns)]
+def _object_dicts(shard: Shard) -> tuple[list[dict[str, Any]], list[bool]]:
+    """Every object's facts dict of a shard, and per scene whether all its objects' values
+    are plain (one that json.dumps and orjson write alike)."""
+    columns = [f.compute(shard) for f in OBJECT_FACTS]
+    plain_types = all(set(map(type, col)) <= ({str, type(None)} if "null" in f.type else {str})
+                      for f, col in zip(OBJECT_FACTS, columns, strict=True) if f.verbatim)
+    n = len(shard.bundles)
+    plain = ((np.bincount(shard.sidx, weights=~shard.plain, minlength=n) == 0).tolist()
+             if plain_types else [False] * n)
+    return [dict(zip(_OBJECT_KEYS, values, strict=True)) for values in zip(*columns)], plain
 
 
 def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: dict[str, list],
@@ -456,22 +495,22 @@ def _shard_facts(bundles: list[SceneBundle],
                  vocabulary: list[str]) -> tuple[list[dict[str, Any]], list[bool]]:
     """The documents, and per document whether every value of its objects is plain (one
     that json.dumps and orjson write alike)."""
-    col = _object_columns(bundles)
-    counts = np.array(col["counts"], dtype=np.int64)
+    shard = Shard(bundles)
+    counts = np.array(shard.counts, dtype=np.int64)
     sizes = np.array([(b.scene.width, b.scene.height) for b in bundles],
                      dtype=np.float64).reshape(-1, 2)
-    relations, overlaps = _shard_pairs(col["box_np"], col["sidx"], counts, sizes)
-    arrangements = _shard_arrangement([o.category for o in col["objs"]], col["sidx"],
-                                      col["cx_np"], col["cy_np"], sizes)
-    objects = _object_dicts(col["rows"], overlaps)
+    relations, shard.overlaps = _shard_pairs(shard.box, shard.sidx, counts, sizes)
+    arrangements = _shard_arrangement([o.category for o in shard.objs], shard.sidx,
+                                      shard.cx, shard.cy, sizes)
+    objects, plain = _object_dicts(shard)
     vocab = set(vocabulary)
     out = []
     start = 0
-    for k, (bundle, n) in enumerate(zip(bundles, col["counts"], strict=True)):
+    for k, (bundle, n) in enumerate(zip(bundles, shard.counts, strict=True)):
         out.append(_scene_dict(bundle, objects[start:start + n], relations[k], arrangements[k],
                                vocab))
         start += n
-    return out, col["plain"]
+    return out, plain
 
 
 def scene_facts(bundle: SceneBundle, vocabulary: list[str]) -> dict[str, Any]:
