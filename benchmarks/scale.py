@@ -73,22 +73,7 @@ def _pss(pid: int) -> int:
 
 def _tree_pss(root: int) -> int:
     """Memory (PSS) of ``root`` and all its descendants now (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += _pss(pid)
-        todo.extend(children.get(pid, []))
-    return total
+    return sum(_pss(pid) for pid, _parent in _tree(root))
 
 
 def _proc_stat(pid: int) -> tuple[float, float] | None:
