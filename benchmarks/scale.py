@@ -71,11 +71,6 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree_pss(root: int) -> int:
-    """Memory (PSS) of ``root`` and all its descendants now (from /proc)."""
-    return sum(_pss(pid) for pid, _parent in _tree(root))
-
-
 def _proc_stat(pid: int) -> tuple[float, float] | None:
     """(CPU seconds, start time in clock ticks) of a process, None when it is gone."""
     try:
