@@ -22,13 +22,13 @@ from tests.fake_openai import OpenAITestServer, ServerConfig
 N_SCENES, SHARD = 12, 3
 
 
-def _start(dataset: Path, db: Path, base_url: str) -> subprocess.Popen[str]:
+def _start(dataset: Path, db: Path, base_url: str, *extra: str) -> subprocess.Popen[str]:
     narrator = str(Path(sys.executable).with_name("narrator"))
     env = os.environ | {"NO_COLOR": "1", "COLUMNS": "300", "OPENAI_BASE_URL": base_url,
                         "OPENAI_API_KEY": "test-key"}
     return subprocess.Popen([narrator, "generate", str(dataset), "--db", str(db),
                              "--llm", "openai:narrator-test", "--samples", "2",
-                             "--shard-size", str(SHARD)],
+                             "--shard-size", str(SHARD), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             stdin=subprocess.DEVNULL)
 
@@ -45,13 +45,15 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_stops_an_llm_generate_within_seconds(sig: int, code: int,
+@pytest.mark.parametrize("sig, code, extra", [
+    (signal.SIGINT, 130, ()), (signal.SIGTERM, 143, ()),
+    (signal.SIGINT, 130, ("--no-server",)), (signal.SIGTERM, 143, ("--no-server",))])
+def test_a_signal_stops_an_llm_generate_within_seconds(sig: int, code: int, extra: tuple,
                                                        tmp_path: Path) -> None:
     dataset = write_example(tmp_path / "d", n_scenes=N_SCENES, size=128, seed=5)
     db = tmp_path / "n.duckdb"
     with OpenAITestServer(ServerConfig(latency_s=1.5), CaptionResponder(seed=3)) as server:
-        proc = _start(dataset, db, server.base_url)
+        proc = _start(dataset, db, server.base_url, *extra)
         deadline = time.monotonic() + 240
         while not _journal_lines(db) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -74,7 +76,7 @@ def test_a_signal_stops_an_llm_generate_within_seconds(sig: int, code: int,
         for line in _journal_lines(db):
             json.loads(line)
         server.reset_stats()
-        rerun = _start(dataset, db, server.base_url)
+        rerun = _start(dataset, db, server.base_url, *extra)
         out, err = rerun.communicate(timeout=300)
         assert rerun.returncode == 0, (out, err)
         resent = server.stats()["requests"]
