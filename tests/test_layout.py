@@ -52,3 +52,25 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
 def test_every_command_is_documented_in_readme(command: str) -> None:
     readme = (REPO / "README.md").read_text()
     assert re.search(rf"^#+ .*`narrator {command}", readme, re.M), command
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
+    """Import cycles show only with some import orders: each module of the library is
+    imported first, on its own, in a fresh interpreter (a cycle between narrator.export and
+    narrator.queries.export once passed every test that imported narrator.export first)."""
+    import pkgutil
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import narrator
+
+    names = sorted(m.name for m in pkgutil.walk_packages(narrator.__path__, "narrator."))
+    def first(name: str) -> tuple[str, str]:
+        out = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True,
+                             text=True, timeout=120)
+        return name, out.stderr.strip().splitlines()[-1] if out.returncode else ""
+
+    with ThreadPoolExecutor(4) as pool:
+        failures = [(n, e) for n, e in pool.map(first, names) if e]
+    assert len(names) > 50 and not failures, failures

@@ -15,12 +15,21 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from narrator.export.splits import SPLITS, SplitAssignment
-from narrator.export.validate import ExportError
 from narrator.ids import make_id
 from narrator.store import Store
+
+if TYPE_CHECKING:
+    from narrator.export.splits import SplitAssignment
+
+
+def _export_error(message: str) -> Exception:
+    """narrator.export's error type (imported here, not at the top: narrator.export imports
+    this module, and either may be imported first)."""
+    from narrator.export.validate import ExportError
+
+    return ExportError(message)
 
 CAPTION_TASK = "caption"
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -59,10 +68,12 @@ class Filters:
                               ("style", self.styles)):
             for v in values:
                 if not _NAME.match(v):
-                    raise ExportError(f"--{label} {v!r}: use letters, digits, _ . : - only")
+                    raise _export_error(f"--{label} {v!r}: use letters, digits, _ . : - only")
         for s in self.splits:
+            from narrator.export.splits import SPLITS
+
             if s not in SPLITS:
-                raise ExportError(f"--split {s!r}: choose from {', '.join(SPLITS)}")
+                raise _export_error(f"--split {s!r}: choose from {', '.join(SPLITS)}")
 
 
 def _in(column: str, values: Sequence[str]) -> str:
@@ -171,7 +182,7 @@ def check_filters(store: Store, f: Filters) -> None:
     for label, values in (("task", f.tasks), ("status", f.statuses), ("style", f.styles)):
         unknown = sorted(set(values) - known[label])
         if unknown and not (label == "status" and set(values) == {"accepted"}):
-            raise ExportError(f"--{label} {', '.join(unknown)}: no text in {store.path} has "
+            raise _export_error(f"--{label} {', '.join(unknown)}: no text in {store.path} has "
                               f"this {label}; it has: {', '.join(sorted(known[label]))}")
 
 
@@ -217,7 +228,7 @@ def annotate(row: dict[str, Any], assignment: SplitAssignment) -> dict[str, Any]
         try:
             row["params"] = json.loads(row["params"])
         except ValueError as exc:
-            raise ExportError(f"record {row['id']}: its params are not JSON ({exc}); this is "
+            raise _export_error(f"record {row['id']}: its params are not JSON ({exc}); this is "
                               "a hand-edited or damaged database, regenerate it") from None
     return row
 
