@@ -5,6 +5,10 @@ intent asking about the same subject are near-duplicates), the styles it serves 
 per style, its paraphrased questions and its answers keyed by the answer function's key
 (``default`` as the fallback). A style without its own wording uses the generic one.
 A style (``styles:`` in any file) says how boxes are written and the class-list prefix.
+Loading checks every family's questions and answers against its answer function's
+declaration (``@answers``; narrator.vqa.registry.check_family): a placeholder the function
+does not fill or an answer key it never gives fails here, naming the file, family, style
+and slot or key, never at render time.
 """
 
 from __future__ import annotations
@@ -139,6 +143,10 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Templates:
             families[fid] = _family(fid, spec, f"{path}: family {fid}")
         for name, spec in (data.get("styles") or {}).items():
             styles[name] = _style(name, spec, f"{path}: style {name}")
+    from narrator.vqa.registry import check_family  # (imports the answer functions)
+
+    for family in families.values():
+        check_family(family)
     for name in STYLES:
         styles.setdefault(name, Style(name, "[{x0}, {y0}, {x1}, {y1}]", "pixel",
                                       "The classes are: {classes}. "))
