@@ -2,8 +2,11 @@
 
 The one source of truth that templates verbalise, the LLM enriches and the screener checks.
 Computed from stored records only (never from text). Everything geometric is computed for a
-whole shard of scenes at once with numpy and shapely 2 vectorised operations; only the final
-assembly of each scene's JSON document is a Python loop.
+whole shard of scenes at once with numpy and shapely 2 vectorised operations
+(narrator/facts_geometry.py); only the final assembly of each scene's JSON document is a
+Python loop. Each fact is declared once: per object in ``OBJECT_FACTS`` (``ObjectFact``:
+name, type, how computed from the shard's columns, the version it arrived in), per scene in
+``SCENE_FACTS`` (``SceneFact``); the documents' keys are the declaration order.
 
 Definitions (pixel frame of ``narrator.records``; W, H = image width and height):
 
@@ -245,43 +248,92 @@ def _object_dicts(shard: Shard) -> tuple[list[dict[str, Any]], list[bool]]:
     return [dict(zip(_OBJECT_KEYS, values, strict=True)) for values in zip(*columns)], plain
 
 
-def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: dict[str, list],
-                arrangement: dict[str, Any], vocabulary: set[str]) -> dict[str, Any]:
-    scene = bundle.scene
-    counts = Counter(o["category"] for o in objects)
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    # regions of an object class (instance or semantic masks of ships) are objects, never
-    # land cover ("mostly ship")
-    land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions
-                   if r.category not in vocabulary),
-                  key=lambda kv: (-kv[1], kv[0])) if bundle.regions else []
+class SceneColumns:
+    """One scene's inputs to the scene-level fact declarations (``SCENE_FACTS``): its bundle
+    and scene record, its objects' documents, its relations and arrangements (computed for
+    the whole shard), the dataset's vocabulary, and what several facts share: the category
+    counts and the land-cover fractions, largest first (regions of an object class, instance
+    or semantic masks of ships, are objects, never land cover: never "mostly ship")."""
+
+    __slots__ = ("arrangement", "bundle", "counts", "land", "objects", "relations", "scene",
+                 "vocabulary")
+
+    def __init__(self, bundle: SceneBundle, objects: list[dict[str, Any]],
+                 relations: dict[str, list], arrangement: dict[str, Any],
+                 vocabulary: set[str]) -> None:
+        self.bundle, self.scene, self.objects = bundle, bundle.scene, objects
+        self.relations, self.arrangement, self.vocabulary = relations, arrangement, vocabulary
+        self.counts = Counter(o["category"] for o in objects)
+        self.land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions
+                            if r.category not in vocabulary),
+                           key=lambda kv: (-kv[1], kv[0])) if bundle.regions else []
+
+
+@dataclass(frozen=True)
+class SceneFact:
+    """One scene-level fact: its key in the scene's document (keys appear in declaration
+    order), its JSON type, how it is computed (from a :class:`SceneColumns`) and the
+    ``FACTS_VERSION`` it arrived in."""
+
+    name: str
+    type: str
+    compute: Callable[[SceneColumns], Any]
+    since: int = 1
+
+
+def _dominant(s: SceneColumns) -> str | None:
+    """The most numerous category, None on a tie or without objects."""
+    ordered = sorted(s.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ordered[0][0] if ordered and (len(ordered) == 1
+                                         or ordered[0][1] > ordered[1][1]) else None
+
+
+def _in_region(s: SceneColumns) -> dict[str, dict[str, int]]:
+    """Per category, how many of its objects are ``on`` each land-cover class."""
     in_region: dict[str, dict[str, int]] = {}
-    for o in objects if bundle.regions else ():  # ``on`` needs a region of this scene
+    for o in s.objects if s.bundle.regions else ():  # ``on`` needs a region of this scene
         if o["on"]:
             per = in_region.setdefault(o["category"], {})
             per[o["on"]] = per.get(o["on"], 0) + 1
-    geo = {k: v for k in GEO_KEYS if (v := getattr(scene, k)) is not None}
+    return {k: dict(sorted(v.items())) for k, v in sorted(in_region.items())}
+
+
+def _geo(s: SceneColumns) -> dict[str, Any]:
+    """The scene's SAR metadata (``GEO_KEYS``) and its offline geo facts (``_where``)."""
+    geo = {k: v for k in GEO_KEYS if (v := getattr(s.scene, k)) is not None}
     if "gsd_m" in geo:
         geo["gsd_m"] = round(geo["gsd_m"], 3)
-    geo |= _where(scene)
-    return {
-        "version": FACTS_VERSION,
-        "scene_id": scene.scene_id,
-        "size": [scene.width, scene.height],
-        "objects": objects,
-        "counts": dict(sorted(counts.items())),
-        "total": len(objects),
-        "dominant": ordered[0][0] if ordered and (len(ordered) == 1
-                                                  or ordered[0][1] > ordered[1][1]) else None,
-        "present": sorted(counts),
-        "absent": sorted(vocabulary.difference(counts)),
-        "relations": relations,
-        "arrangement": arrangement,
-        "land_cover": dict(land),
-        "dominant_land_cover": land[0][0] if land else None,
-        "in_region": {k: dict(sorted(v.items())) for k, v in sorted(in_region.items())},
-        "geo": geo,
-    }
+    geo |= _where(s.scene)
+    return geo
+
+
+#: every scene-level fact, in the order the documents have always had (see the module doc);
+#: adding one is one line here (bump FACTS_VERSION) and its test
+SCENE_FACTS: tuple[SceneFact, ...] = (
+    SceneFact("version", "int", lambda s: FACTS_VERSION),
+    SceneFact("scene_id", "str", lambda s: s.scene.scene_id),
+    SceneFact("size", "[W, H] px", lambda s: [s.scene.width, s.scene.height]),
+    SceneFact("objects", "[object facts]", lambda s: s.objects),
+    SceneFact("counts", "{category: int}", lambda s: dict(sorted(s.counts.items()))),
+    SceneFact("total", "int", lambda s: len(s.objects)),
+    SceneFact("dominant", "str | null", _dominant),
+    SceneFact("present", "[category]", lambda s: sorted(s.counts)),
+    SceneFact("absent", "[category]", lambda s: sorted(s.vocabulary.difference(s.counts))),
+    SceneFact("relations", "{left_of|above|near: [[i, j]]}", lambda s: s.relations),
+    SceneFact("arrangement", "{category: {label, clear, n, linearity, spread}}",
+              lambda s: s.arrangement),
+    SceneFact("land_cover", "{class: fraction}", lambda s: dict(s.land)),
+    SceneFact("dominant_land_cover", "str | null", lambda s: s.land[0][0] if s.land else None),
+    SceneFact("in_region", "{category: {class: int}}", _in_region),
+    SceneFact("geo", "{key: value}", _geo),
+)
+_SCENE_COMPUTE = tuple((f.name, f.compute) for f in SCENE_FACTS)
+
+
+def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: dict[str, list],
+                arrangement: dict[str, Any], vocabulary: set[str]) -> dict[str, Any]:
+    s = SceneColumns(bundle, objects, relations, arrangement, vocabulary)
+    return {name: compute(s) for name, compute in _SCENE_COMPUTE}
 
 
 def _where(scene: Any) -> dict[str, Any]:
