@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,6 +249,9 @@ def _object_dicts(shard: Shard) -> tuple[list[dict[str, Any]], list[bool]]:
     return [dict(zip(_OBJECT_KEYS, values, strict=True)) for values in zip(*columns)], plain
 
 
+_CATEGORY = itemgetter("category")
+
+
 class SceneColumns:
     """One scene's inputs to the scene-level fact declarations (``SCENE_FACTS``): its bundle
     and scene record, its objects' documents, its relations and arrangements (computed for
@@ -263,7 +267,7 @@ class SceneColumns:
                  vocabulary: set[str]) -> None:
         self.bundle, self.scene, self.objects = bundle, bundle.scene, objects
         self.relations, self.arrangement, self.vocabulary = relations, arrangement, vocabulary
-        self.counts = Counter(o["category"] for o in objects)
+        self.counts = Counter(map(_CATEGORY, objects))
         self.land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions
                             if r.category not in vocabulary),
                            key=lambda kv: (-kv[1], kv[0])) if bundle.regions else []
@@ -311,17 +315,17 @@ def _geo(s: SceneColumns) -> dict[str, Any]:
 #: adding one is one line here (bump FACTS_VERSION) and its test
 SCENE_FACTS: tuple[SceneFact, ...] = (
     SceneFact("version", "int", lambda s: FACTS_VERSION),
-    SceneFact("scene_id", "str", lambda s: s.scene.scene_id),
+    SceneFact("scene_id", "str", attrgetter("scene.scene_id")),
     SceneFact("size", "[W, H] px", lambda s: [s.scene.width, s.scene.height]),
-    SceneFact("objects", "[object facts]", lambda s: s.objects),
+    SceneFact("objects", "[object facts]", attrgetter("objects")),
     SceneFact("counts", "{category: int}", lambda s: dict(sorted(s.counts.items()))),
     SceneFact("total", "int", lambda s: len(s.objects)),
     SceneFact("dominant", "str | null", _dominant),
     SceneFact("present", "[category]", lambda s: sorted(s.counts)),
     SceneFact("absent", "[category]", lambda s: sorted(s.vocabulary.difference(s.counts))),
-    SceneFact("relations", "{left_of|above|near: [[i, j]]}", lambda s: s.relations),
+    SceneFact("relations", "{left_of|above|near: [[i, j]]}", attrgetter("relations")),
     SceneFact("arrangement", "{category: {label, clear, n, linearity, spread}}",
-              lambda s: s.arrangement),
+              attrgetter("arrangement")),
     SceneFact("land_cover", "{class: fraction}", lambda s: dict(s.land)),
     SceneFact("dominant_land_cover", "str | null", lambda s: s.land[0][0] if s.land else None),
     SceneFact("in_region", "{category: {class: int}}", _in_region),
