@@ -2,8 +2,11 @@
 
 The one source of truth that templates verbalise, the LLM enriches and the screener checks.
 Computed from stored records only (never from text). Everything geometric is computed for a
-whole shard of scenes at once with numpy and shapely 2 vectorised operations; only the final
-assembly of each scene's JSON document is a Python loop.
+whole shard of scenes at once with numpy and shapely 2 vectorised operations
+(narrator/facts_geometry.py); only the final assembly of each scene's JSON document is a
+Python loop. Each fact is declared once: per object in ``OBJECT_FACTS`` (``ObjectFact``:
+name, type, how computed from the shard's columns, the version it arrived in), per scene in
+``SCENE_FACTS`` (``SceneFact``); the documents' keys are the declaration order.
 
 Definitions (pixel frame of ``narrator.records``; W, H = image width and height):
 
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +57,10 @@ import numpy as np
 import orjson
 import shapely
 
+from narrator.facts_geometry import (ALIGNED_MAX, ARRANGE_MIN, CLUSTER_MAX,  # noqa: F401
+                                     ELONGATED, MAX_RELATION_OBJECTS, NEAR_FRACTION,
+                                     ON_MARGIN_PX, land_join, positions, rotated,
+                                     shard_arrangement, shard_pairs)
 from narrator.geo import cached_geo_facts
 from narrator.ids import canonical_json, text_hash
 from narrator.records import SceneBundle
@@ -70,180 +78,10 @@ _CELLS = [c for row in GRID_NAMES for c in row]
 SIZE_CLASSES = ((0.4, "very large"), (0.25, "large"), (0.1, "medium"), (0.03, "small"),
                 (0.0, "very small"))
 SHAPE_RATIO = 1.2
-ELONGATED = 1.5
 DIRECTIONS = ("horizontal", "diagonal_down", "vertical", "diagonal_up")
-NEAR_FRACTION = 1 / 8
-ALIGNED_MAX = 0.1
-CLUSTER_MAX = 0.25  # of (W + H) / 2, i.e. a radius of (W + H) / 8
-ARRANGE_MIN = 3
 BORDER_PX = 1.0
-ON_MARGIN_PX = 2.0
-MAX_RELATION_OBJECTS = 60
 GEO_KEYS = ("platform", "band", "polarization", "mode", "incidence_angle", "orbit_direction",
             "acquired_at", "gsd_m", "center_lon", "center_lat", "crs")
-
-
-def _positions(cx: np.ndarray, cy: np.ndarray, width: np.ndarray,
-               height: np.ndarray) -> dict[str, np.ndarray]:
-    """3x3 cell index, grid number, five-way position and the margin to their boundaries."""
-    col = np.minimum((cx * 3 / width).astype(int), 2)
-    row = np.minimum((cy * 3 / height).astype(int), 2)
-    u, v = cx / width, cy / height
-    grid_margin = np.minimum.reduce([np.abs(u - 1 / 3), np.abs(u - 2 / 3),
-                                     np.abs(v - 1 / 3), np.abs(v - 2 / 3)])
-    a, b = np.abs(2 * u - 1), np.abs(2 * v - 1)
-    inner = np.maximum(a, b) < 1 / 3
-    vertical = b >= a
-    five = np.where(inner, 4, np.where(vertical, np.where(v < 0.5, 0, 1),
-                                       np.where(u < 0.5, 2, 3)))
-    five_margin = np.where(inner, 1 / 3 - np.maximum(a, b),
-                           np.minimum(np.maximum(a, b) - 1 / 3, np.abs(a - b))) / 2
-    return {"cell": row * 3 + col, "five": five,
-            "margin": np.minimum(grid_margin, five_margin)}
-
-
-def _rotated(polys: np.ndarray, w: np.ndarray, h: np.ndarray,
-             angles: np.ndarray) -> dict[str, np.ndarray]:
-    """Length, width and orientation from the minimum rotated rectangle of each polygon."""
-    n = len(w)
-    length, width = np.maximum(w, h), np.minimum(w, h)
-    orient = np.where(np.isnan(angles), np.nan, np.mod(angles, 180.0))
-    has_poly = ~shapely.is_missing(polys)
-    area = w * h
-    if has_poly.any():
-        area = np.where(has_poly, shapely.area(polys), area)
-        rects = shapely.oriented_envelope(polys)
-        ok = np.zeros(n, dtype=bool)
-        ok[has_poly] = shapely.get_num_coordinates(rects[has_poly]) == 5
-        if ok.any():
-            c = shapely.get_coordinates(rects[ok]).reshape(-1, 5, 2)
-            e1, e2 = c[:, 1] - c[:, 0], c[:, 2] - c[:, 1]
-            l1, l2 = np.hypot(e1[:, 0], e1[:, 1]), np.hypot(e2[:, 0], e2[:, 1])
-            vec = np.where((l1 >= l2)[:, None], e1, e2)
-            length[ok], width[ok] = np.maximum(l1, l2), np.minimum(l1, l2)
-            orient[ok] = np.mod(np.degrees(np.arctan2(vec[:, 1], vec[:, 0])), 180.0)
-    elong = np.where(width > 0, length / np.where(width > 0, width, 1), np.inf)
-    bins = (np.mod(np.nan_to_num(orient) + 22.5, 180.0) // 45).astype(int)
-    directed = ~np.isnan(orient) & (elong >= ELONGATED)
-    return {"length": length, "width": width, "area": area, "orientation": orient,
-            "has_poly": has_poly,
-            "elongation": elong, "direction": np.where(directed, bins, -1)}
-
-
-def _offset(geoms: np.ndarray, dx: np.ndarray) -> np.ndarray:
-    """Shift each geometry by its own x offset (vectorised over all coordinates)."""
-    shift = np.repeat(dx, shapely.get_num_coordinates(geoms))
-    return shapely.transform(geoms, lambda c: c + np.column_stack([shift, np.zeros_like(shift)]))
-
-
-def _land_join(bundles: list[SceneBundle], sidx: np.ndarray, cx: np.ndarray,
-               cy: np.ndarray) -> list[str | None]:
-    """Spatial join of object centres with the land-cover regions of their own scene.
-
-    All scenes share the pixel frame, so each scene's geometries are shifted along x by its
-    index times a stride before one STRtree query over the whole shard.
-    """
-    on: list[str | None] = [None] * len(cx)
-    regions = [(i, r) for i, b in enumerate(bundles) for r in b.regions if r.geom_wkb]
-    if not regions or not len(cx):
-        return on
-    stride = max(b.scene.width for b in bundles) + 16.0
-    reg_scene = np.array([i for i, _ in regions], dtype=float)
-    geoms = _offset(shapely.from_wkb([r.geom_wkb for _, r in regions]), reg_scene * stride)
-    points = shapely.points(cx + sidx * stride, cy)
-    pi, ri = shapely.STRtree(geoms).query(points, predicate="within")
-    if not len(pi):
-        return on
-    inside = shapely.distance(points[pi], shapely.boundary(geoms[ri])) >= ON_MARGIN_PX
-    for p, r, ok in zip(pi.tolist(), ri.tolist(), inside.tolist(), strict=True):
-        if ok and on[p] is None:
-            on[p] = regions[r][1].category
-    return on
-
-
-def _scene_pairs(counts: np.ndarray, sidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every ordered pair (i, j), i != j, of objects of the same scene, for the scenes of at
-    most MAX_RELATION_OBJECTS objects; sorted by i, then j."""
-    starts = np.cumsum(counts) - counts
-    idx = np.flatnonzero(counts[sidx] <= MAX_RELATION_OBJECTS)
-    rep = counts[sidx[idx]]
-    first = np.repeat(idx, rep)
-    second = (np.repeat(starts[sidx[idx]], rep)
-              + np.arange(len(first)) - np.repeat(np.cumsum(rep) - rep, rep))
-    keep = first != second
-    return first[keep], second[keep]
-
-
-def _big_overlaps(box: np.ndarray, overlaps: np.ndarray, start: int) -> None:
-    """Overlaps inside one large scene, through an STRtree instead of all pairs."""
-    geoms = shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3])
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    ix = np.minimum(box[i, 2], box[j, 2]) - np.maximum(box[i, 0], box[j, 0])
-    iy = np.minimum(box[i, 3], box[j, 3]) - np.maximum(box[i, 1], box[j, 1])
-    overlaps[start + i[(i != j) & (ix > 0) & (iy > 0)]] = True
-
-
-def _shard_pairs(box: np.ndarray, sidx: np.ndarray, counts: np.ndarray,
-                 sizes: np.ndarray) -> tuple[list[dict[str, list]], list[bool]]:
-    """Pairwise relations per scene (local indices) and which boxes overlap another, for a
-    whole shard at once."""
-    starts = np.cumsum(counts) - counts
-    first, second = _scene_pairs(counts, sidx)
-    x0, y0, x1, y1 = box.T
-    ov = ((np.minimum(x1[first], x1[second]) - np.maximum(x0[first], x0[second]) > 0)
-          & (np.minimum(y1[first], y1[second]) - np.maximum(y0[first], y0[second]) > 0))
-    overlaps = np.zeros(len(box), dtype=bool)
-    overlaps[first[ov]] = True
-    for k in np.flatnonzero(counts > MAX_RELATION_OBJECTS):
-        _big_overlaps(box[starts[k]:starts[k] + counts[k]], overlaps, int(starts[k]))
-    scene = sidx[first]
-    local = np.column_stack([first - starts[scene], second - starts[scene]])
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    reach = sizes[scene].sum(axis=1) * NEAR_FRACTION
-    masks = {"left_of": x1[first] <= x0[second], "above": y1[first] <= y0[second],
-             "near": (first < second) & (np.hypot(cx[first] - cx[second],
-                                                  cy[first] - cy[second]) < reach)}
-    out: list[dict[str, list]] = [{} if n > MAX_RELATION_OBJECTS else {k: [] for k in masks}
-                                  for n in counts.tolist()]
-    for name, mask in masks.items():
-        pairs = local[mask].tolist()
-        bounds = np.searchsorted(scene[mask], np.arange(len(counts) + 1)).tolist()
-        for k in range(len(counts)):
-            if bounds[k] < bounds[k + 1]:
-                out[k][name] = pairs[bounds[k]:bounds[k + 1]]
-    return out, overlaps.tolist()
-
-
-def _shard_arrangement(cats: list[str], sidx: np.ndarray, cx: np.ndarray, cy: np.ndarray,
-                       sizes: np.ndarray) -> list[dict[str, dict[str, Any]]]:
-    """Arrangement of every (scene, category) group of >= 3 instances, for a whole shard."""
-    out: list[dict[str, dict[str, Any]]] = [{} for _ in range(len(sizes))]
-    names = sorted(set(cats))
-    if not names:
-        return out
-    code = {c: i for i, c in enumerate(names)}
-    group = sidx * len(names) + np.array([code[c] for c in cats])
-    order = np.argsort(group, kind="stable")
-    uniq, first, cnt = np.unique(group[order], return_index=True, return_counts=True)
-    px, py = cx[order], cy[order]
-    dx = px - np.repeat(np.add.reduceat(px, first) / cnt, cnt)
-    dy = py - np.repeat(np.add.reduceat(py, first) / cnt, cnt)
-    sxx, syy = np.add.reduceat(dx * dx, first), np.add.reduceat(dy * dy, first)
-    sxy = np.add.reduceat(dx * dy, first)
-    half, root = (sxx + syy) / 2, np.hypot((sxx - syy) / 2, sxy)
-    big = half + root > 1e-9
-    lin = np.where(big, np.sqrt(np.maximum(half - root, 0) / np.where(big, half + root, 1)), 1.0)
-    scene = uniq // len(names)
-    spread = np.maximum.reduceat(np.hypot(dx, dy), first) / (sizes[scene].sum(axis=1) / 2)
-    clear = (lin <= 0.7 * ALIGNED_MAX) | ((lin >= 1.3 * ALIGNED_MAX)
-                                         & (np.abs(spread / CLUSTER_MAX - 1) >= 0.1))
-    for g in np.flatnonzero(cnt >= ARRANGE_MIN).tolist():
-        label = ("aligned" if lin[g] < ALIGNED_MAX else
-                 "clustered" if spread[g] < CLUSTER_MAX else "scattered")
-        out[int(scene[g])][names[int(uniq[g] % len(names))]] = {
-            "label": label, "clear": bool(clear[g]), "n": int(cnt[g]),
-            "linearity": round(float(lin[g]), 4), "spread": round(float(spread[g]), 4)}
-    return out
 
 
 def _plain_rows(a: np.ndarray, written: np.ndarray | None = None) -> np.ndarray:
@@ -316,8 +154,8 @@ class Shard:
                                   dtype=np.float64)[sidx]
         self.w, self.h = w, h = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
         self.cx, self.cy = cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
-        self.pos = _positions(cx, cy, width, height)
-        self.rot = _rotated(shapely.from_wkb([o.poly_wkb for o in objs]), w, h,
+        self.pos = positions(cx, cy, width, height)
+        self.rot = rotated(shapely.from_wkb([o.poly_wkb for o in objs]), w, h,
                             np.array([np.nan if o.angle is None else o.angle for o in objs],
                                      dtype=float))
         self.rel_area = np.round(w * h / (width * height), 6)
@@ -390,7 +228,7 @@ OBJECT_FACTS: tuple[ObjectFact, ...] = (
     ObjectFact("length_m", "float | null", lambda c: c.metres(c.rot["length"] * c.gsd, 2)),
     ObjectFact("width_m", "float | null", lambda c: c.metres(c.rot["width"] * c.gsd, 2)),
     ObjectFact("area_m2", "float | null", lambda c: c.metres(c.rot["area"] * c.gsd * c.gsd, 2)),
-    ObjectFact("on", "str | null", lambda c: _land_join(c.bundles, c.sidx, c.cx, c.cy)),
+    ObjectFact("on", "str | null", lambda c: land_join(c.bundles, c.sidx, c.cx, c.cy)),
     ObjectFact("border", "bool", lambda c: c.border.tolist()),
     ObjectFact("overlaps", "bool", lambda c: c.overlaps),
     ObjectFact("fine_type", "str | null", lambda c: [o.fine_type for o in c.objs],
@@ -411,43 +249,95 @@ def _object_dicts(shard: Shard) -> tuple[list[dict[str, Any]], list[bool]]:
     return [dict(zip(_OBJECT_KEYS, values, strict=True)) for values in zip(*columns)], plain
 
 
-def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: dict[str, list],
-                arrangement: dict[str, Any], vocabulary: set[str]) -> dict[str, Any]:
-    scene = bundle.scene
-    counts = Counter(o["category"] for o in objects)
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    # regions of an object class (instance or semantic masks of ships) are objects, never
-    # land cover ("mostly ship")
-    land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions
-                   if r.category not in vocabulary),
-                  key=lambda kv: (-kv[1], kv[0])) if bundle.regions else []
+_CATEGORY = itemgetter("category")
+
+
+class SceneColumns:
+    """One scene's inputs to the scene-level fact declarations (``SCENE_FACTS``): its bundle
+    and scene record, its objects' documents, its relations and arrangements (computed for
+    the whole shard), the dataset's vocabulary, and what several facts share: the category
+    counts and the land-cover fractions, largest first (regions of an object class, instance
+    or semantic masks of ships, are objects, never land cover: never "mostly ship")."""
+
+    __slots__ = ("arrangement", "bundle", "counts", "land", "objects", "relations", "scene",
+                 "vocabulary")
+
+    def __init__(self, bundle: SceneBundle, objects: list[dict[str, Any]],
+                 relations: dict[str, list], arrangement: dict[str, Any],
+                 vocabulary: set[str]) -> None:
+        self.bundle, self.scene, self.objects = bundle, bundle.scene, objects
+        self.relations, self.arrangement, self.vocabulary = relations, arrangement, vocabulary
+        self.counts = Counter(map(_CATEGORY, objects))
+        self.land = sorted(((r.category, round(r.fraction, 6)) for r in bundle.regions
+                            if r.category not in vocabulary),
+                           key=lambda kv: (-kv[1], kv[0])) if bundle.regions else []
+
+
+@dataclass(frozen=True)
+class SceneFact:
+    """One scene-level fact: its key in the scene's document (keys appear in declaration
+    order), its JSON type, how it is computed (from a :class:`SceneColumns`) and the
+    ``FACTS_VERSION`` it arrived in."""
+
+    name: str
+    type: str
+    compute: Callable[[SceneColumns], Any]
+    since: int = 1
+
+
+def _dominant(s: SceneColumns) -> str | None:
+    """The most numerous category, None on a tie or without objects."""
+    ordered = sorted(s.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ordered[0][0] if ordered and (len(ordered) == 1
+                                         or ordered[0][1] > ordered[1][1]) else None
+
+
+def _in_region(s: SceneColumns) -> dict[str, dict[str, int]]:
+    """Per category, how many of its objects are ``on`` each land-cover class."""
     in_region: dict[str, dict[str, int]] = {}
-    for o in objects if bundle.regions else ():  # ``on`` needs a region of this scene
+    for o in s.objects if s.bundle.regions else ():  # ``on`` needs a region of this scene
         if o["on"]:
             per = in_region.setdefault(o["category"], {})
             per[o["on"]] = per.get(o["on"], 0) + 1
-    geo = {k: v for k in GEO_KEYS if (v := getattr(scene, k)) is not None}
+    return {k: dict(sorted(v.items())) for k, v in sorted(in_region.items())}
+
+
+def _geo(s: SceneColumns) -> dict[str, Any]:
+    """The scene's SAR metadata (``GEO_KEYS``) and its offline geo facts (``_where``)."""
+    geo = {k: v for k in GEO_KEYS if (v := getattr(s.scene, k)) is not None}
     if "gsd_m" in geo:
         geo["gsd_m"] = round(geo["gsd_m"], 3)
-    geo |= _where(scene)
-    return {
-        "version": FACTS_VERSION,
-        "scene_id": scene.scene_id,
-        "size": [scene.width, scene.height],
-        "objects": objects,
-        "counts": dict(sorted(counts.items())),
-        "total": len(objects),
-        "dominant": ordered[0][0] if ordered and (len(ordered) == 1
-                                                  or ordered[0][1] > ordered[1][1]) else None,
-        "present": sorted(counts),
-        "absent": sorted(vocabulary.difference(counts)),
-        "relations": relations,
-        "arrangement": arrangement,
-        "land_cover": dict(land),
-        "dominant_land_cover": land[0][0] if land else None,
-        "in_region": {k: dict(sorted(v.items())) for k, v in sorted(in_region.items())},
-        "geo": geo,
-    }
+    geo |= _where(s.scene)
+    return geo
+
+
+#: every scene-level fact, in the order the documents have always had (see the module doc);
+#: adding one is one line here (bump FACTS_VERSION) and its test
+SCENE_FACTS: tuple[SceneFact, ...] = (
+    SceneFact("version", "int", lambda s: FACTS_VERSION),
+    SceneFact("scene_id", "str", attrgetter("scene.scene_id")),
+    SceneFact("size", "[W, H] px", lambda s: [s.scene.width, s.scene.height]),
+    SceneFact("objects", "[object facts]", attrgetter("objects")),
+    SceneFact("counts", "{category: int}", lambda s: dict(sorted(s.counts.items()))),
+    SceneFact("total", "int", lambda s: len(s.objects)),
+    SceneFact("dominant", "str | null", _dominant),
+    SceneFact("present", "[category]", lambda s: sorted(s.counts)),
+    SceneFact("absent", "[category]", lambda s: sorted(s.vocabulary.difference(s.counts))),
+    SceneFact("relations", "{left_of|above|near: [[i, j]]}", attrgetter("relations")),
+    SceneFact("arrangement", "{category: {label, clear, n, linearity, spread}}",
+              attrgetter("arrangement")),
+    SceneFact("land_cover", "{class: fraction}", lambda s: dict(s.land)),
+    SceneFact("dominant_land_cover", "str | null", lambda s: s.land[0][0] if s.land else None),
+    SceneFact("in_region", "{category: {class: int}}", _in_region),
+    SceneFact("geo", "{key: value}", _geo),
+)
+_SCENE_COMPUTE = tuple((f.name, f.compute) for f in SCENE_FACTS)
+
+
+def _scene_dict(bundle: SceneBundle, objects: list[dict[str, Any]], relations: dict[str, list],
+                arrangement: dict[str, Any], vocabulary: set[str]) -> dict[str, Any]:
+    s = SceneColumns(bundle, objects, relations, arrangement, vocabulary)
+    return {name: compute(s) for name, compute in _SCENE_COMPUTE}
 
 
 def _where(scene: Any) -> dict[str, Any]:
@@ -499,8 +389,8 @@ def _shard_facts(bundles: list[SceneBundle],
     counts = np.array(shard.counts, dtype=np.int64)
     sizes = np.array([(b.scene.width, b.scene.height) for b in bundles],
                      dtype=np.float64).reshape(-1, 2)
-    relations, shard.overlaps = _shard_pairs(shard.box, shard.sidx, counts, sizes)
-    arrangements = _shard_arrangement([o.category for o in shard.objs], shard.sidx,
+    relations, shard.overlaps = shard_pairs(shard.box, shard.sidx, counts, sizes)
+    arrangements = shard_arrangement([o.category for o in shard.objs], shard.sidx,
                                       shard.cx, shard.cy, sizes)
     objects, plain = _object_dicts(shard)
     vocab = set(vocabulary)

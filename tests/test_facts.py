@@ -178,3 +178,33 @@ def test_shard_relations_match_brute_force() -> None:
                       if i != j and boxes[i][3] <= boxes[j][1]],
             "near": [[i, j] for i in range(n) for j in range(i + 1, n)
                      if math.dist(centre[i], centre[j]) < (300 + 150) / 8]}
+
+
+def test_documents_follow_the_fact_declarations() -> None:
+    """Each object's and each scene's keys are the declared facts in declaration order, the
+    declared types match the values, and no fact is newer than FACTS_VERSION."""
+    from narrator.facts import FACTS_VERSION, OBJECT_FACTS, SCENE_FACTS
+
+    rng = random.Random(7)
+    bundles = [_bundle([("ship", x, y, x + rng.randint(2, 40), y + rng.randint(2, 30))
+                        for x, y in ((rng.randint(0, 250), rng.randint(0, 110))
+                                     for _ in range(rng.randint(0, 6)))],
+                       gsd=rng.choice([None, 1.5]), sid=f"s{k}") for k in range(8)]
+    for facts in (OBJECT_FACTS, SCENE_FACTS):
+        names = [f.name for f in facts]
+        assert len(set(names)) == len(names)
+        assert all(1 <= f.since <= FACTS_VERSION for f in facts)
+    docs = shard_facts(bundles, ["ship", "tank"])
+    assert sum(len(d["objects"]) for d in docs) > 10
+    kinds = {"str": str, "int": int, "float": float, "bool": bool}
+    for doc in docs:
+        assert list(doc) == [f.name for f in SCENE_FACTS]
+        assert doc["version"] == FACTS_VERSION
+        for o in doc["objects"]:
+            assert list(o) == [f.name for f in OBJECT_FACTS]
+            for f in OBJECT_FACTS:
+                base = f.type.split(" ")[0]
+                if base in kinds and o[f.name] is not None:
+                    assert type(o[f.name]) is kinds[base], (f.name, o[f.name])
+                if "null" not in f.type:
+                    assert o[f.name] is not None, f.name

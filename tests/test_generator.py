@@ -151,29 +151,48 @@ def test_a_family_using_a_slot_its_answer_function_lacks_names_file_family_and_s
         'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
         '    quota: 1\n    questions: ["How many {plural} near {land}?"]\n'
         '    answers: {default: "{count}"}\n')
-    # found when the engine loads the family (from the answer function's declaration), not
-    # when a scene first renders it
+    # found when the family is loaded (from the answer function's declaration), not when an
+    # engine is built or a scene first renders it
     with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*'count'.*style "
                                           r"generic.*slot \{land\}"):
-        VQAEngine(templates=load_templates(tmp_path))
+        load_templates(tmp_path)
     (tmp_path / "bad.yaml").write_text(
         'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
         '    quota: 1\n    questions: ["How many {plural}?"]\n'
         '    answers: {default: "{count}", many: "Lots."}\n')
     with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*answer key\(s\) many "
                                           r"are not given.*default, zero"):
-        VQAEngine(templates=load_templates(tmp_path))
+        load_templates(tmp_path)
+    (tmp_path / "bad.yaml").write_text(
+        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
+        '    quota: 1\n    questions: ["How many {plural}?"]\n'
+        '    answers:\n      generic: {default: "{count}"}\n'
+        '      sarlang: {default: "{count}", zero: "None, near {land}."}\n')
+    with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*style sarlang\).*"
+                                          r"answer 'zero' uses slot \{land\}"):
+        load_templates(tmp_path)
     (tmp_path / "bad.yaml").write_text(
         'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: outlined\n'
         '    quota: 1\n    questions: ["How many {plural}?"]\n    answers: {default: "x"}\n')
     with pytest.raises(ConfigError, match=r"no answer function named 'outlined'"):
-        VQAEngine(templates=load_templates(tmp_path))  # a helper, not a declared function
+        load_templates(tmp_path)  # a helper, not a declared function
     (tmp_path / "bad.yaml").write_text(
         'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
         '    quota: 1\n    questions: ["How many {plural}?"]\n'
         '    answers: {default: "{count} {plural}"}\n')
     engine = VQAEngine(templates=load_templates(tmp_path))
     assert engine.rows(scene_facts(make_bundles()[3], VOCABULARY))
+
+
+def test_the_real_templates_load_checked_against_their_answer_functions() -> None:
+    from narrator.vqa import load_templates
+    from narrator.vqa.registry import ANSWER_FUNCTIONS, check_family
+
+    families = load_templates().families  # loading runs check_family on each
+    assert len(families) >= 25
+    for family in families.values():
+        assert family.answer in ANSWER_FUNCTIONS, family.id
+        check_family(family)
 
 
 def test_answer_functions_fill_what_they_declare(tmp_path: Path) -> None:

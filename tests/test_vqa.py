@@ -152,9 +152,11 @@ def test_bad_options_and_templates_raise_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown style"):
         VQAEngine(style="fancy")
     (tmp_path / "bad.yaml").write_text(
-        "families:\n  x:\n    task: presence\n    version: 1\n"
+        "families:\n  x:\n    task: presence\n    version: 1\n    answer: presence\n"
         "    questions: ['Is there {colour}?']\n    answers: {default: 'Yes.'}\n")
-    with pytest.raises(ConfigError, match="unknown placeholder"):
+    # the slots a family may use are its answer function's (no global list)
+    with pytest.raises(ConfigError, match=r"bad\.yaml: family x.*'presence'.*style generic\)"
+                                          r".*question uses slot \{colour\}"):
         load_templates(tmp_path)
     (tmp_path / "bad.yaml").write_text(
         "families:\n  x:\n    task: weather\n    version: 1\n"

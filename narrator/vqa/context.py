@@ -33,7 +33,7 @@ def answers(*keys: str, slots: tuple[str, ...] = (), extra: dict[str, tuple[str,
             | None = None) -> Callable[[F], F]:
     """Declare an answer function: the answer ``keys`` its rows take, the ``slots`` every row
     fills, and the ``extra`` slots rows of some keys fill as well. A family's templates are
-    checked against this when the engine loads them (narrator.vqa.engine.check_family), so
+    checked against this when they are loaded (narrator.vqa.registry.check_family), so
     a placeholder the function does not fill fails at once with the file, family, style and
     slot, never at render time; only declared functions are answer functions."""
     def declare(fn: F) -> F:

@@ -5,6 +5,10 @@ intent asking about the same subject are near-duplicates), the styles it serves 
 per style, its paraphrased questions and its answers keyed by the answer function's key
 (``default`` as the fallback). A style without its own wording uses the generic one.
 A style (``styles:`` in any file) says how boxes are written and the class-list prefix.
+Loading checks every family's questions and answers against its answer function's
+declaration (``@answers``; narrator.vqa.registry.check_family): a placeholder the function
+does not fill or an answer key it never gives fails here, naming the file, family, style
+and slot or key, never at render time.
 """
 
 from __future__ import annotations
@@ -20,13 +24,9 @@ from narrator.resources import template_path
 from narrator.text import load_yaml
 from narrator.vqa.options import STYLES, TASKS
 
-#: every placeholder a question or answer may use
-SLOTS = frozenset({
-    "singular", "plural", "a", "name", "count", "count_word", "cell", "where", "position",
-    "box", "boxes", "grids", "candidates", "other_singular", "other_plural", "other_name",
-    "land", "pct", "area", "length", "ratio", "size_class", "objects", "details", "land_phrase",
-    "be", "classes", "country", "place", "scene", "fine", "fine_name", "fine_plural",
-})
+#: the placeholders a style's class-list prefix may use (a family's questions and answers may
+#: use the slots its answer function declares: narrator.vqa.registry.check_family)
+STYLE_SLOTS = frozenset({"classes"})
 COORDS = ("pixel", "percent")
 
 
@@ -67,7 +67,9 @@ class Templates:
     styles: dict[str, Style]
 
 
-def _check(text: Any, where: str) -> str:
+def _check(text: Any, where: str, allowed: frozenset[str] | None = None) -> str:
+    """A non-empty template text with well-formed braces (and, when ``allowed`` is given,
+    only those placeholders)."""
     if not isinstance(text, str) or not text:
         raise ConfigError(f"{where}: expected a non-empty string, got {text!r}")
     try:
@@ -75,9 +77,9 @@ def _check(text: Any, where: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"{where}: bad braces in {text!r} ({exc})") from None
     for _, slot, _, _ in parsed:
-        if slot is not None and slot not in SLOTS:
+        if allowed is not None and slot is not None and slot not in allowed:
             raise ConfigError(f"{where}: unknown placeholder {{{slot}}} in {text!r}; "
-                              f"placeholders are {', '.join(sorted(SLOTS))}")
+                              f"placeholders are {', '.join(sorted(allowed))}")
     return text
 
 
@@ -123,7 +125,7 @@ def _style(name: str, spec: Any, where: str) -> Style:
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"{where}: bad box format {box!r} ({exc})") from None
     return Style(name, box, coords, _check(spec.get("class_list", "The classes are: {classes}. "),
-                                           where))
+                                           where, STYLE_SLOTS))
 
 
 @cache
@@ -139,6 +141,10 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Templates:
             families[fid] = _family(fid, spec, f"{path}: family {fid}")
         for name, spec in (data.get("styles") or {}).items():
             styles[name] = _style(name, spec, f"{path}: style {name}")
+    from narrator.vqa.registry import check_family  # (imports the answer functions)
+
+    for family in families.values():
+        check_family(family)
     for name in STYLES:
         styles.setdefault(name, Style(name, "[{x0}, {y0}, {x1}, {y1}]", "pixel",
                                       "The classes are: {classes}. "))
