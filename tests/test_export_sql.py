@@ -17,7 +17,7 @@ from narrator.export import ExportError, ExportOptions, Filters
 from narrator.export.base import run_export
 from narrator.export.jsonl import JsonlExport
 from narrator.export.splits import SplitConfig, _stem
-from narrator.export.sqljson import _NUMBERS, _UPPER, params, params_ok
+from narrator.queries.sqljson import _NUMBERS, _UPPER, params, params_ok
 from narrator.export.validate import compiled
 from narrator.ids import make_id
 from narrator.store import Store

@@ -1,5 +1,7 @@
 """Export records written by DuckDB: each record's JSON text is built in SQL, a whole batch of
-lines comes back as one Arrow string column and goes to the file as one buffer.
+lines comes back as one Arrow string column and goes to the file as one buffer. The SQL (the
+JSON expression builders, the range query, the statements run) is in
+:mod:`narrator.queries.sqljson`; this module schedules the ranges and writes their lines.
 
 The lines are byte for byte what ``json.dumps(record, ensure_ascii=False)`` writes for the
 record the Python path (:meth:`ExportFormat.emit`) builds, for the rows where that is proven:
@@ -40,9 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from narrator.queries.export import TextQuery, annotate, iter_range, queries, scene_ranges
-from narrator.queries.sqljson import (  # noqa: F401  (builders the formats use as sj.*)
-    _NUMBERS, _UPPER, SPLITS_VIEW, fetch, integer, line_query, literal, memory_limit, non_empty,
-    obj, params, params_ok, rows_by_id, text)
+from narrator.queries.sqljson import fetch, line_query, memory_limit, rows_by_id
 from narrator.export.splits import SplitAssignment
 from narrator.export.validate import check
 from narrator.export.writers import SinkSet, _FileSink

@@ -99,6 +99,32 @@ def line_query(body: str, order: Sequence[str], line: str, ok: Sequence[str],
             f"ORDER BY {', '.join(f'k{i}' for i in range(len(order)))}")
 
 
+def jsonl_line(keys: Sequence[str], text_type: str, version: str) -> tuple[str, list[str]]:
+    """The JSON Lines record (:class:`narrator.export.jsonl.JsonlExport`) of a text row ``t``
+    of ``text_type`` as a DuckDB expression, with ``keys`` in order then ``provenance``, and
+    the checks of the values its schema constrains (non-empty strings, a non-null dataset,
+    params JSON text of an object or null)."""
+    value = {k: text(f"t.{k}") for k in keys} | {
+        "image": text("coalesce(sp.image, t.image_path, t.image)"),
+        "source_image": text("coalesce(t.image_path, t.image)"),
+        "split": text("sp.split"), "group": text("sp.grp"),
+        "params": "(CASE WHEN t.params IS NULL THEN 'null' ELSE "
+                  f"{text('t.params_json')} END)"}
+    fields = [(k, value[k]) for k in keys] + [
+        ("provenance", obj([
+            ("template_id", text("t.template_id")),
+            ("template_version", integer("t.template_version")),
+            ("generator", text("coalesce(nullif(t.generator, ''), 'template')")),
+            ("facts_hash", text("t.facts_hash")),
+            ("facts_version", integer("t.facts_version")),
+            ("narrator_version", text(literal(version)))]))]
+    required = ("id", "scene_id", "image", "task", "status", "question", "answer")
+    checks = [non_empty(f"t.{k}") for k in required] + [
+        "t.dataset IS NOT NULL", params_ok("t.params", "t.params_pretty"),
+        "t.type = " + literal(text_type), literal(version) + " <> ''"]
+    return obj(fields), checks
+
+
 def fetch(store: Store, splits: pa.Table, sql: str) -> pa.Table:
     """The result of ``sql`` (which reads ``splits`` as ``narrator_export_splits``) on a
     cursor of its own, so that two ranges can run at once."""
