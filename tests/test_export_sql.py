@@ -158,3 +158,15 @@ def test_split_hash_and_stem_shortcuts_match_the_originals() -> None:
     for parts in itertools.product(("a", ".", "/", "..", ".tif", "P0001_2"), repeat=4):
         name = "".join(parts)
         assert _stem(name) == PurePosixPath(name).stem, name
+
+
+@pytest.mark.parametrize("module", ["narrator.eval", "narrator.queries.export",
+                                    "narrator.queries.sqljson", "narrator.export.splits"])
+def test_modules_import_first(module: str) -> None:
+    """Each of these imports in a fresh interpreter: narrator.queries.export and the
+    narrator.export package read each other (the cycle once broke `narrator eval`)."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
