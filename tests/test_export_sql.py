@@ -17,7 +17,7 @@ from narrator.export import ExportError, ExportOptions, Filters
 from narrator.export.base import run_export
 from narrator.export.jsonl import JsonlExport
 from narrator.export.splits import SplitConfig, _stem
-from narrator.export.sqljson import _NUMBERS, _UPPER, params, params_ok
+from narrator.queries.sqljson import _NUMBERS, _UPPER, params, params_ok
 from narrator.export.validate import compiled
 from narrator.ids import make_id
 from narrator.store import Store
@@ -158,3 +158,15 @@ def test_split_hash_and_stem_shortcuts_match_the_originals() -> None:
     for parts in itertools.product(("a", ".", "/", "..", ".tif", "P0001_2"), repeat=4):
         name = "".join(parts)
         assert _stem(name) == PurePosixPath(name).stem, name
+
+
+@pytest.mark.parametrize("module", ["narrator.eval", "narrator.queries.export",
+                                    "narrator.queries.sqljson", "narrator.export.splits"])
+def test_modules_import_first(module: str) -> None:
+    """Each of these imports in a fresh interpreter: narrator.queries.export and the
+    narrator.export package read each other (the cycle once broke `narrator eval`)."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from narrator import __version__
-from narrator.export import sqljson as sj
 from narrator.export.base import Emitted, ExportFormat, ExportOptions, run_export
 from narrator.queries.export import Filters, prompt_and_answer
+from narrator.queries.sqljson import jsonl_line
 from narrator.export.validate import ExportError
 from narrator.store import Store
 
@@ -63,25 +63,7 @@ class JsonlExport(ExportFormat):
         strings, a non-null dataset, params JSON text of an object or null)."""
         if text_type != "vqa":
             return None
-        value = {k: sj.text(f"t.{k}") for k in KEYS} | {
-            "image": sj.text("coalesce(sp.image, t.image_path, t.image)"),
-            "source_image": sj.text("coalesce(t.image_path, t.image)"),
-            "split": sj.text("sp.split"), "group": sj.text("sp.grp"),
-            "params": "(CASE WHEN t.params IS NULL THEN 'null' ELSE "
-                      f"{sj.text('t.params_json')} END)"}
-        fields = [(k, value[k]) for k in KEYS] + [
-            ("provenance", sj.obj([
-                ("template_id", sj.text("t.template_id")),
-                ("template_version", sj.integer("t.template_version")),
-                ("generator", sj.text("coalesce(nullif(t.generator, ''), 'template')")),
-                ("facts_hash", sj.text("t.facts_hash")),
-                ("facts_version", sj.integer("t.facts_version")),
-                ("narrator_version", sj.text(sj.literal(__version__)))]))]
-        required = ("id", "scene_id", "image", "task", "status", "question", "answer")
-        checks = [sj.non_empty(f"t.{k}") for k in required] + [
-            "t.dataset IS NOT NULL", sj.params_ok("t.params", "t.params_pretty"),
-            "t.type = " + sj.literal(text_type), sj.literal(__version__) + " <> ''"]
-        return sj.obj(fields), checks
+        return jsonl_line(KEYS, text_type, __version__)
 
 
 def export_jsonl(store: Store, out: Path, options: ExportOptions | None = None,

@@ -1,5 +1,7 @@
 """Export records written by DuckDB: each record's JSON text is built in SQL, a whole batch of
-lines comes back as one Arrow string column and goes to the file as one buffer.
+lines comes back as one Arrow string column and goes to the file as one buffer. The SQL (the
+JSON expression builders, the range query, the statements run) is in
+:mod:`narrator.queries.sqljson`; this module schedules the ranges and writes their lines.
 
 The lines are byte for byte what ``json.dumps(record, ensure_ascii=False)`` writes for the
 record the Python path (:meth:`ExportFormat.emit`) builds, for the rows where that is proven:
@@ -30,9 +32,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,21 +42,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from narrator.queries.export import TextQuery, annotate, iter_range, queries, scene_ranges
-from narrator.export.splits import SPLITS, SplitAssignment
+from narrator.queries.sqljson import fetch, line_query, memory_limit, rows_by_id
+from narrator.export.splits import SplitAssignment
 from narrator.export.validate import check
 from narrator.export.writers import SinkSet, _FileSink
 from narrator.store import Store
 
 #: DuckDB's memory limit while it writes an export (two ranges being sorted fit in it)
 DUCKDB_MEMORY = "256MB"
-
-#: the relation the split assignment is registered as while an export runs
-SPLITS_VIEW = "narrator_export_splits"
-
-#: yyjson number forms unlike Python's, surrogates (in params); ``\\u00XX`` escapes
-#: (upper-case hex in DuckDB's, lower-case in Python's; in the whole line)
-_NUMBERS = r"[\[ ]-?([0-9]+(\.[0-9]+)?[eE]|[0-9]{16}|0\.0000)|\\u[dD][89abAB]"
-_UPPER = "\\u00"
 
 
 class LineExport(Protocol):
@@ -71,81 +65,6 @@ class LineExport(Protocol):
     def keeps(self, row: dict[str, Any]) -> bool: ...
 
 
-def text(expr: str) -> str:
-    """A JSON string (or ``null``) of a VARCHAR expression."""
-    return f"coalesce(CAST(to_json({expr}) AS VARCHAR), 'null')"
-
-
-def integer(expr: str) -> str:
-    return f"coalesce(CAST({expr} AS VARCHAR), 'null')"
-
-
-def literal(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def params(pretty: str) -> str:
-    """A JSON text re-serialised with Python's default separators, from its ``json_pretty``
-    (``": "``, a newline and four spaces per level): the indents taken out and ``",\\n"``
-    made ``", "`` (a newline is never inside a JSON string). Deeper than three levels,
-    :func:`params_ok` is false."""
-    folded = pretty
-    for depth in (3, 2, 1):
-        folded = f"replace({folded}, {_newline(depth)}, chr(10))"
-    folded = f"replace(replace({folded}, ',' || chr(10), ', '), chr(10), '')"
-    return f"coalesce({folded}, 'null')"
-
-
-def _newline(depth: int) -> str:
-    return f"(chr(10) || {literal(' ' * 4 * depth)})"
-
-
-def params_ok(expr: str, pretty: str) -> str:
-    """True where :func:`params` gives a JSON object (or null) exactly as Python would."""
-    keys = f"json_keys({expr})"  # CASE: the JSON functions fail on text that is not JSON
-    return (f"(CASE WHEN {expr} IS NULL THEN true WHEN json_valid({expr}) THEN "
-            f"json_type({expr}) = 'OBJECT' AND NOT contains(substr({expr}, 2), '{{') "
-            f"AND NOT contains({pretty}, {_newline(4)}) "
-            f"AND len({keys}) = len(list_distinct({keys})) ELSE false END)")
-
-
-def non_empty(expr: str) -> str:
-    return f"coalesce(length({expr}) > 0, false)"
-
-
-def obj(fields: Sequence[tuple[str, str]]) -> str:
-    """A JSON object from ``(key, JSON text expression)`` pairs, Python's separators."""
-    parts = []
-    for i, (key, value) in enumerate(fields):
-        parts.append(literal(("{" if i == 0 else ", ") + f'"{key}": '))
-        parts.append(value)
-    parts.append("'}'")
-    return f"concat({', '.join(parts)})"  # one allocation; || would copy the prefix each time
-
-
-def line_query(body: str, order: Sequence[str], line: str, ok: Sequence[str],
-               splits: Sequence[str]) -> str:
-    """``line`` (with its newline), ``ok`` and ``split`` of the rows of ``body`` (a SELECT
-    of text rows without ``split``/``group``), joined to their scenes' splits. ``line`` and
-    ``ok`` refer to the row as ``t`` (with ``t.params_json`` and ``t.params_pretty``, see
-    :func:`params`) and to its
-    split and group as ``sp.split``, ``sp.grp``."""
-    where = f"WHERE sp.split IN ({', '.join(literal(s) for s in splits)})" if splits else ""
-    checks = " AND ".join((*ok, f"sp.split IN ({', '.join(literal(s) for s in SPLITS)})",
-                           non_empty("sp.grp"),
-                           f"NOT regexp_matches(t.params_json, {literal(_NUMBERS)})"))
-    keys = ", ".join(f"t.{k} AS k{i}" for i, k in enumerate(order))
-    pretty = (f"SELECT b.*, CASE WHEN json_valid(b.params) THEN json_pretty(b.params) END "
-              f"AS params_pretty FROM ({body}) b")
-    rows = f"SELECT r.*, {params('r.params_pretty')} AS params_json FROM ({pretty}) r"
-    return (f"SELECT line || chr(10) AS line, ok AND NOT contains(line, {literal(_UPPER)}) "
-            "AS ok, split, id FROM ("
-            f"SELECT {line} AS line, coalesce({checks}, false) AS ok, sp.split, t.id, {keys} "
-            f"FROM ({rows}) t LEFT JOIN {SPLITS_VIEW} sp ON sp.scene_id = t.scene_id {where}) "
-            f"ORDER BY {', '.join(f'k{i}' for i in range(len(order)))}")
-
-
 def split_table(assignment: SplitAssignment, images: dict[str, str] | None = None
                 ) -> pa.Table:
     """The assignment as a table ``(scene_id, split, grp, image)``: ``image`` is the path
@@ -155,17 +74,6 @@ def split_table(assignment: SplitAssignment, images: dict[str, str] | None = Non
                      "split": pa.array([assignment.split[i] for i in ids], pa.string()),
                      "grp": pa.array([assignment.group.get(i) for i in ids], pa.string()),
                      "image": pa.array([images.get(i) for i in ids], pa.string())})
-
-
-def fetch(store: Store, splits: pa.Table, sql: str) -> pa.Table:
-    """The result of ``sql`` (which reads ``splits`` as ``narrator_export_splits``) on a
-    cursor of its own, so that two ranges can run at once."""
-    cursor = store.con.cursor()
-    try:
-        cursor.register(SPLITS_VIEW, splits)
-        return cursor.sql(sql).to_arrow_table()
-    finally:
-        cursor.close()
 
 
 def line_buffers(batch: pa.RecordBatch, target: Callable[[str], Path]
@@ -211,7 +119,7 @@ def write_lines(store: Store, exporter: LineExport, assignment: SplitAssignment,
                 in_python.append((q, clause, scanned))
             else:
                 jobs.append((q, line_query(q.body(clause), q.order, *sql, f.splits), scanned))
-    with _memory_limit(store, DUCKDB_MEMORY), ThreadPoolExecutor(max_workers=ahead) as pool:
+    with memory_limit(store, DUCKDB_MEMORY), ThreadPoolExecutor(max_workers=ahead) as pool:
         running: deque[Future[pa.Table]] = deque()
         for i, (q, _, scanned) in enumerate(jobs):
             while len(running) < ahead and i + len(running) < len(jobs):
@@ -238,18 +146,6 @@ def _write_python(store: Store, exporter: LineExport, q: TextQuery, clause: str,
             per_split[row["split"]] += exporter.keeps(row)
 
 
-@contextmanager
-def _memory_limit(store: Store, limit: str) -> Iterator[None]:
-    """DuckDB's memory limit set to ``limit`` for a while: it caches the blocks it reads up
-    to its limit (80% of RAM by default), so an export's RSS would grow with the database."""
-    before = store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    store.con.execute(f"SET memory_limit = {literal(limit)}")
-    try:
-        yield
-    finally:
-        store.con.execute(f"SET memory_limit = {literal(before)}")
-
-
 def _write_batch(batch: pa.RecordBatch, exporter: LineExport, sinks: SinkSet,
                  per_split: Counter[str]) -> None:
     target = lambda split: exporter.target({"split": split})  # noqa: E731
@@ -269,12 +165,7 @@ def _repair(store: Store, exporter: LineExport, q: TextQuery, batch: pa.RecordBa
         return batch
     bad = pc.invert(ok.fill_null(False))
     ids = batch.column("id").filter(bad).to_pylist()
-    cursor = store.con.cursor()
-    try:
-        sql = q.sql.replace("{where}", f"WHERE {q.key} IN ({', '.join(map(literal, ids))})")
-        rows = cursor.sql(sql).to_arrow_table().to_pylist()
-    finally:
-        cursor.close()
+    rows = rows_by_id(store, q, ids)
     fixed = {}
     for row in rows:
         row = annotate(row, assignment)
