@@ -170,3 +170,31 @@ def test_a_detailed_caption_must_name_the_main_category_itself() -> None:
     both = {"concise": "Three ships.", "detailed": "Three ships lie near the pier."}
     _, violations = screen_output(both, facts)
     assert "missing_main_category" not in {v.type for v in violations}
+
+
+_MAIN = {"scene_id": "s", "counts": {"ship": 3, "car": 1}, "total": 4, "objects": [],
+         "width": 800, "height": 800}
+_FEW = _MAIN | {"counts": {"ship": 2, "car": 1}, "total": 3}
+_TIED = _MAIN | {"counts": {"ship": 2, "aircraft": 2}, "total": 4}
+
+
+@pytest.mark.parametrize(("facts", "detailed", "missing"), [
+    (_MAIN, "Three vessels lie in the water.", []),           # a synonym names the ships
+    (_MAIN, "Several boats and a car.", []),
+    (_MAIN, "DETAILED: The water is calm and dark.", ["ship"]),  # no target named at all
+    (_MAIN, "A car is parked by the road.", ["ship"]),         # only the minor category
+    (_FEW, "Two ships lie in the water.", ["car"]),            # few objects: every category
+    (_FEW, "Two ships and one vehicle.", []),
+    (_TIED, "Two aircraft stand on the apron.", ["ship"]),     # tied: each of them
+    (_TIED, "Two ships and two planes.", []),
+])
+def test_missing_main_category_on_written_captions(facts: dict, detailed: str,
+                                                   missing: list[str]) -> None:
+    from narrator.caption.hcot import clean_output, screen_output
+
+    output = clean_output({"concise": "A SAR scene.", "detailed": detailed})
+    _, violations = screen_output(output, facts)
+    found = sorted(v.text for v in violations if v.type == "missing_main_category")
+    assert found == missing
+    assert all(v.expected == facts["counts"][v.text] for v in violations
+               if v.type == "missing_main_category")

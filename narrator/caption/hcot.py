@@ -24,7 +24,8 @@ from narrator.caption.rules import RuleCaptioner
 from narrator.caption.schemas import CAPTION_PAIR, HCOT
 from narrator.ids import make_id
 from narrator.llm.prompts import load_prompt
-from narrator.screen.checks import Policy, Violation, missing_salient, screen_text
+from narrator.screen.checks import (Policy, Violation, missing_main_category, missing_salient,
+                                     screen_text)
 from narrator.screen.claims import Claim
 
 
@@ -121,8 +122,7 @@ def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[C
         claims += verdict.claims
         violations += verdict.violations
         if name == "detailed":  # the long caption names the main targets itself
-            violations += [Violation("missing_main_category", v.span, v.text, v.expected)
-                           for v in missing_salient(verdict.claims, facts.get("counts") or {})]
+            violations += missing_main_category(verdict.claims, facts.get("counts") or {})
     violations += missing_salient(claims, facts.get("counts") or {})
     extra = [str(v) for v in (output.get("fields") or {}).values()]
     target = output.get("target")
