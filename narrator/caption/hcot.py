@@ -77,10 +77,12 @@ FIELD_POLICY = Policy(fluency=False, context=True)
 
 #: a prompt label or echo a small model puts before its text ("DETAILED:", "**Caption:**",
 #: "Concise caption -"), possibly several, possibly in markdown bold
-_LABEL = re.compile(r"^\s*(?:\*\*|__)?\s*(?:the\s+)?(?:detailed|concise|brief|short|long|"
+_LABEL = re.compile(r"^\s*(?:\*\*|__)?\s*(?:(?:sure|okay|ok)[!,.]?\s*)?"
+                    r"(?:here(?:\s+is|'s|’s)\s+(?:a|an|the|your|my)?\s*)?"
+                    r"(?:the\s+)?(?:detailed|concise|brief|short|long|"
                     r"final|scene|image)?\s*(?:caption|description|summary|answer|text|"
-                    r"output|response)?\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*",
-                    re.IGNORECASE)
+                    r"output|response)?\s*(?:\([^()\n]{0,40}\))?\s*(?:\*\*|__)?\s*[:：]"
+                    r"\s*(?:\*\*|__)?\s*", re.IGNORECASE)
 _BARE_LABEL = re.compile(r"^\s*(?:\*\*|__)?(?:detailed|concise|brief)(?:\*\*|__)?\s*"
                          r"(?:[-–—]\s+|\n)", re.IGNORECASE)
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "`": "`"}
