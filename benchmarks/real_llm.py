@@ -158,6 +158,7 @@ def main() -> None:
         print(json.dumps(figures_of(a.from_db, a.show), indent=1, ensure_ascii=False))
         return
     work = Path(tempfile.mkdtemp(prefix="narrator-real-llm-"))
+    print(f"work directory: {work}", file=sys.stderr, flush=True)
     log = work / "server.log"
     proc = None
     base = a.base_url

@@ -147,6 +147,11 @@ def test_rewrite_mode_rewrites_given_captions(prefect_harness, tmp_path: Path,
     ("Detailed\nTwo ships.", "Two ships."),
     ("Brief: DETAILED: two ships", "Two ships"),
     ("\u201cThree aircraft on the apron.\u201d", "Three aircraft on the apron."),
+    ("Answer: two ships.", "Two ships."),
+    ("Sure! Here is the detailed caption: Two ships.", "Two ships."),
+    ("Here's a concise caption (one sentence): 'Two ships.'", "Two ships."),
+    ("__BRIEF__: Two ships.", "Two ships."),
+    ("Here is the harbour: two ships.", "Here is the harbour: two ships."),
     # a colon inside the text is the text's own
     ("Two ships: one large, one small.", "Two ships: one large, one small."),
     ("Ships: two, near the pier.", "Ships: two, near the pier."),
@@ -170,3 +175,31 @@ def test_a_detailed_caption_must_name_the_main_category_itself() -> None:
     both = {"concise": "Three ships.", "detailed": "Three ships lie near the pier."}
     _, violations = screen_output(both, facts)
     assert "missing_main_category" not in {v.type for v in violations}
+
+
+_MAIN = {"scene_id": "s", "counts": {"ship": 3, "car": 1}, "total": 4, "objects": [],
+         "width": 800, "height": 800}
+_FEW = _MAIN | {"counts": {"ship": 2, "car": 1}, "total": 3}
+_TIED = _MAIN | {"counts": {"ship": 2, "aircraft": 2}, "total": 4}
+
+
+@pytest.mark.parametrize(("facts", "detailed", "missing"), [
+    (_MAIN, "Three vessels lie in the water.", []),           # a synonym names the ships
+    (_MAIN, "Several boats and a car.", []),
+    (_MAIN, "DETAILED: The water is calm and dark.", ["ship"]),  # no target named at all
+    (_MAIN, "A car is parked by the road.", ["ship"]),         # only the minor category
+    (_FEW, "Two ships lie in the water.", ["car"]),            # few objects: every category
+    (_FEW, "Two ships and one vehicle.", []),
+    (_TIED, "Two aircraft stand on the apron.", ["ship"]),     # tied: each of them
+    (_TIED, "Two ships and two planes.", []),
+])
+def test_missing_main_category_on_written_captions(facts: dict, detailed: str,
+                                                   missing: list[str]) -> None:
+    from narrator.caption.hcot import clean_output, screen_output
+
+    output = clean_output({"concise": "A SAR scene.", "detailed": detailed})
+    _, violations = screen_output(output, facts)
+    found = sorted(v.text for v in violations if v.type == "missing_main_category")
+    assert found == missing
+    assert all(v.expected == facts["counts"][v.text] for v in violations
+               if v.type == "missing_main_category")

@@ -24,7 +24,8 @@ from narrator.caption.rules import RuleCaptioner
 from narrator.caption.schemas import CAPTION_PAIR, HCOT
 from narrator.ids import make_id
 from narrator.llm.prompts import load_prompt
-from narrator.screen.checks import Policy, Violation, missing_salient, screen_text
+from narrator.screen.checks import (Policy, Violation, missing_main_category, missing_salient,
+                                     screen_text)
 from narrator.screen.claims import Claim
 
 
@@ -76,10 +77,12 @@ FIELD_POLICY = Policy(fluency=False, context=True)
 
 #: a prompt label or echo a small model puts before its text ("DETAILED:", "**Caption:**",
 #: "Concise caption -"), possibly several, possibly in markdown bold
-_LABEL = re.compile(r"^\s*(?:\*\*|__)?\s*(?:the\s+)?(?:detailed|concise|brief|short|long|"
+_LABEL = re.compile(r"^\s*(?:\*\*|__)?\s*(?:(?:sure|okay|ok)[!,.]?\s*)?"
+                    r"(?:here(?:\s+is|'s|’s)\s+(?:a|an|the|your|my)?\s*)?"
+                    r"(?:the\s+)?(?:detailed|concise|brief|short|long|"
                     r"final|scene|image)?\s*(?:caption|description|summary|answer|text|"
-                    r"output|response)?\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*",
-                    re.IGNORECASE)
+                    r"output|response)?\s*(?:\([^()\n]{0,40}\))?\s*(?:\*\*|__)?\s*[:：]"
+                    r"\s*(?:\*\*|__)?\s*", re.IGNORECASE)
 _BARE_LABEL = re.compile(r"^\s*(?:\*\*|__)?(?:detailed|concise|brief)(?:\*\*|__)?\s*"
                          r"(?:[-–—]\s+|\n)", re.IGNORECASE)
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "`": "`"}
@@ -121,8 +124,7 @@ def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[C
         claims += verdict.claims
         violations += verdict.violations
         if name == "detailed":  # the long caption names the main targets itself
-            violations += [Violation("missing_main_category", v.span, v.text, v.expected)
-                           for v in missing_salient(verdict.claims, facts.get("counts") or {})]
+            violations += missing_main_category(verdict.claims, facts.get("counts") or {})
     violations += missing_salient(claims, facts.get("counts") or {})
     extra = [str(v) for v in (output.get("fields") or {}).values()]
     target = output.get("target")

@@ -318,6 +318,32 @@ def violations_of(outcomes: list[Outcome], policy: Policy) -> list[Violation]:
     return list(out.values())
 
 
+#: a scene of at most this many objects: its detailed caption names every category in it
+FEW_OBJECTS = 3
+
+
+def main_categories(counts: dict[str, int]) -> list[str]:
+    """The categories a detailed caption must name (by name or a synonym the vocabulary
+    knows): the most numerous ones (all tied), or every category when the scene holds
+    at most ``FEW_OBJECTS`` objects."""
+    present = {c: n for c, n in counts.items() if n > 0}
+    if not present:
+        return []
+    if sum(present.values()) <= FEW_OBJECTS:
+        return sorted(present)
+    top = max(present.values())
+    return sorted(c for c, n in present.items() if n == top)
+
+
+def missing_main_category(claims: list[Claim], counts: dict[str, int]) -> list[Violation]:
+    """A ``missing_main_category`` violation for each main category (``main_categories``)
+    that no claim of the text names."""
+    mentioned = {s for c in claims if c.kind in ("present", "count", "position")
+                 for s in c.subject.split("|")}
+    return [Violation("missing_main_category", (0, 0), cat, counts[cat])
+            for cat in main_categories(counts) if cat not in mentioned]
+
+
 def missing_salient(claims: list[Claim], counts: dict[str, int]) -> list[Violation]:
     """The most numerous category (all tied ones) must be mentioned."""
     if not counts:
