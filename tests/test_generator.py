@@ -137,6 +137,11 @@ def test_cli_deploy_and_flow_parameters_derive_from_the_options(tmp_path: Path) 
                                         if k not in ("dataset", "db")}) == options
 
 
+#: the head of a one-family YAML file the load-time checks are tried on
+_ODD_COUNT = ("families:\n  odd_count:\n    task: count\n    version: 1\n    answer: {answer}\n"
+              "    quota: 1\n")
+
+
 def test_a_family_using_a_slot_its_answer_function_lacks_names_file_family_and_slot(
         tmp_path: Path) -> None:
     import shutil
@@ -147,38 +152,33 @@ def test_a_family_using_a_slot_its_answer_function_lacks_names_file_family_and_s
     from tests.shard_scenes import VOCABULARY, make_bundles
 
     shutil.copy(template_path("vqa") / "styles.yaml", tmp_path / "styles.yaml")
-    (tmp_path / "bad.yaml").write_text(
-        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
-        '    quota: 1\n    questions: ["How many {plural} near {land}?"]\n'
+    (tmp_path / "bad.yaml").write_text(_ODD_COUNT.format(answer="count") +
+        '    questions: ["How many {plural} near {land}?"]\n'
         '    answers: {default: "{count}"}\n')
     # found when the family is loaded (from the answer function's declaration), not when an
     # engine is built or a scene first renders it
     with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*'count'.*style "
                                           r"generic.*slot \{land\}"):
         load_templates(tmp_path)
-    (tmp_path / "bad.yaml").write_text(
-        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
-        '    quota: 1\n    questions: ["How many {plural}?"]\n'
+    (tmp_path / "bad.yaml").write_text(_ODD_COUNT.format(answer="count") +
+        '    questions: ["How many {plural}?"]\n'
         '    answers: {default: "{count}", many: "Lots."}\n')
     with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*answer key\(s\) many "
                                           r"are not given.*default, zero"):
         load_templates(tmp_path)
-    (tmp_path / "bad.yaml").write_text(
-        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
-        '    quota: 1\n    questions: ["How many {plural}?"]\n'
+    (tmp_path / "bad.yaml").write_text(_ODD_COUNT.format(answer="count") +
+        '    questions: ["How many {plural}?"]\n'
         '    answers:\n      generic: {default: "{count}"}\n'
         '      sarlang: {default: "{count}", zero: "None, near {land}."}\n')
     with pytest.raises(ConfigError, match=r"bad\.yaml: family odd_count.*style sarlang\).*"
                                           r"answer 'zero' uses slot \{land\}"):
         load_templates(tmp_path)
-    (tmp_path / "bad.yaml").write_text(
-        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: outlined\n'
-        '    quota: 1\n    questions: ["How many {plural}?"]\n    answers: {default: "x"}\n')
+    (tmp_path / "bad.yaml").write_text(_ODD_COUNT.format(answer="outlined") +
+        '    questions: ["How many {plural}?"]\n    answers: {default: "x"}\n')
     with pytest.raises(ConfigError, match=r"no answer function named 'outlined'"):
         load_templates(tmp_path)  # a helper, not a declared function
-    (tmp_path / "bad.yaml").write_text(
-        'families:\n  odd_count:\n    task: count\n    version: 1\n    answer: count\n'
-        '    quota: 1\n    questions: ["How many {plural}?"]\n'
+    (tmp_path / "bad.yaml").write_text(_ODD_COUNT.format(answer="count") +
+        '    questions: ["How many {plural}?"]\n'
         '    answers: {default: "{count} {plural}"}\n')
     engine = VQAEngine(templates=load_templates(tmp_path))
     assert engine.rows(scene_facts(make_bundles()[3], VOCABULARY))
