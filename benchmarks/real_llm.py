@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from narrator.caption.rules import RuleCaptioner  # noqa: E402
+from narrator.text import default_vocabulary  # noqa: E402
 from tests.llama_server import MODEL, chat_requests, start_llama_cpp_python  # noqa: E402
 
 
@@ -125,6 +126,35 @@ def _copied(text: str, given: str) -> bool:
     return bool(sentences) and all(x.rstrip(".") in given for x in sentences)
 
 
+def dump_accepted(con: duckdb.DuckDBPyConnection, out: Path) -> int:
+    """Every accepted LLM caption (both kinds) with the facts a reader needs to check it,
+    as JSON lines: for a reader who never sees narrator's code. Each category comes with
+    the words narrator writes for it (templates/vocabulary.yaml: ``tank`` is written
+    "storage tank")."""
+    vocab = default_vocabulary()
+    rows = con.execute(
+        "SELECT c.scene_id, c.kind, c.generator, c.text, f.facts FROM captions c JOIN facts f "
+        "USING (scene_id) WHERE c.generator LIKE 'llm%' AND c.status = 'accepted' "
+        "AND c.kind IN ('concise', 'detailed') ORDER BY c.scene_id, c.kind").fetchall()
+    with out.open("w", encoding="utf-8") as fh:
+        for sid, kind, gen, text, facts_text in rows:
+            f = json.loads(facts_text)
+            objects = [{k: o.get(k) for k in ("category", "cell", "size_class", "length_m",
+                                              "fine_type")} for o in f["objects"]]
+            fh.write(json.dumps({
+                "scene": sid[:8], "kind": kind, "how": gen, "caption": text,
+                "facts": {"image_px": f["size"], "counts": f["counts"],
+                          "category_written_as": {c: [vocab[c].singular, vocab[c].plural]
+                                                  for c in f["counts"]},
+                          "absent_categories": f["absent"], "objects": objects,
+                          "land_cover_fractions": f.get("land_cover"),
+                          "arrangement_per_category": {
+                              k: v["label"] for k, v in (f.get("arrangement") or {}).items()},
+                          "geo": {k: v for k, v in f["geo"].items()
+                                  if not k.endswith("_source")}}}, ensure_ascii=False) + "\n")
+    return len(rows)
+
+
 def figures_of(db: Path, show: int) -> dict[str, Any]:
     """The call and caption figures of a narrator database (also of an interrupted run)."""
     con = duckdb.connect(str(db), read_only=True)
@@ -151,11 +181,17 @@ def main() -> None:
                    help="Ctrl+C the generate after S seconds; figures of what it committed")
     p.add_argument("--show", type=int, default=10, help="accepted captions to print")
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    p.add_argument("--dump", type=Path, default=None, metavar="JSONL",
+                   help="write every accepted LLM caption with its facts here (for a reader)")
     p.add_argument("--from-db", type=Path, default=None,
                    help="only print the figures of this narrator database")
     a = p.parse_args()
     if a.from_db is not None:
         print(json.dumps(figures_of(a.from_db, a.show), indent=1, ensure_ascii=False))
+        if a.dump:
+            with duckdb.connect(str(a.from_db), read_only=True) as con:
+                print(f"{dump_accepted(con, a.dump)} accepted captions -> {a.dump}",
+                      file=sys.stderr)
         return
     work = Path(tempfile.mkdtemp(prefix="narrator-real-llm-"))
     print(f"work directory: {work}", file=sys.stderr, flush=True)
@@ -200,6 +236,8 @@ def main() -> None:
                    "run_summary": json.loads(con.execute(
                        "SELECT summary FROM runs ORDER BY started_at LIMIT 1").fetchone()[0]
                        or "{}").get("llm")}
+        if a.dump:
+            print(f"{dump_accepted(con, a.dump)} accepted captions -> {a.dump}", file=sys.stderr)
     finally:
         con.close()
     print(check.stdout)

@@ -66,7 +66,7 @@ class Vocabulary:
         for name, spec in (data.get("categories") or {}).items():
             singular = spec.get("singular", name)
             self._nouns[name] = Noun(singular, spec.get("plural", singular + "s"),
-                                     spec.get("article", _article(singular)))
+                                     spec.get("article", article(singular)))
 
     def __getitem__(self, category: str) -> Noun:
         noun = self._nouns.get(category)
@@ -74,7 +74,7 @@ class Vocabulary:
             noun = self._nouns[category] = CATCH_ALL_NOUN  # never "an other"
         if noun is None:
             word = category.replace("_", " ")
-            noun = Noun(word, word if word.endswith("s") else word + "s", _article(word))
+            noun = Noun(word, word if word.endswith("s") else word + "s", article(word))
             self._nouns[category] = noun
         return noun
 
@@ -90,7 +90,8 @@ def is_catch_all(name: str | None) -> bool:
     return name is not None and " ".join(name.replace("_", " ").lower().split()) in CATCH_ALL
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
+    """The indefinite article before ``word``, by its first letter ("an oceanic", "a humid")."""
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 

@@ -203,3 +203,55 @@ def test_missing_main_category_on_written_captions(facts: dict, detailed: str,
     assert found == missing
     assert all(v.expected == facts["counts"][v.text] for v in violations
                if v.type == "missing_main_category")
+
+
+@pytest.mark.parametrize(("text", "cut"), [
+    ("Two ships lie at the pier. DETAILED:", "Two ships lie at the pier."),
+    ("Two ships. DETAILED: The scene centre lies near Rotterdam.", "Two ships."),
+    ("Two ships. **Concise caption:** two ships", "Two ships."),
+    ("DETAILED: Two ships.", "DETAILED: Two ships."),       # a leading label: strip_labels
+    ("Two ships in detail: one large.", "Two ships in detail: one large."),
+])
+def test_another_captions_label_inside_a_text_ends_it(text: str, cut: str) -> None:
+    from narrator.caption.hcot import cut_inner_label
+
+    assert cut_inner_label(text) == cut
+
+
+_SHIPS = {"scene_id": "s", "counts": {"ship": 4}, "total": 4, "objects": [],
+          "width": 800, "height": 800}
+
+
+def test_a_restated_pair_is_shaped_from_the_models_own_sentences() -> None:
+    from narrator.caption.hcot import assemble_restated, screen_output
+
+    # the targets written into "concise", the rest into "detailed": detailed gets both
+    split = {"concise": "Four ships lie in the water.",
+             "detailed": "The scene centre lies near Rotterdam."}
+    pair = assemble_restated(split, _SHIPS)
+    assert pair["detailed"] == "Four ships lie in the water. The scene centre lies near Rotterdam."
+    assert pair["concise"] == "Four ships lie in the water."
+    assert "missing_main_category" not in {v.type for v in screen_output(pair, _SHIPS)[1]}
+    # the same text in both: concise is cut to the sentences up to the targets
+    same = "Four ships lie in the water. The scene centre lies near Rotterdam."
+    pair = assemble_restated({"concise": same, "detailed": same}, _SHIPS)
+    assert pair == {"concise": "Four ships lie in the water.", "detailed": same}
+    # nothing about the targets anywhere: left alone, the screener rejects it
+    none = {"concise": "A SAR image.", "detailed": "The scene centre lies near Rotterdam."}
+    assert assemble_restated(none, _SHIPS) == none
+    assert "missing_main_category" in {v.type for v in screen_output(none, _SHIPS)[1]}
+    # a good pair is kept as it is
+    good = {"concise": "Four ships.", "detailed": "Four ships lie in calm water near Rotterdam."}
+    assert assemble_restated(good, _SHIPS) == good
+
+
+@pytest.mark.parametrize(("climate", "phrase"), [
+    ("oceanic", "in an oceanic climate zone"), ("arid desert", "in an arid desert climate zone"),
+    ("humid subtropical", "in a humid subtropical climate zone")])
+def test_the_rule_captions_climate_takes_its_article(climate: str, phrase: str) -> None:
+    from narrator.caption.rules import RuleCaptioner
+
+    geo = {"place": "Rotterdam", "country": "Netherlands", "place_distance_km": 2.0,
+           "climate": climate}
+    sentences = RuleCaptioner()._geo_sentences(geo, land_cover=True)
+    assert any(phrase in s for s in sentences), sentences

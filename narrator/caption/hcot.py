@@ -107,10 +107,61 @@ def strip_labels(text: str) -> str:
     return out
 
 
+#: the other field's label inside a text ("... of the image. DETAILED: The scene ..."): a
+#: small model writing both captions into one field; what follows belongs to the other
+_INNER_LABEL = re.compile(r"\s*(?:\*\*|__)?\b(?:detailed|concise)(?:\s+caption)?"
+                          r"(?:\*\*|__)?\s*[:：]", re.IGNORECASE)
+
+
+def cut_inner_label(text: str) -> str:
+    """``text`` up to another caption's label inside it (``"Two ships. DETAILED: ..."`` ->
+    ``"Two ships."``); a text that starts with the label is left to ``strip_labels``."""
+    m = _INNER_LABEL.search(text, 1)
+    return text[:m.start()].rstrip() if m and text[:m.start()].strip() else text
+
+
 def clean_output(output: dict[str, Any]) -> dict[str, Any]:
     """A parsed reply with its caption texts stripped of labels and quotes."""
-    return output | {k: strip_labels(output[k]) for k in ("concise", "detailed")
+    return output | {k: cut_inner_label(strip_labels(output[k])) for k in ("concise", "detailed")
                      if isinstance(output.get(k), str)}
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+def _names_main(text: str, facts: dict[str, Any]) -> bool:
+    counts = facts.get("counts") or {}
+    return not missing_main_category(screen_text(text, facts, policy=Policy()).claims, counts)
+
+
+def assemble_restated(output: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """A restate reply shaped into a caption pair. The model was given the rule captions'
+    true sentences to copy or shorten; a small one often writes the sentences about the
+    targets into "concise" and the rest into "detailed", or the same text into both. Only
+    its own sentences are used: "detailed" that does not name the main targets is preceded
+    by the sentences of "concise" it lacks; "concise" that is as long as "detailed" is cut
+    to its first sentences up to the one naming the main targets. The result is screened
+    like any reply."""
+    concise, detailed = output.get("concise"), output.get("detailed")
+    if not (isinstance(concise, str) and isinstance(detailed, str) and concise and detailed):
+        return output
+    if not _names_main(detailed, facts) and _names_main(concise, facts):
+        have = {s.lower() for s in _sentences(detailed)}
+        lead = [s for s in _sentences(concise) if s.lower() not in have]
+        detailed = " ".join(lead + _sentences(detailed))
+    if len(concise) >= len(detailed) or concise.strip() == detailed.strip():
+        kept: list[str] = []
+        for sentence in _sentences(concise):
+            kept.append(sentence)
+            if _names_main(" ".join(kept), facts):
+                break
+        if kept and len(" ".join(kept)) < len(detailed):
+            concise = " ".join(kept)
+    return output | {"concise": concise, "detailed": detailed}
 
 
 def screen_output(output: dict[str, Any], facts: dict[str, Any]) -> tuple[list[Claim],
@@ -226,12 +277,15 @@ class HCoTCaptioner:
                              facts=_facts_text(facts), strict=False)
 
     def _run(self, requests: list[Any], round_: int, facts: dict[str, dict[str, Any]],
-             previous: dict[str, Candidate] | None = None) -> list[Candidate]:
+             previous: dict[str, Candidate] | None = None,
+             shape: Any = None) -> list[Candidate]:
         out = []
         for req, res in zip(requests, self.llm.generate(requests), strict=True):
             parsed = dict(res.parsed) if res.ok and isinstance(res.parsed, dict) else None
             if parsed is not None:
                 parsed = clean_output(parsed)
+                if shape is not None:
+                    parsed = shape(parsed, facts[req.tag])
             if parsed is not None and previous is not None:  # a proofread pair: keep the rest
                 parsed = {**(previous[req.tag].output or {}), **parsed}
             cand = Candidate(req.tag, round_, req.sample_index, parsed, res.key,
@@ -294,7 +348,8 @@ class HCoTCaptioner:
             requests.append(self._request(
                 "restate", CAPTION_PAIR, sid, self.config.samples, 0.0,
                 max_tokens=_reply_bound(given["concise"] + given["detailed"]), **given))
-        for cand in self._run(requests, last_round, facts) if requests else []:
+        for cand in (self._run(requests, last_round, facts, shape=assemble_restated)
+                     if requests else []):
             by_scene[cand.scene_id].append(cand)
             if cand.clean:
                 chosen[cand.scene_id] = (cand, "restated")

@@ -18,8 +18,8 @@ from narrator.errors import ConfigError
 from narrator.facts import GRID_NAMES
 from narrator.ids import make_id, stable_seed
 from narrator.resources import template_path
-from narrator.text import (Vocabulary, cell_phrase, default_vocabulary, is_catch_all, join_list,
-                           load_yaml)
+from narrator.text import (Vocabulary, article, cell_phrase, default_vocabulary, is_catch_all,
+                           join_list, load_yaml)
 from narrator.vqa.context import sig3
 from narrator.vqa.geo import coast_phrase, scene_phrase, sea_sentence, where_phrase
 
@@ -144,7 +144,8 @@ class RuleCaptioner:
         mask says what the ground is (the mask is finer, and they must not disagree)."""
         out, where = [], where_phrase(geo)
         if where:
-            climate = f", in a {geo['climate']} climate zone" if geo.get("climate") else ""
+            climate = (f", in {article(geo['climate'])} {geo['climate']} climate zone"
+                       if geo.get("climate") else "")
             out.append(self.detailed["where"].format(where=where, climate=climate))
         if geo.get("surface") and not land_cover:
             surface = {"land": "land only", "sea": "sea only"}.get(geo["surface"], geo["surface"])
