@@ -1,18 +1,40 @@
 """SIGTERM handled like Ctrl+C, so that every cleanup written for KeyboardInterrupt also runs
-when a scheduler or ``kill`` stops the process."""
+when a scheduler or ``kill`` stops the process; and work running in other threads (LLM
+requests waiting on a slow server) told to stop at once, before the main thread unwinds."""
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+_hooks: list[Callable[[], None]] = []
+
+
+def on_interrupt(hook: Callable[[], None]) -> None:
+    """Call ``hook`` (from the signal handler, so quick and thread-safe) when Ctrl+C or SIGTERM
+    interrupts a command: e.g. cancel the event loops of other threads, whose pending work
+    would otherwise hold the process at exit (Python joins worker threads)."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def interrupt_others() -> None:
+    """Run the :func:`on_interrupt` hooks (each at most once per signal; errors ignored)."""
+    for hook in list(_hooks):
+        try:
+            hook()
+        except Exception:  # noqa: BLE001 - a failing hook must not mask the interrupt
+            pass
 
 
 @contextmanager
 def sigterm_interrupts(seen: threading.Event | None = None) -> Iterator[None]:
-    """While open (in the main thread; elsewhere a no-op), SIGTERM raises KeyboardInterrupt.
+    """While open (in the main thread; elsewhere a no-op), SIGTERM raises KeyboardInterrupt,
+    and both SIGTERM and Ctrl+C first run the :func:`on_interrupt` hooks (a SIGINT that the
+    process was started to ignore stays ignored).
 
     With ``seen``, the event is set and only the first SIGTERM raises (the caller can tell a
     SIGTERM from a Ctrl+C afterwards, e.g. to exit 143 instead of 130)."""
@@ -22,13 +44,24 @@ def sigterm_interrupts(seen: threading.Event | None = None) -> Iterator[None]:
 
     def on_term(_signum: int, _frame: Any) -> None:
         if seen is None:
+            interrupt_others()
             raise KeyboardInterrupt
         if not seen.is_set():
             seen.set()
+            interrupt_others()
             raise KeyboardInterrupt
 
+    def on_int(_signum: int, _frame: Any) -> None:
+        interrupt_others()
+        raise KeyboardInterrupt
+
     previous = signal.signal(signal.SIGTERM, on_term)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_int)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)

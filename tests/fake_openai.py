@@ -202,7 +202,8 @@ class OpenAITestServer:
                 "completions": counts.get("completions", 0),
                 "faults": {k[6:]: v for k, v in counts.items() if k.startswith("fault:")},
                 "status": {k[7:]: v for k, v in counts.items() if k.startswith("status:")},
-                "max_in_flight": self.max_in_flight, "cpu_s": time.process_time(),
+                "max_in_flight": self.max_in_flight, "in_flight": self.in_flight,
+                "cpu_s": time.process_time(),
                 "uptime_s": time.monotonic() - self._started}
 
     def reset_stats(self) -> None:

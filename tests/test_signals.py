@@ -88,3 +88,27 @@ def test_a_signal_stops_an_llm_generate_within_seconds(sig: int, code: int, extr
     assert done == N_SCENES
     print(f"\n{signal.Signals(sig).name}: exit {code} in {stopped_s:.1f} s; first run sent "
           f"{sent_first} requests, rerun {resent} (cache held {cached} calls)")
+
+
+@pytest.mark.parametrize("extra", [(), ("--no-server",)])
+def test_ctrl_c_does_not_wait_for_a_slow_servers_reply(extra: tuple, tmp_path: Path) -> None:
+    """A real small model on a CPU takes minutes per reply: Ctrl+C must not wait for the
+    requests in flight (their worker threads would hold the process at exit)."""
+    dataset = write_example(tmp_path / "d", n_scenes=4, size=128, seed=5)
+    db = tmp_path / "n.duckdb"
+    with OpenAITestServer(ServerConfig(latency_s=300), CaptionResponder(seed=3)) as server:
+        proc = _start(dataset, db, server.base_url, *extra)
+        deadline = time.monotonic() + 240
+        while (server.stats()["in_flight"] == 0 and proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        assert proc.poll() is None and server.stats()["in_flight"] > 0
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        stopped_s = time.monotonic() - t0
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err, err
+    assert stopped_s < 10, stopped_s
+    print(f"\nCtrl+C with a request in flight: exit 130 in {stopped_s:.1f} s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -26,9 +27,38 @@ from narrator.llm.stats import LLMStats
 from narrator.llm.structured import completion_parts, feedback_messages, interpret
 from narrator.llm.structured import response_format
 from narrator.llm.types import LLMRequest, LLMResult, Reply, Status, redact_images
+from narrator.signals import on_interrupt
 
 log = logging.getLogger(__name__)
 OnResult = Callable[[int, LLMResult], None]
+
+#: the batches being generated (event loop, task), each in its own thread: Ctrl+C cancels them
+#: all at once (narrator.signals), so no thread waits for a slow server's reply at exit
+_running: set[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = set()
+_running_lock = threading.Lock()
+
+
+def cancel_running() -> None:
+    """Cancel every batch being generated, in any thread (thread-safe, does not wait)."""
+    with _running_lock:
+        for loop, task in list(_running):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)
+
+
+on_interrupt(cancel_running)
+
+
+async def _registered(coro: Any) -> Any:
+    """Await ``coro`` as a batch that :func:`cancel_running` can cancel."""
+    entry = (asyncio.get_running_loop(), asyncio.current_task())
+    with _running_lock:
+        _running.add(entry)  # type: ignore[arg-type]
+    try:
+        return await coro
+    finally:
+        with _running_lock:
+            _running.discard(entry)  # type: ignore[arg-type]
 
 
 class LLM:
@@ -74,7 +104,7 @@ class LLM:
 
         def run_loop() -> list[LLMResult]:
             with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-                return runner.run(run())
+                return runner.run(_registered(run()))
 
         try:
             asyncio.get_running_loop()
