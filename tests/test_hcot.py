@@ -255,3 +255,27 @@ def test_the_rule_captions_climate_takes_its_article(climate: str, phrase: str) 
            "climate": climate}
     sentences = RuleCaptioner()._geo_sentences(geo, land_cover=True)
     assert any(phrase in s for s in sentences), sentences
+
+
+_GIVEN = {"concise": "Six storage tanks and one car near Sentosa (Singapore).",
+          "detailed": "The scene centre lies about 2 km from Sentosa (Singapore).\n"
+                      "The scene is mostly bare soil (62%), with vegetation (38%).\n"
+                      "Targets appear as bright, compact returns against the dark background."}
+
+
+@pytest.mark.parametrize(("text", "added"), [
+    ("6 storage tanks and one car near Sentosa (Singapore).", []),     # a digit for six
+    ("The scene centre lies approximately 2 km from Sentosa.", []),    # a plain synonym
+    ("The scene is mainly bare soil. A target appears as a bright return.", []),  # inflection
+    ("The scene is mostly bare soil, with vegetation (38%), which appears as bright, compact "
+     "returns.", ["which"]),                                            # attached to the wrong
+    ("Sentosa is surrounded by vegetation.", ["surrounded"]),
+    ("Seven storage tanks near Sentosa.", ["Seven"]),
+])
+def test_a_restatement_may_not_add_words(text: str, added: list[str]) -> None:
+    from narrator.caption.hcot import added_words, restate_violations
+
+    given = _GIVEN["concise"] + " " + _GIVEN["detailed"]
+    assert added_words(text, given) == added
+    found = restate_violations({"concise": _GIVEN["concise"], "detailed": text}, _GIVEN)
+    assert [v.type for v in found] == (["added_words"] if added else [])

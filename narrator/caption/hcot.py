@@ -206,6 +206,49 @@ def fact_sentences(rules: RuleCaptioner, facts: dict[str, Any]) -> dict[str, str
     return {"concise": rules.concise_caption(facts), "detailed": "\n".join(detailed)}
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-]*|\d+(?:\.\d+)?")
+#: words a restatement may add to the given sentences: articles, copulas, prepositions; and
+#: the plain synonyms a model swaps in ("approximately" for "about"). Not "which" or "that":
+#: a relative clause is how a small model attaches a true phrase to the wrong thing ("near
+#: Sentosa, with vegetation (38%), which appears as bright returns").
+_GLUE = frozenset("a an the and of in on at is are was were this it its with to by as".split())
+_SAME = {"approximately": "about", "around": "about", "roughly": "about", "mainly": "mostly",
+         "largely": "mostly", "vessel": "ship", "vessels": "ships"}
+_DIGIT_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve").split()
+
+
+def _stem(word: str) -> str:
+    word = _SAME.get(word, word)
+    for end in ("es", "s", "ed", "d"):
+        if word.endswith(end) and len(word) > len(end) + 2:
+            return word[:-len(end)]
+    return word
+
+
+def added_words(text: str, given: str) -> list[str]:
+    """The words of a restatement ``text`` that the ``given`` sentences lack (inflections,
+    digits for number words and the plain synonyms of ``_SAME`` count as given). The restate
+    prompt allows copying and shortening only: an added word is an added claim."""
+    have = {_stem(w.lower()) for w in _WORD.findall(given)}
+    have |= {str(i) for i, w in enumerate(_DIGIT_WORDS) if w in have}
+    return [w for w in _WORD.findall(text)
+            if w.lower() not in _GLUE and _stem(w.lower()) not in have]
+
+
+def restate_violations(output: dict[str, Any], given: dict[str, str]) -> list[Violation]:
+    """An ``added_words`` violation per caption of a restatement that adds words to what it
+    was given (see :func:`added_words`)."""
+    source = given["concise"] + " " + given["detailed"]
+    out = []
+    for name in ("concise", "detailed"):
+        text = output.get(name)
+        added = added_words(text, source) if isinstance(text, str) else []
+        if added:
+            out.append(Violation("added_words", (0, 0), f"{name}: {' '.join(added)}",
+                                 "only the given sentences"))
+    return out
+
+
 def vote(candidates: list[Candidate]) -> None:
     """Agreement of each candidate: the mean share of candidates that make each of its claims."""
     usable = [c for c in candidates if c.output is not None]
@@ -278,7 +321,7 @@ class HCoTCaptioner:
 
     def _run(self, requests: list[Any], round_: int, facts: dict[str, dict[str, Any]],
              previous: dict[str, Candidate] | None = None,
-             shape: Any = None) -> list[Candidate]:
+             shape: Any = None, check: Any = None) -> list[Candidate]:
         out = []
         for req, res in zip(requests, self.llm.generate(requests), strict=True):
             parsed = dict(res.parsed) if res.ok and isinstance(res.parsed, dict) else None
@@ -293,6 +336,8 @@ class HCoTCaptioner:
                              unreachable=bool(getattr(res, "unreachable", False)))
             if parsed is not None:
                 cand.claims, cand.violations = screen_output(parsed, facts[req.tag])
+                if check is not None:
+                    cand.violations += check(parsed, req.tag)
             out.append(cand)
         return out
 
@@ -342,13 +387,15 @@ class HCoTCaptioner:
         """The last LLM round: restate the rule caption's true sentences (copy or shorten)."""
         todo = [sid for sid in facts if sid not in chosen]
         last_round = self.config.rounds + 1
-        requests = []
+        requests, given = [], {}
         for sid in todo:
-            given = fact_sentences(self.rules, facts[sid])
+            given[sid] = fact_sentences(self.rules, facts[sid])
             requests.append(self._request(
                 "restate", CAPTION_PAIR, sid, self.config.samples, 0.0,
-                max_tokens=_reply_bound(given["concise"] + given["detailed"]), **given))
-        for cand in (self._run(requests, last_round, facts, shape=assemble_restated)
+                max_tokens=_reply_bound(given[sid]["concise"] + given[sid]["detailed"]),
+                **given[sid]))
+        for cand in (self._run(requests, last_round, facts, shape=assemble_restated,
+                               check=lambda out, sid: restate_violations(out, given[sid]))
                      if requests else []):
             by_scene[cand.scene_id].append(cand)
             if cand.clean:
