@@ -129,3 +129,55 @@ def test_a_locked_database_is_waited_for_then_opened(tmp_path: Path) -> None:
 def test_missing_database_for_reading(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no such database"):
         Store(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_keyless_row_tables_keep_their_rows_and_upsert_by_id(tmp_path: Path) -> None:
+    path = tmp_path / "v4.duckdb"
+    con = duckdb.connect(str(path))
+    apply_migrations(con, upto=4)  # a database written before 0005_keyless_rows
+    con.execute("INSERT INTO vqa (qa_id, scene_id, answer) VALUES ('q1', 's1', 'two')")
+    con.execute("INSERT INTO objects (object_id, scene_id, category) VALUES ('o1', 's1', 'ship')")
+    con.close()
+    with Store(path) as store:
+        assert store.query("SELECT qa_id, answer FROM vqa") == [{"qa_id": "q1", "answer": "two"}]
+        assert store.count("objects") == 1
+        keys = store.query("SELECT table_name FROM duckdb_constraints() "
+                           "WHERE constraint_type = 'PRIMARY KEY'")
+        assert not {r["table_name"] for r in keys} & {"objects", "regions", "vqa", "captions",
+                                                        "candidates"}
+        store.upsert("vqa", [{"qa_id": "q1", "scene_id": "s1", "answer": "three"},
+                             {"qa_id": "q2", "scene_id": "s1", "answer": "one"}])
+        assert store.query("SELECT qa_id, answer FROM vqa ORDER BY qa_id") == [
+            {"qa_id": "q1", "answer": "three"}, {"qa_id": "q2", "answer": "one"}]
+
+
+def test_a_generated_database_has_unique_row_ids(tmp_path: Path) -> None:
+    """The row tables have no primary key (0005): every id must still be unique, also after
+    a rerun that rewrote some scenes."""
+    import json as _json
+
+    from narrator.example import write_example
+    from tests.conftest import run_cli
+
+    data = write_example(tmp_path / "d", n_scenes=12, size=128, seed=3)
+    db = tmp_path / "n.duckdb"
+    args = ("generate", str(data), "--db", str(db), "--shard-size", "4", "--no-server")
+    assert run_cli(*args).returncode == 0
+    with Store(db) as store:
+        first = store.con.execute("SELECT max(committed_at) FROM processed").fetchone()[0]
+    coco = next((data / "annotations").glob("*.json"))
+    doc = _json.loads(coco.read_text())
+    doc["annotations"] = doc["annotations"][:-3]  # an edit: some scenes change
+    coco.write_text(_json.dumps(doc))
+    rerun = run_cli(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    with Store(db) as store:  # the edited scenes were written again
+        assert store.con.execute("SELECT count(*) FROM processed WHERE committed_at > ?",
+                                 [first]).fetchone()[0] > 0
+    with Store(db) as store:
+        for table, key in (("objects", "object_id"), ("vqa", "qa_id"),
+                           ("captions", "caption_id"), ("regions", "region_id")):
+            total, distinct = store.con.execute(
+                f"SELECT count(*), count(DISTINCT {key}) FROM {table}").fetchone()
+            assert total == distinct, table
+        assert store.count("vqa") > 0 and store.count("objects") > 0
