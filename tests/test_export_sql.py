@@ -51,7 +51,35 @@ def db(example_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                      "question": r["question"] + (" \x1f é \"q\" \\" if i % 2 else "")}
                 for i, (r, p) in enumerate(zip(vqa, odd, strict=True))]
         store.upsert("vqa", rows)
+        caps = store.query("SELECT * FROM captions ORDER BY caption_id LIMIT 4")
+        texts = ["Zwei Schiffe \u00e9 \u4e2d \U0001f600 \"quoted\" back\\slash",
+                 "line\nbreak\ttab \x1f", "  spaced  ", "ASCII only."]
+        store.upsert("captions", [c | {"caption_id": c["caption_id"] + "x", "text": t,
+                                       "generator": "llm:restated",
+                                       "params": '{"llm_rejected_for":["wrong_count"]}'}
+                                  for c, t in zip(caps, texts, strict=True)])
     return path
+
+
+def test_captions_are_built_by_duckdb_too(example_dir: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain texts never take the record-by-record path: captions included (their prompt,
+    picked by a hash, is joined in)."""
+    import narrator.export.sqljson as sqljson
+
+    db = build_db(tmp_path / "plain.duckdb", example_dir)
+
+    def python_path(*_: object, **__: object) -> None:
+        raise AssertionError("a text went through the Python path")
+
+    monkeypatch.setattr(sqljson, "_write_python", python_path)
+    monkeypatch.setattr(sqljson, "rows_by_id", python_path)
+    out = tmp_path / "o" / "t.jsonl"
+    with Store(db, read_only=True) as store:
+        run_export(store, JsonlExport, out, ExportOptions(single_file=True))
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    captions = [x for x in lines if x["type"] == "caption"]
+    assert captions and all(x["question"] and x["answer"] for x in captions)
 
 
 def test_sql_export_is_byte_identical_and_schema_valid(db: Path, tmp_path: Path) -> None:

@@ -58,11 +58,9 @@ class JsonlExport(ExportFormat):
         yield self.target(row), "jsonl", record
 
     def line_sql(self, text_type: str) -> tuple[str, list[str]] | None:
-        """The record of :meth:`emit` as DuckDB builds it (VQA pairs; a caption's prompt is
-        picked in Python), and the checks of the values its schema constrains (non-empty
+        """The record of :meth:`emit` as DuckDB builds it (VQA pairs, and captions with their
+        prompts joined in), and the checks of the values its schema constrains (non-empty
         strings, a non-null dataset, params JSON text of an object or null)."""
-        if text_type != "vqa":
-            return None
         return jsonl_line(KEYS, text_type, __version__)
 
 

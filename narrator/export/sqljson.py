@@ -41,7 +41,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from narrator.queries.export import TextQuery, annotate, iter_range, queries, scene_ranges
+from narrator.queries.export import (PROMPTS_VIEW, TextQuery, annotate, caption_prompts,
+                                     iter_range, queries, scene_ranges, with_prompts)
 from narrator.queries.sqljson import fetch, line_query, memory_limit, rows_by_id
 from narrator.export.splits import SplitAssignment
 from narrator.export.validate import check
@@ -117,13 +118,23 @@ def write_lines(store: Store, exporter: LineExport, assignment: SplitAssignment,
         for clause, scanned in list(scene_ranges(store, q, range_rows)):
             if sql is None:  # this text type is built record by record in Python
                 in_python.append((q, clause, scanned))
+            elif q.type == "caption":  # the prompts (picked by a hash) are joined in
+                jobs.append((q, line_query(with_prompts(q.body(clause)), q.order, *sql,
+                                           f.splits), scanned, clause))
             else:
-                jobs.append((q, line_query(q.body(clause), q.order, *sql, f.splits), scanned))
+                jobs.append((q, line_query(q.body(clause), q.order, *sql, f.splits), scanned,
+                             None))
+
+    def submit(job: tuple[TextQuery, str, int, str | None]) -> Future[pa.Table]:
+        q, sql, _, clause = job
+        relations = {PROMPTS_VIEW: caption_prompts(store, q, clause)} if clause else None
+        return pool.submit(fetch, store, splits, sql, relations)
+
     with memory_limit(store, DUCKDB_MEMORY), ThreadPoolExecutor(max_workers=ahead) as pool:
         running: deque[Future[pa.Table]] = deque()
-        for i, (q, _, scanned) in enumerate(jobs):
+        for i, (q, _, scanned, _) in enumerate(jobs):
             while len(running) < ahead and i + len(running) < len(jobs):
-                running.append(pool.submit(fetch, store, splits, jobs[i + len(running)][1]))
+                running.append(submit(jobs[i + len(running)]))
             for batch in running.popleft().result().to_batches():
                 _write_batch(_repair(store, exporter, q, batch, assignment), exporter, sinks,
                              per_split)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from narrator.ids import make_id
 from narrator.store import Store
 
@@ -243,13 +245,43 @@ CAPTION_PROMPTS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the relation a caption range's prompts are registered as while an export builds its lines
+PROMPTS_VIEW = "narrator_export_prompts"
+
+
+def caption_prompt(caption_id: str, kind: str | None) -> str:
+    """A caption's instruction: one of its kind's prompts, fixed by the caption id."""
+    prompts = CAPTION_PROMPTS.get(kind or "") or CAPTION_PROMPTS["detailed"]
+    return prompts[int(make_id(caption_id), 16) % len(prompts)]
+
+
+def caption_prompts(store: Store, q: TextQuery, clause: str) -> pa.Table:
+    """``(id, question)`` of the captions of one scene range of ``q``: the prompt is picked
+    by a hash DuckDB cannot compute, so it is computed here and joined in
+    (:func:`with_prompts`), on a cursor of its own."""
+    cursor = store.con.cursor()
+    try:
+        rows = cursor.execute(f"SELECT c.caption_id, c.kind FROM {q.table} "
+                              f"{_where((*q.clauses, clause))}").fetchall()
+    finally:
+        cursor.close()
+    return pa.table({"id": [r[0] for r in rows],
+                     "question": [caption_prompt(r[0], r[1]) for r in rows]})
+
+
+def with_prompts(body: str) -> str:
+    """The caption rows of ``body`` with their prompt as ``question`` and their text as
+    ``answer`` (the user and assistant turns of :func:`prompt_and_answer`)."""
+    return (f"SELECT b.* REPLACE (pr.question AS question, b.text AS answer) FROM ({body}) b "
+            f"LEFT JOIN {PROMPTS_VIEW} pr ON pr.id = b.id")
+
+
 def prompt_and_answer(row: dict[str, Any]) -> tuple[str, str]:
     """The (user turn, assistant turn) of a text: a VQA pair's question and answer, or a
     caption's instruction (one of its kind's prompts, fixed by the caption id) and text."""
     if row["type"] == "vqa":
         return row["question"], row["answer"]
-    prompts = CAPTION_PROMPTS.get(row["kind"]) or CAPTION_PROMPTS["detailed"]
-    return prompts[int(make_id(row["id"]), 16) % len(prompts)], row["text"]
+    return caption_prompt(row["id"], row["kind"]), row["text"]
 
 
 def image_ref(row: dict[str, Any], image_root: str | None) -> str:

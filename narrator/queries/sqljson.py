@@ -118,19 +118,23 @@ def jsonl_line(keys: Sequence[str], text_type: str, version: str) -> tuple[str, 
             ("facts_hash", text("t.facts_hash")),
             ("facts_version", integer("t.facts_version")),
             ("narrator_version", text(literal(version)))]))]
-    required = ("id", "scene_id", "image", "task", "status", "question", "answer")
+    required = ("id", "scene_id", "image", "task", "status", "question", "answer") + (
+        ("kind",) if text_type == "caption" else ())
     checks = [non_empty(f"t.{k}") for k in required] + [
         "t.dataset IS NOT NULL", params_ok("t.params", "t.params_pretty"),
         "t.type = " + literal(text_type), literal(version) + " <> ''"]
     return obj(fields), checks
 
 
-def fetch(store: Store, splits: pa.Table, sql: str) -> pa.Table:
-    """The result of ``sql`` (which reads ``splits`` as ``narrator_export_splits``) on a
-    cursor of its own, so that two ranges can run at once."""
+def fetch(store: Store, splits: pa.Table, sql: str,
+          relations: dict[str, pa.Table] | None = None) -> pa.Table:
+    """The result of ``sql`` (which reads ``splits`` as ``narrator_export_splits``, and each
+    of ``relations`` by its name) on a cursor of its own, so that two ranges can run at once."""
     cursor = store.con.cursor()
     try:
         cursor.register(SPLITS_VIEW, splits)
+        for name, table in (relations or {}).items():
+            cursor.register(name, table)
         return cursor.sql(sql).to_arrow_table()
     finally:
         cursor.close()
