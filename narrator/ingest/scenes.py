@@ -66,6 +66,8 @@ class SceneBuilder:
         self.stats = stats
         self.masks = masks if masks is not None else MaskSet(config)
         self._by_stem: dict[str, list[Path]] | None = None
+        #: the images folder does not exist (cached: then no file name resolves)
+        self._no_images: bool | None = None
         self._listing: dict[Path, set[str]] = {}
         self._dataset_sar: dict[str, Any] | None = None
         self.renamed = 0
@@ -91,6 +93,10 @@ class SceneBuilder:
         A name without an extension (a label file's stem) matches any image suffix; of
         several images with that stem, the one whose folders best match ``near`` (the label
         file: ``labels/val/a.txt`` -> ``images/val/a.png``) is taken."""
+        if self._no_images is None:  # an annotation-only dataset: no stat per scene
+            self._no_images = not self.config.images_dir.exists()
+        if self._no_images:
+            return None
         exact = self.config.images_dir / file_name
         if exact.is_file():
             return exact
