@@ -212,6 +212,9 @@ def main() -> None:
         before = chat_requests(log) if proc else None
         wall, first = narrator(*args, env=env, stop_after_s=a.stop_after)
         sent = chat_requests(log) - before if proc and before is not None else None
+        with duckdb.connect(str(work / "n.duckdb"), read_only=True) as con:  # the rerun
+            summary = con.execute(  # replaces the run's summary: read it now
+                "SELECT summary FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
         rerun_wall, rerun_sent = None, None
         if first.returncode == 0:  # a finished run: the rerun must send nothing
             rerun_wall, _ = narrator(*args, env=env)
@@ -233,9 +236,7 @@ def main() -> None:
                    "rerun_wall_s": round(rerun_wall, 1) if rerun_wall else None,
                    "server_chat_requests": sent, "rerun_server_chat_requests": rerun_sent,
                    **call_figures(con), **caption_figures(con, a.show),
-                   "run_summary": json.loads(con.execute(
-                       "SELECT summary FROM runs ORDER BY started_at LIMIT 1").fetchone()[0]
-                       or "{}").get("llm")}
+                   "run_summary": json.loads((summary or [None])[0] or "{}").get("llm")}
         if a.dump:
             print(f"{dump_accepted(con, a.dump)} accepted captions -> {a.dump}", file=sys.stderr)
     finally:

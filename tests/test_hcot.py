@@ -279,3 +279,25 @@ def test_a_restatement_may_not_add_words(text: str, added: list[str]) -> None:
     assert added_words(text, given) == added
     found = restate_violations({"concise": _GIVEN["concise"], "detailed": text}, _GIVEN)
     assert [v.type for v in found] == (["added_words"] if added else [])
+
+
+_SENSOR = {"concise": "C-band SAR view of four cars near Baytown.",
+           "detailed": "This C-band SAR image was acquired by Gaofen-3 in HH polarization.\n"
+                       "The scene centre lies about 6 km from Baytown."}
+
+
+@pytest.mark.parametrize(("detailed", "fragments"), [
+    ("C-band SAR view of four cars near Baytown. This C-band SAR image was acquired by "
+     "Gaofen-3 in HH polarization.", []),                # a verbless given sentence may stay so
+    ("Four cars near Baytown. C-band SAR image acquired by Gaofen-3 in HH polarization.",
+     ["C-band SAR image acquired by Gaofen-3 in HH polarization."]),
+    ("The scene centre about 6 km from Baytown.", ["The scene centre about 6 km from Baytown."]),
+    ("The image was acquired by Gaofen-3.", []),         # shortened, still a sentence
+])
+def test_a_restatement_may_not_cut_a_sentence_to_a_fragment(detailed: str,
+                                                             fragments: list[str]) -> None:
+    from narrator.caption.hcot import restate_violations
+
+    found = restate_violations({"concise": _SENSOR["concise"], "detailed": detailed}, _SENSOR)
+    assert [v.text for v in found if v.type == "dropped_verb"] == [
+        f"detailed: {f}" for f in fragments]

@@ -235,17 +235,49 @@ def added_words(text: str, given: str) -> list[str]:
             if w.lower() not in _GLUE and _stem(w.lower()) not in have]
 
 
+#: the finite verbs of the rule captions' sentences (templates/captions/rules.yaml)
+_VERBS = frozenset("is are was were lies lie covers cover contains contain appear appears "
+                   "can shows show".split())
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def dropped_verbs(text: str, given: list[str]) -> list[str]:
+    """The sentences of ``text`` that shortened a given sentence down to a fragment: the
+    given sentence they take most words from has a finite verb, they have none ("This image
+    was acquired by Gaofen-3." -> "C-band SAR image acquired by Gaofen-3."). A given
+    sentence without a verb (a concise caption is often a noun phrase) may stay one."""
+    out = []
+    for sentence in _sentences(text):
+        mine = _words(sentence)
+        if not mine or mine & _VERBS:
+            continue
+        source = max(given, key=lambda g: len(mine & _words(g)), default="")
+        if _words(source) & _VERBS:
+            out.append(sentence)
+    return out
+
+
 def restate_violations(output: dict[str, Any], given: dict[str, str]) -> list[Violation]:
-    """An ``added_words`` violation per caption of a restatement that adds words to what it
-    was given (see :func:`added_words`)."""
+    """The violations of a restatement against what it was given: ``added_words`` per
+    caption that adds words (see :func:`added_words`), ``dropped_verb`` per sentence cut to a
+    fragment (see :func:`dropped_verbs`)."""
     source = given["concise"] + " " + given["detailed"]
+    sentences = _sentences(given["concise"]) + [
+        s for line in given["detailed"].splitlines() for s in _sentences(line)]
     out = []
     for name in ("concise", "detailed"):
         text = output.get(name)
-        added = added_words(text, source) if isinstance(text, str) else []
+        if not isinstance(text, str):
+            continue
+        added = added_words(text, source)
         if added:
             out.append(Violation("added_words", (0, 0), f"{name}: {' '.join(added)}",
                                  "only the given sentences"))
+        out += [Violation("dropped_verb", (0, 0), f"{name}: {fragment}",
+                          "the given sentence's verb") for fragment in dropped_verbs(text, sentences)]
     return out
 
 

@@ -115,7 +115,10 @@ def write_lines(store: Store, exporter: LineExport, assignment: SplitAssignment,
     jobs, in_python = [], []
     for q in queries(store, f):
         sql = exporter.line_sql(q.type)
-        for clause, scanned in list(scene_ranges(store, q, range_rows)):
+        # a caption range joins its prompts, on its rows with their (long) texts: smaller
+        # ranges keep two of them at once within DuckDB's memory limit
+        rows = range_rows if q.type != "caption" else range_rows // 5
+        for clause, scanned in list(scene_ranges(store, q, rows)):
             if sql is None:  # this text type is built record by record in Python
                 in_python.append((q, clause, scanned))
             elif q.type == "caption":  # the prompts (picked by a hash) are joined in
