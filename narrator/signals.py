@@ -11,6 +11,19 @@ from contextlib import contextmanager
 from typing import Any
 
 _hooks: list[Callable[[], None]] = []
+#: set by Ctrl+C or SIGTERM until the next command starts: work that would start or retry
+#: after it (a shard's next attempt, a new LLM batch) stops instead
+_interrupted = threading.Event()
+
+
+def interrupted() -> bool:
+    """Whether Ctrl+C or SIGTERM interrupted the running command."""
+    return _interrupted.is_set()
+
+
+def wait_unless_interrupted(seconds: float) -> bool:
+    """Sleep ``seconds``, cut short by an interrupt; True when interrupted."""
+    return _interrupted.wait(seconds)
 
 
 def on_interrupt(hook: Callable[[], None]) -> None:
@@ -22,7 +35,9 @@ def on_interrupt(hook: Callable[[], None]) -> None:
 
 
 def interrupt_others() -> None:
-    """Run the :func:`on_interrupt` hooks (each at most once per signal; errors ignored)."""
+    """Mark the command interrupted and run the :func:`on_interrupt` hooks (errors
+    ignored)."""
+    _interrupted.set()
     for hook in list(_hooks):
         try:
             hook()
@@ -55,6 +70,7 @@ def sigterm_interrupts(seen: threading.Event | None = None) -> Iterator[None]:
         interrupt_others()
         raise KeyboardInterrupt
 
+    _interrupted.clear()
     previous = signal.signal(signal.SIGTERM, on_term)
     previous_int = signal.getsignal(signal.SIGINT)
     if previous_int is signal.default_int_handler:

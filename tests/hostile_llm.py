@@ -2,7 +2,8 @@
 chat replies to a share of requests are attacks instead of completions (issue 22).
 
 Modes (``HostileServer(mode, ...)``), applied to every chat request whose body hashes into
-the hostile share (``share``; retries of one body stay hostile), the others answered normally:
+the hostile share (``share``; retries of one body and feedback rounds of one conversation stay hostile), the others
+answered normally:
 
 * ``trickle``: a valid completion sent 1 byte per ``trickle_s`` seconds;
 * ``huge``: 50 MB of JSON without a Content-Length, until the client hangs up;
@@ -38,9 +39,11 @@ class HostileServer(OpenAITestServer):
         self.hostile = 0
 
     def _is_hostile(self, body: bytes) -> bool:
+        """Hostile by the conversation's opening: a retry of a body, and a feedback round
+        after a hostile reply (which may echo random headers), stay hostile."""
         if self.mode == "unauthorized" or self.share >= 1:
             return True
-        return hashlib.sha256(body).digest()[0] < 256 * self.share
+        return hashlib.sha256(_opening(body)).digest()[0] < 256 * self.share
 
     async def _connection(self, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> None:
@@ -127,3 +130,14 @@ def _completion(text: str) -> dict[str, Any]:
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": text}}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5}}
+
+
+def _opening(body: bytes) -> bytes:
+    """A chat body's messages before the first assistant turn (the body if it is not JSON)."""
+    try:
+        messages = json.loads(body)["messages"]
+        first = next((i for i, m in enumerate(messages) if m.get("role") == "assistant"),
+                     len(messages))
+        return json.dumps(messages[:first], sort_keys=True).encode()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return body

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 
 from narrator.errors import ConfigError
 from narrator.pipeline import GenerateConfig, LLMContext, Shard, ShardResult, run_shard
+from narrator.signals import wait_unless_interrupted
 
 
 class ShardWork:
@@ -97,10 +97,9 @@ class LocalExecutor:
         for attempt in range(self.retries + 1):
             try:
                 return work()
-            except Exception:
-                if attempt == self.retries:
+            except Exception:  # no retry once Ctrl+C or SIGTERM stopped the run
+                if attempt == self.retries or wait_unless_interrupted(self.delay_s):
                     raise
-                time.sleep(self.delay_s)
         raise AssertionError("unreachable")
 
 

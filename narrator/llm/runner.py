@@ -27,7 +27,7 @@ from narrator.llm.stats import LLMStats
 from narrator.llm.structured import completion_parts, feedback_messages, interpret
 from narrator.llm.structured import response_format
 from narrator.llm.types import LLMRequest, LLMResult, Reply, Status, redact_images
-from narrator.signals import on_interrupt
+from narrator.signals import interrupted, on_interrupt
 
 log = logging.getLogger(__name__)
 OnResult = Callable[[int, LLMResult], None]
@@ -54,6 +54,8 @@ async def _registered(coro: Any) -> Any:
     entry = (asyncio.get_running_loop(), asyncio.current_task())
     with _running_lock:
         _running.add(entry)  # type: ignore[arg-type]
+    if interrupted():  # a batch that starts after Ctrl+C: cancelled like the running ones
+        entry[1].cancel()  # type: ignore[union-attr]
     try:
         return await coro
     finally:
