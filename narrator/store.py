@@ -37,6 +37,10 @@ class Migration:
     sql: str
 
 
+#: tables without a primary key (migration 0005), keyed by their first column: an upsert
+#: deletes the keys it brings first
+KEYLESS = ("objects", "regions", "vqa", "captions", "candidates")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_core",
@@ -143,14 +147,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "\n".join(f"""
         CREATE TABLE _keyless AS SELECT * FROM {table};
         DROP TABLE {table};
-        ALTER TABLE _keyless RENAME TO {table};""" for table in (
-            "objects", "regions", "vqa", "captions", "candidates")),
+        ALTER TABLE _keyless RENAME TO {table};""" for table in KEYLESS),
     ),
 )
-
-#: tables without a primary key (migration 0005): an upsert deletes the keys it brings first
-KEYLESS = {"objects": "object_id", "regions": "region_id", "vqa": "qa_id",
-           "captions": "caption_id", "candidates": "candidate_id"}
 
 #: Tables a user sees in ``narrator report`` and the summary, in schema order.
 TABLES = (
@@ -353,7 +352,7 @@ class Store:
         self.con.register(name, arrow)
         try:
             if replace and table in KEYLESS:  # no key to replace by: delete the keys, insert
-                key = KEYLESS[table]
+                key = self.columns(table)[0]
                 with self.transaction():
                     self.con.execute(f"DELETE FROM {table} WHERE {key} IN "
                                      f"(SELECT {key} FROM {name})")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -217,6 +217,10 @@ _SAME = {"approximately": "about", "around": "about", "roughly": "about", "mainl
 _DIGIT_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve").split()
 
 
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
 def _stem(word: str) -> str:
     word = _SAME.get(word, word)
     for end in ("es", "s", "ed", "d"):
@@ -229,7 +233,7 @@ def added_words(text: str, given: str) -> list[str]:
     """The words of a restatement ``text`` that the ``given`` sentences lack (inflections,
     digits for number words and the plain synonyms of ``_SAME`` count as given). The restate
     prompt allows copying and shortening only: an added word is an added claim."""
-    have = {_stem(w.lower()) for w in _WORD.findall(given)}
+    have = {_stem(w) for w in _words(given)}
     have |= {str(i) for i, w in enumerate(_DIGIT_WORDS) if w in have}
     return [w for w in _WORD.findall(text)
             if w.lower() not in _GLUE and _stem(w.lower()) not in have]
@@ -240,22 +244,19 @@ _VERBS = frozenset("is are was were lies lie covers cover contains contain appea
                    "can shows show".split())
 
 
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)}
-
-
 def dropped_verbs(text: str, given: list[str]) -> list[str]:
     """The sentences of ``text`` that shortened a given sentence down to a fragment: the
     given sentence they take most words from has a finite verb, they have none ("This image
     was acquired by Gaofen-3." -> "C-band SAR image acquired by Gaofen-3."). A given
     sentence without a verb (a concise caption is often a noun phrase) may stay one."""
+    sources = [_words(g) for g in given]
     out = []
     for sentence in _sentences(text):
         mine = _words(sentence)
         if not mine or mine & _VERBS:
             continue
-        source = max(given, key=lambda g: len(mine & _words(g)), default="")
-        if _words(source) & _VERBS:
+        source = max(sources, key=lambda g: len(mine & g), default=set())
+        if source & _VERBS:
             out.append(sentence)
     return out
 
@@ -353,7 +354,9 @@ class HCoTCaptioner:
 
     def _run(self, requests: list[Any], round_: int, facts: dict[str, dict[str, Any]],
              previous: dict[str, Candidate] | None = None,
-             shape: Any = None, check: Any = None) -> list[Candidate]:
+             shape: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+             check: Callable[[dict[str, Any], str], list[Violation]] | None = None
+             ) -> list[Candidate]:
         out = []
         for req, res in zip(requests, self.llm.generate(requests), strict=True):
             parsed = dict(res.parsed) if res.ok and isinstance(res.parsed, dict) else None
