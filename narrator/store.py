@@ -149,6 +149,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         DROP TABLE {table};
         ALTER TABLE _keyless RENAME TO {table};""" for table in KEYLESS),
     ),
+    Migration(
+        # the SceneFacts JSON (about 5.6 KB a scene, more than all of a scene's texts) is
+        # stored zstd-compressed: DuckDB's default analysis picks FSST for it, whose
+        # compression cost 13 s of a 100k-scene run's commits (565 MB of JSON -> 201 MB);
+        # zstd, 4.7 s for 93 MB (benchmarks/store_commits.py measures both settings of this
+        # module together). Same values, same type.
+        "0006_facts_zstd",
+        """
+        CREATE TABLE _facts (
+            scene_id VARCHAR PRIMARY KEY, version INTEGER, facts_hash VARCHAR,
+            facts VARCHAR USING COMPRESSION zstd
+        );
+        INSERT INTO _facts SELECT scene_id, version, facts_hash, facts FROM facts;
+        DROP TABLE facts;
+        ALTER TABLE _facts RENAME TO facts;
+        """,
+    ),
 )
 
 #: Tables a user sees in ``narrator report`` and the summary, in schema order.
@@ -238,6 +255,30 @@ class _Locked(Exception):
     """The file is locked by another process (connect may wait and try again)."""
 
 
+#: rows per row group of the tables this connection writes. A transaction that appends at
+#: least a row group to a table writes it compressed into the file at once; smaller appends go
+#: to the write-ahead log first and are compressed again by the next checkpoint. A generate
+#: commit appends 16,384 scenes (their facts, about 170k QA pairs): with DuckDB's default of
+#: 122,880 rows, the facts and captions took the log-and-checkpoint path (benchmarks/
+#: store_commits.py at 100k scenes, with zstd facts: 9.7 s with DuckDB's defaults, 3.3 s).
+ROW_GROUP_SIZE = 16_384
+
+
+def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """The database file attached (as ``narrator``, the default catalog) with this
+    connection's row group size, which only ATTACH sets."""
+    con = duckdb.connect()
+    try:
+        options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if read_only else "")
+        quoted = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS narrator ({options})")
+        con.execute("USE narrator")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def _db_wait_s() -> float:
     raw = os.environ.get("NARRATOR_DB_WAIT_S", "60")
     try:
@@ -248,7 +289,7 @@ def _db_wait_s() -> float:
 
 def _connect_once(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return _attach(path, read_only)
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
@@ -279,6 +320,13 @@ class Store:
         self._columns: dict[str, list[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Another connection to the same open database (for a second result stream),
+        with its default catalog set like this one's."""
+        cursor = self.con.cursor()
+        cursor.execute("USE narrator")
+        return cursor
+
     def close(self) -> None:
         self.con.close()
 
@@ -487,7 +535,7 @@ class Store:
                 if not fresh:
                     self.delete_scenes(table, scene_ids)
                 self._insert_rows(table, rows)
-            self.upsert("processed", processed)
+            self.upsert("processed", processed, replace=not fresh)
 
     def _insert_rows(self, table: str, rows: pa.Table | Sequence[dict[str, Any]]) -> None:
         if isinstance(rows, pa.Table):

@@ -151,6 +151,39 @@ def test_keyless_row_tables_keep_their_rows_and_upsert_by_id(tmp_path: Path) -> 
             {"qa_id": "q1", "answer": "three"}, {"qa_id": "q2", "answer": "one"}]
 
 
+def test_facts_keep_their_values_and_are_stored_zstd_compressed(tmp_path: Path) -> None:
+    path = tmp_path / "v5.duckdb"
+    con = duckdb.connect(str(path))
+    apply_migrations(con, upto=5)  # a database written before 0006_facts_zstd
+    con.execute("INSERT INTO facts VALUES ('s1', 3, 'h1', '{\"counts\": {\"ship\": 2}}')")
+    con.close()
+    with Store(path) as store:
+        assert store.query("SELECT * FROM facts") == [
+            {"scene_id": "s1", "version": 3, "facts_hash": "h1", "facts": {"counts": {"ship": 2}}}]
+        store.upsert("facts", [{"scene_id": f"s{i}", "version": 3, "facts_hash": f"h{i}",
+                                "facts": {"objects": [{"category": "ship", "i": i}] * 20}}
+                               for i in range(2, 3000)])
+        store.con.execute("CHECKPOINT")
+        kinds = {r[0] for r in store.con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('facts') "
+            "WHERE column_name = 'facts' AND segment_type = 'VARCHAR'").fetchall()}
+        assert kinds == {"ZSTD"}
+
+
+def test_a_store_writes_small_row_groups(tmp_path: Path) -> None:
+    """A commit of ROW_GROUP_SIZE rows or more is written straight into the file: row
+    groups of that size (DuckDB's default is 122,880)."""
+    from narrator.store import ROW_GROUP_SIZE
+
+    with Store(tmp_path / "n.duckdb") as store:
+        store.upsert("processed", [{"scene_id": f"s{i}", "content_hash": "c",
+                                    "config_hash": "h"} for i in range(3 * ROW_GROUP_SIZE)])
+        store.con.execute("CHECKPOINT")
+        groups = store.con.execute("SELECT DISTINCT row_group_id FROM "
+                                   "pragma_storage_info('processed')").fetchall()
+        assert len(groups) == 3
+
+
 def test_a_generated_database_has_unique_row_ids(tmp_path: Path) -> None:
     """The row tables have no primary key (0005): every id must still be unique, also after
     a rerun that rewrote some scenes."""

@@ -259,7 +259,7 @@ def caption_prompts(store: Store, q: TextQuery, clause: str) -> pa.Table:
     """``(id, question)`` of the captions of one scene range of ``q``: the prompt is picked
     by a hash DuckDB cannot compute, so it is computed here and joined in
     (:func:`with_prompts`), on a cursor of its own."""
-    cursor = store.con.cursor()
+    cursor = store.cursor()
     try:
         rows = cursor.execute(f"SELECT c.caption_id, c.kind FROM {q.table} "
                               f"{_where((*q.clauses, clause))}").fetchall()

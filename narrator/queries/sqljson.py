@@ -130,7 +130,7 @@ def fetch(store: Store, splits: pa.Table, sql: str,
           relations: dict[str, pa.Table] | None = None) -> pa.Table:
     """The result of ``sql`` (which reads ``splits`` as ``narrator_export_splits``, and each
     of ``relations`` by its name) on a cursor of its own, so that two ranges can run at once."""
-    cursor = store.con.cursor()
+    cursor = store.cursor()
     try:
         cursor.register(SPLITS_VIEW, splits)
         for name, table in (relations or {}).items():
@@ -143,7 +143,7 @@ def fetch(store: Store, splits: pa.Table, sql: str,
 def rows_by_id(store: Store, q: TextQuery, ids: Sequence[str]) -> list[dict[str, Any]]:
     """The rows of ``q`` (the Python path's columns) whose key is one of ``ids``, read on a
     cursor of their own (an export reads ranges on other cursors meanwhile)."""
-    cursor = store.con.cursor()
+    cursor = store.cursor()
     try:
         sql = q.sql.replace("{where}", f"WHERE {q.key} IN ({', '.join(map(literal, ids))})")
         return cursor.sql(sql).to_arrow_table().to_pylist()
