@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from narrator.generate.generator import RULE_COMMIT_GROUP
 from tests.snapshots import snapshot
 from tests.test_orchestration import _annotation_only_dataset
 
@@ -66,8 +67,8 @@ def test_second_commands_on_a_database_in_use(prefect_harness, tmp_path: Path) -
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, out + err
     # the first run's log was not truncated by the second generate: every shard and every
-    # commit (rule shards commit four at a time) is in it
+    # commit (rule shards commit RULE_COMMIT_GROUP at a time) is in it
     text = log.read_text()
     assert text.count(" done (") == N_SCENES // SHARD
-    assert text.count("committed shards up to") == -(-N_SCENES // SHARD // 4)
+    assert text.count("committed shards up to") == -(-N_SCENES // SHARD // RULE_COMMIT_GROUP)
     assert snapshot(db) == snapshot(clean)

@@ -42,6 +42,12 @@ from narrator.store import Store
 
 log = logging.getLogger(__name__)
 
+#: rule shards committed per transaction (an LLM shard commits alone). Rule shards are cheap
+#: to redo, and a commit of 16 default shards (16,384 scenes) appends at least a row group to
+#: every text table, which DuckDB then writes straight into the file (narrator.store.
+#: ROW_GROUP_SIZE) instead of logging it and compressing it again at the next checkpoint
+RULE_COMMIT_GROUP = 16
+
 
 @dataclass
 class Plan:
@@ -190,9 +196,7 @@ class Generator:
                     finished: queue.Queue[tuple[Any, list[str]]]) -> None:
         store = self.store
         in_flight = sum(submit() for _ in range(self.window()))
-        # rule shards are cheap to redo: commit a few per transaction (each commit flushes
-        # the log; measured 14 s -> 9 s of a 50k-scene run); an LLM shard commits alone
-        group = 1 if plan.llm else 16
+        group = 1 if plan.llm else RULE_COMMIT_GROUP
         total = len(plan.shards)
         with ExitStack() as batch:
             for i in range(1, total + 1):
