@@ -143,6 +143,12 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # a bug: say so in one line; -v shows the traceback
             if click.get_current_context().find_root().obj.get("verbose"):
                 raise
+            if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's (not imported here)
+                memory = os.environ.get("NARRATOR_DUCKDB_MEMORY")
+                fail(f"DuckDB ran out of memory: {str(exc).splitlines()[0]}; "
+                     + (f"NARRATOR_DUCKDB_MEMORY={memory} is too low for this run; raise it"
+                        if memory else "free some memory or set NARRATOR_DUCKDB_MEMORY higher "
+                        "(default 200MB)") + "; everything committed so far is kept")
             fail(f"internal error ({type(exc).__name__}: {exc}); rerun with -v for details "
                  "and report it")
 

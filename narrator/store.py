@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from datetime import UTC, datetime
@@ -258,10 +258,12 @@ class _Locked(Exception):
 #: rows per row group of the tables this connection writes. A transaction that appends at
 #: least a row group to a table writes it compressed into the file at once; smaller appends go
 #: to the write-ahead log first and are compressed again by the next checkpoint. A generate
-#: commit appends 16,384 scenes (their facts, about 170k QA pairs): with DuckDB's default of
-#: 122,880 rows, the facts and captions took the log-and-checkpoint path (benchmarks/
-#: store_commits.py at 100k scenes, with zstd facts: 9.7 s with DuckDB's defaults, 3.3 s).
-ROW_GROUP_SIZE = 16_384
+#: commit appends 4 shards of 1,024 scenes (4,096 facts rows, about 43k QA pairs, 8,192
+#: captions): with DuckDB's default of 122,880 rows, all of it took the log-and-checkpoint
+#: path (benchmarks/store_commits.py at 100k scenes, with zstd facts: 9.7 s with DuckDB's
+#: defaults, 3.3 s with this). Larger groups were no faster in a whole run and held more
+#: memory (16,384 and 16 shards a commit: tree PSS 1,056 MB at 100k scenes against 966 MB).
+ROW_GROUP_SIZE = 4_096
 
 
 def _attach(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -397,8 +399,7 @@ class Store:
         name = f"_incoming_{table}"
         have = set(arrow.column_names)
         cols = ", ".join(c for c in self.columns(_ident(table)) if c in have)
-        self.con.register(name, arrow)
-        try:
+        with self._registered(name, arrow):
             if replace and table in KEYLESS:  # no key to replace by: delete the keys, insert
                 key = self.columns(table)[0]
                 with self.transaction():
@@ -408,28 +409,37 @@ class Store:
             else:
                 verb = "INSERT OR REPLACE" if replace else "INSERT"
                 self.con.execute(f"{verb} INTO {table} BY NAME SELECT {cols} FROM {name}")
-        finally:
-            self.con.unregister(name)
+
+    @contextmanager
+    def _registered(self, name: str, table: pa.Table) -> Iterator[None]:
+        """``table`` visible to SQL as ``name`` while open. When the body fails, that error
+        is the one raised: an aborted transaction refuses even the unregister."""
+        self.con.register(name, table)
+        try:
+            yield
+        except BaseException:
+            with suppress(duckdb.Error):
+                self.con.unregister(name)
+            raise
+        self.con.unregister(name)
 
     def delete_scenes(self, table: str, scene_ids: Iterable[str]) -> None:
         """Delete the rows of ``table`` that belong to ``scene_ids`` (before re-inserting them)."""
         ids = pa.table({"scene_id": list(scene_ids)})
-        self.con.register("_scene_ids", ids)
-        try:
+        with self._registered("_scene_ids", ids):
             self.con.execute(
                 f"DELETE FROM {_ident(table)} WHERE scene_id IN (SELECT scene_id FROM _scene_ids)"
             )
-        finally:
-            self.con.unregister("_scene_ids")
 
     # -- pipeline writes ---------------------------------------------------------------------
     def tune_for_bulk(self) -> None:
         """Settings for a long run of big commits (ingest, generate): DuckDB's buffer memory
-        capped (``NARRATOR_DUCKDB_MEMORY``, default 300MB; it spills beyond) so the process
-        stays flat as the database grows, and a checkpoint every 256 MB of log rather than
+        capped (``NARRATOR_DUCKDB_MEMORY``, default 200MB; it spills beyond) so the process
+        stays flat as the database grows (100k scenes: tree PSS 873 MB at 200MB, about 966
+        MB at 300MB, the same seconds), and a checkpoint every 256 MB of log rather than
         every 16 MB (each rewrites the tables' open row groups: measured 17 s of a 50k-scene
         run's commits at the default, 11 s at 256 MB)."""
-        memory = os.environ.get("NARRATOR_DUCKDB_MEMORY", "300MB")
+        memory = os.environ.get("NARRATOR_DUCKDB_MEMORY", "200MB")
         self.con.execute(f"SET memory_limit = '{_setting(memory)}'")
         self.con.execute("SET checkpoint_threshold = '256MB'")
 
@@ -506,21 +516,24 @@ class Store:
                         "ORDER BY _pos" + (", ord" if t != "scenes" else "")).to_arrow_table()
                         for t, cols in names.items()}
                     start = end
-        finally:
-            for table in names:
-                self.con.execute(f"DROP TABLE IF EXISTS _staged_{table}")
+        except BaseException:
+            with suppress(duckdb.Error):  # an aborted transaction refuses: keep its error
+                self._drop_staged(names)
+            raise
+        self._drop_staged(names)
+
+    def _drop_staged(self, names: Iterable[str]) -> None:
+        for table in names:
+            self.con.execute(f"DROP TABLE IF EXISTS _staged_{table}")
 
     def _stage(self, scene_ids: list[str], names: dict[str, str]) -> None:
-        self.con.register("_shard_ids", pa.table({"scene_id": scene_ids,
-                                                  "_pos": range(len(scene_ids))}))
-        try:
+        ids = pa.table({"scene_id": scene_ids, "_pos": range(len(scene_ids))})
+        with self._registered("_shard_ids", ids):
             for table in names:
                 order = "i._pos" + (", t.ord" if table != "scenes" else "")
                 self.con.execute(
                     f"CREATE OR REPLACE TEMP TABLE _staged_{table} AS SELECT t.*, i._pos "
                     f"FROM {table} t JOIN _shard_ids i USING (scene_id) ORDER BY {order}")
-        finally:
-            self.con.unregister("_shard_ids")
 
     def commit_texts(self, scene_ids: Sequence[str],
                      tables: dict[str, pa.Table | Sequence[dict[str, Any]]],
@@ -555,13 +568,10 @@ class Store:
         cols = self.columns(_ident(table))
         data = {c: [_encode(r.get(c), c) for r in rows] for c in cols}
         name = f"_incoming_{table}"
-        self.con.register(name, pa.table(data))
-        try:
+        with self._registered(name, pa.table(data)):
             self.con.execute(
                 f"INSERT OR REPLACE INTO {table} BY NAME SELECT i.* FROM {name} i "
                 f"LEFT JOIN {table} c ON c.{_ident(key)} = i.{_ident(key)} WHERE {where}")
-        finally:
-            self.con.unregister(name)
         return len(rows)
 
     @property

@@ -78,3 +78,17 @@ def test_unreadable_input_is_an_error_line_with_exit_2(tmp_path: Path) -> None:
     no_db = run_cli("export", "--db", str(tmp_path / "none.duckdb"), "--out",
                     str(tmp_path / "x.jsonl"))
     assert no_db.returncode == 2 and no_db.stderr.startswith("Error: ")
+
+
+def test_duckdb_out_of_memory_is_one_error_line_naming_the_setting(example_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """DuckDB's memory limit (NARRATOR_DUCKDB_MEMORY) set too low: one Error line that says
+    which setting to raise, not an internal error (nor the aborted transaction's error that
+    used to hide the real one)."""
+    db = tmp_path / "n.duckdb"
+    proc = run_cli("generate", str(example_dir), "--db", str(db), "--no-server",
+                   env={"NARRATOR_DUCKDB_MEMORY": "1MB"})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert "DuckDB ran out of memory" in proc.stderr
+    assert "NARRATOR_DUCKDB_MEMORY=1MB is too low" in proc.stderr

@@ -43,10 +43,10 @@ from narrator.store import Store
 log = logging.getLogger(__name__)
 
 #: rule shards committed per transaction (an LLM shard commits alone). Rule shards are cheap
-#: to redo, and a commit of 16 default shards (16,384 scenes) appends at least a row group to
+#: to redo, and a commit of 4 default shards (4,096 scenes) appends at least a row group to
 #: every text table, which DuckDB then writes straight into the file (narrator.store.
 #: ROW_GROUP_SIZE) instead of logging it and compressing it again at the next checkpoint
-RULE_COMMIT_GROUP = 16
+RULE_COMMIT_GROUP = 4
 
 
 @dataclass
