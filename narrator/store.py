@@ -166,6 +166,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE _facts RENAME TO facts;
         """,
     ),
+    Migration(
+        # the scenes of a dataset's last complete ingest, one row each, instead of inside
+        # ingest_state's JSON: at a million scenes that JSON was one 38 MB value, which
+        # DuckDB could not allocate under a 200 MB memory limit
+        "0007_ingest_scenes",
+        """
+        CREATE TABLE ingest_scenes (
+            dataset VARCHAR, scene_id VARCHAR, content_hash VARCHAR
+        );
+        """,
+    ),
 )
 
 #: Tables a user sees in ``narrator report`` and the summary, in schema order.
@@ -393,6 +404,10 @@ class Store:
                 data[c] = [_encode(v, c) for v in data[c]]
         self._insert_arrow(table, pa.table(data), replace=replace)
         return len(data[cols[0]])
+
+    def append(self, table: str, arrow: pa.Table) -> None:
+        """Insert an Arrow table's rows as they are (no key is looked up)."""
+        self._insert_arrow(table, arrow, replace=False)
 
     def _insert_arrow(self, table: str, arrow: pa.Table, replace: bool) -> None:
         """Insert an Arrow table's columns that ``table`` has (others are left out)."""

@@ -79,3 +79,24 @@ def test_scenes_deleted_from_the_database_are_read_again(data: Path, tmp_path: P
             store.delete_scenes(table, gone)
     again = _run(db, data)
     assert not again["files_unchanged"] and again["scenes"] == 6
+
+
+def test_an_ingest_state_written_before_0007_is_still_recalled(data: Path,
+                                                               tmp_path: Path) -> None:
+    """Before migration 0007 the scene hashes were inside ingest_state's JSON; now they are
+    rows of ingest_scenes. A database of either kind recalls the same scenes."""
+    import orjson
+
+    db = tmp_path / "a.duckdb"
+    _run(db, data)
+    with Store(db) as store:
+        assert store.count("ingest_scenes") == 6
+        hashes = dict(store.con.execute(
+            "SELECT scene_id, content_hash FROM ingest_scenes").fetchall())
+        row = store.query("SELECT dataset, result FROM ingest_state")[0]
+        doc = (row["result"] if isinstance(row["result"], dict)
+               else orjson.loads(row["result"])) | {"scene_hashes": hashes}
+        store.con.execute("UPDATE ingest_state SET result = ?", [orjson.dumps(doc).decode()])
+        store.con.execute("DELETE FROM ingest_scenes")
+    again = _run(db, data)
+    assert again["files_unchanged"] and again["scenes"] == 6 and again["processed_now"] == 0

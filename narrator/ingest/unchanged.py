@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import pyarrow as pa
 
 import narrator
 from narrator.ingest.base import DatasetConfig, SourceStats
@@ -94,7 +95,9 @@ def recall(store: Store, config: DatasetConfig, print_: str) -> IngestResult | N
     if not rows or rows[0]["fingerprint"] != print_:
         return None
     doc = orjson.loads(rows[0]["result"])
-    hashes: dict[str, str] = doc["scene_hashes"]
+    hashes: dict[str, str] = doc.get("scene_hashes") or dict(store.con.execute(
+        "SELECT scene_id, content_hash FROM ingest_scenes WHERE dataset = ?",
+        [config.name]).fetchall())  # (before 0007_ingest_scenes they were in the JSON)
     if store.scalar("SELECT count(*) FROM scenes WHERE dataset = ?", [config.name]) \
             < len(hashes):
         return None  # scenes removed from the database since: read again
@@ -106,13 +109,18 @@ def recall(store: Store, config: DatasetConfig, print_: str) -> IngestResult | N
 
 def remember(store: Store, config: DatasetConfig, print_: str, result: IngestResult) -> None:
     """Record a complete ingest (none when a file failed to parse: the next run retries)."""
-    if result.file_errors:
+    with store.transaction():
         store.con.execute("DELETE FROM ingest_state WHERE dataset = ?", [config.name])
-        return
-    doc: dict[str, Any] = {
-        "format": result.format, "stats": [vars(s) for s in result.stats],
-        "declared": sorted(result.declared), "unknown_classes": result.unknown_classes,
-        "notes": result.notes, "observed": sorted(result.observed),
-        "scene_hashes": result.scene_hashes}
-    store.upsert("ingest_state", [{"dataset": config.name, "fingerprint": print_,
-                                   "result": orjson.dumps(doc).decode()}])
+        store.con.execute("DELETE FROM ingest_scenes WHERE dataset = ?", [config.name])
+        if result.file_errors:
+            return
+        doc: dict[str, Any] = {
+            "format": result.format, "stats": [vars(s) for s in result.stats],
+            "declared": sorted(result.declared), "unknown_classes": result.unknown_classes,
+            "notes": result.notes, "observed": sorted(result.observed)}
+        store.upsert("ingest_state", [{"dataset": config.name, "fingerprint": print_,
+                                       "result": orjson.dumps(doc).decode()}])
+        hashes = result.scene_hashes
+        store.append("ingest_scenes", pa.table({
+            "dataset": [config.name] * len(hashes), "scene_id": list(hashes),
+            "content_hash": list(hashes.values())}))
