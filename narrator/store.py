@@ -153,8 +153,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         # the SceneFacts JSON (about 5.6 KB a scene, more than all of a scene's texts) is
         # stored zstd-compressed: DuckDB's default analysis picks FSST for it, whose
         # compression cost 13 s of a 100k-scene run's commits (565 MB of JSON -> 201 MB);
-        # zstd, 4.7 s for 93 MB (benchmarks/store_commits.py measures both settings of this
-        # module together). Same values, same type.
+        # zstd took 4.7 s for 93 MB (one trial with 16,384-scene commits; benchmarks/
+        # store_commits.py measures this and ROW_GROUP_SIZE together). Same values and type.
         "0006_facts_zstd",
         """
         CREATE TABLE _facts (
@@ -273,7 +273,8 @@ class _Locked(Exception):
 #: captions): with DuckDB's default of 122,880 rows, all of it took the log-and-checkpoint
 #: path (benchmarks/store_commits.py at 100k scenes, with zstd facts: 9.7 s with DuckDB's
 #: defaults, 3.3 s with this). Larger groups were no faster in a whole run and held more
-#: memory (16,384 and 16 shards a commit: tree PSS 1,056 MB at 100k scenes against 966 MB).
+#: memory (benchmarks/scale.py, 100k scenes --no-server, with 16,384 rows and 16 shards a
+#: commit: generate 50.2 s, tree PSS 1,003 MB; with 4,096 and 4: 49.5 s, 894 MB).
 ROW_GROUP_SIZE = 4_096
 
 
@@ -450,8 +451,8 @@ class Store:
     def tune_for_bulk(self) -> None:
         """Settings for a long run of big commits (ingest, generate): DuckDB's buffer memory
         capped (``NARRATOR_DUCKDB_MEMORY``, default 200MB; it spills beyond) so the process
-        stays flat as the database grows (100k scenes: tree PSS 873 MB at 200MB, about 966
-        MB at 300MB, the same seconds), and a checkpoint every 256 MB of log rather than
+        stays flat as the database grows (one trial at 100k scenes, tree PSS sampled as
+        benchmarks/scale.py does: 873 MB at 200MB, 966 MB at 300MB, the same seconds), and a checkpoint every 256 MB of log rather than
         every 16 MB (each rewrites the tables' open row groups: measured 17 s of a 50k-scene
         run's commits at the default, 11 s at 256 MB)."""
         memory = os.environ.get("NARRATOR_DUCKDB_MEMORY", "200MB")
