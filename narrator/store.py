@@ -569,7 +569,7 @@ class Store:
     def _insert_rows(self, table: str, rows: pa.Table | Sequence[dict[str, Any]]) -> None:
         if isinstance(rows, pa.Table):
             if rows.num_rows:
-                self._insert_arrow(table, rows, replace=False)
+                self.append(table, rows)
         else:
             self.upsert(table, rows, replace=False)  # ids embed the scene id: no conflicts
 
