@@ -198,3 +198,32 @@ def test_modules_import_first(module: str) -> None:
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_line_buffers_give_each_file_its_lines_in_order() -> None:
+    """A batch grouped by split is written as slices, one per file; a mixed batch (or two
+    splits sharing a file) is filtered: both give each file its lines in batch order."""
+    import pyarrow as pa
+
+    from narrator.export.sqljson import line_buffers
+
+    def files(splits: list[str | None], target: dict[str | None, str]) -> dict[str, bytes]:
+        lines = [f"{i} {s}\n" for i, s in enumerate(splits)]
+        batch = pa.record_batch({"line": pa.array(lines, pa.string()),
+                                 "split": pa.array(splits, pa.string())})
+        out: dict[str, bytes] = {}
+        for path, buffer, count in line_buffers(batch, lambda s: Path(target[s])):
+            assert bytes(buffer).count(b"\n") == count
+            out[str(path)] = out.get(str(path), b"") + bytes(buffer)
+        return out
+
+    own = {"train": "a", "val": "b", "test": "c", None: "d"}
+    grouped = ["test", "test", "train", "train", "train", "val", None]
+    assert files(grouped, own) == {"c": b"0 test\n1 test\n", "d": b"6 None\n",
+                                   "a": b"2 train\n3 train\n4 train\n", "b": b"5 val\n"}
+    mixed = ["train", "val", "train", "test"]
+    assert files(mixed, own) == {"a": b"0 train\n2 train\n", "b": b"1 val\n",
+                                 "c": b"3 test\n"}
+    shared = {"train": "a", "val": "a", "test": "c"}
+    assert files(["val", "train", "test"], shared) == {"a": b"0 val\n1 train\n",
+                                                       "c": b"2 test\n"}

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from narrator.queries.export import (PROMPTS_VIEW, TextQuery, annotate, caption_prompts,
                                      iter_range, queries, scene_ranges, with_prompts)
 from narrator.queries.sqljson import fetch, line_query, memory_limit, rows_by_id
-from narrator.export.splits import SplitAssignment
+from narrator.export.splits import SPLITS, SplitAssignment
 from narrator.export.validate import check
 from narrator.export.writers import SinkSet, _FileSink
 from narrator.store import Store
@@ -88,6 +88,17 @@ def line_buffers(batch: pa.RecordBatch, target: Callable[[str], Path]
     if len(set(paths.values())) == 1:
         yield next(iter(paths.values())), _data(lines), len(lines)
         return
+    runs = pc.run_end_encode(split)
+    if len(runs.values) == len(paths) == len(set(paths.values())):
+        # each split in one run and a file of its own: slices, not copies
+        start, ends = 0, runs.run_ends.to_pylist()
+        spans = {}
+        for name, end in zip(runs.values.to_pylist(), ends, strict=True):
+            spans[paths[name]], start = (start, end), end
+        for path in sorted(spans):
+            first, end = spans[path]
+            yield path, _data(lines.slice(first, end - first)), end - first
+        return
     for path in sorted(set(paths.values())):
         names = pa.array([n for n, p in paths.items() if p == path], pa.string())
         part = lines.filter(pc.is_in(split, value_set=names))
@@ -111,6 +122,9 @@ def write_lines(store: Store, exporter: LineExport, assignment: SplitAssignment,
     """Write the filtered texts as lines built by DuckDB, one scene range at a time, with
     up to ``ahead`` ranges being built (DuckDB runs one range on about one core)."""
     f = exporter.options.filters
+    # a file per split: DuckDB groups each range's lines by split, and each file's lines are
+    # then one slice of the batch (the order within a file is the same)
+    by_split = len({exporter.target({"split": s}) for s in SPLITS}) == len(SPLITS)
     splits = split_table(assignment, getattr(getattr(exporter, "images", None), "paths", None))
     jobs, in_python = [], []
     for q in queries(store, f):
@@ -123,10 +137,10 @@ def write_lines(store: Store, exporter: LineExport, assignment: SplitAssignment,
                 in_python.append((q, clause, scanned))
             elif q.type == "caption":  # the prompts (picked by a hash) are joined in
                 jobs.append((q, line_query(with_prompts(q.body(clause)), q.order, *sql,
-                                           f.splits), scanned, clause))
+                                           f.splits, by_split), scanned, clause))
             else:
-                jobs.append((q, line_query(q.body(clause), q.order, *sql, f.splits), scanned,
-                             None))
+                jobs.append((q, line_query(q.body(clause), q.order, *sql, f.splits, by_split),
+                             scanned, None))
 
     def submit(job: tuple[TextQuery, str, int, str | None]) -> Future[pa.Table]:
         q, sql, _, clause = job

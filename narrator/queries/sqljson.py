@@ -78,12 +78,13 @@ def obj(fields: Sequence[tuple[str, str]]) -> str:
 
 
 def line_query(body: str, order: Sequence[str], line: str, ok: Sequence[str],
-               splits: Sequence[str]) -> str:
+               splits: Sequence[str], by_split: bool = False) -> str:
     """``line`` (with its newline), ``ok`` and ``split`` of the rows of ``body`` (a SELECT
     of text rows without ``split``/``group``), joined to their scenes' splits. ``line`` and
     ``ok`` refer to the row as ``t`` (with ``t.params_json`` and ``t.params_pretty``, see
     :func:`params`) and to its
-    split and group as ``sp.split``, ``sp.grp``."""
+    split and group as ``sp.split``, ``sp.grp``. Rows come in ``order``; with ``by_split``,
+    grouped by split first (each split's rows still in ``order``: one slice per file)."""
     where = f"WHERE sp.split IN ({', '.join(literal(s) for s in splits)})" if splits else ""
     checks = " AND ".join((*ok, f"sp.split IN ({', '.join(literal(s) for s in SPLITS)})",
                            non_empty("sp.grp"),
@@ -96,7 +97,8 @@ def line_query(body: str, order: Sequence[str], line: str, ok: Sequence[str],
             "AS ok, split, id FROM ("
             f"SELECT {line} AS line, coalesce({checks}, false) AS ok, sp.split, t.id, {keys} "
             f"FROM ({rows}) t LEFT JOIN {SPLITS_VIEW} sp ON sp.scene_id = t.scene_id {where}) "
-            f"ORDER BY {', '.join(f'k{i}' for i in range(len(order)))}")
+            f"ORDER BY {'split, ' if by_split else ''}"
+            f"{', '.join(f'k{i}' for i in range(len(order)))}")
 
 
 def jsonl_line(keys: Sequence[str], text_type: str, version: str) -> tuple[str, list[str]]:
