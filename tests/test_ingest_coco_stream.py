@@ -161,3 +161,41 @@ def test_scalars_and_batches_across_chunk_boundaries(tmp_path: Path,
         assert top["year"] == data["year"]
         assert got == {k: data[k] for k in ("images", "nums", "images2")}
         assert set(top) == set(data)
+
+
+def test_plain_box_images_give_what_the_candidate_path_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images whose annotations are all plain boxes skip the Candidate per box: their
+    objects, ids and rejects (unknown category, outside the image, repeats, a class name
+    with a line break, clipped and crowd boxes) are those of the per-annotation path."""
+    rng = random.Random(11)
+    anns: list[dict[str, Any]] = []
+    for i in range(400):
+        anns.append({"id": i, "image_id": i % 25, "category_id": rng.choice([0, 1, 2, 3, 7]),
+                     "bbox": [rng.choice([rng.uniform(-30, 70), 0, 5]), rng.uniform(-30, 70),
+                              rng.choice([rng.uniform(0.5, 40), 8]), rng.uniform(0.5, 40)],
+                     "iscrowd": rng.random() < 0.2})
+    twice = {"id": 5000, "image_id": 3, "category_id": 0, "bbox": [1, 2, 3, 4]}
+    anns += [twice, dict(twice), dict(twice, id=5001), {**anns[7], "bbox": [100, 100, 5, 5]}]
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps({
+        "images": [{"id": i, "file_name": f"im{i}.png", "width": 64, "height": 48}
+                   for i in range(25)],
+        "annotations": anns,
+        "categories": [{"id": k, "name": n} for k, n in
+                       enumerate(["ship", "Cargo Ship", "odd\nname", "vessel"])]}))
+    calls: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return box_objects(*args)
+
+    box_objects = coco.box_objects
+    monkeypatch.setattr(coco, "box_objects", counted)
+    fast = _records(path)
+    assert len(calls) == 25  # every image took the fast way
+    for text in ("unknown category_id 7", "lies outside the 64x48 image", "duplicate annotation",
+                 "line breaks", "'clipped': True", "'iscrowd': True"):
+        assert any(text in r for r in fast), text
+    monkeypatch.setattr(cococolumns, "_plain_columns", lambda dicts: None)  # all as dicts
+    assert _records(path) == fast

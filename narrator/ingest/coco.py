@@ -19,7 +19,7 @@ from narrator.ingest.base import DatasetConfig, Reader, split_in_name
 from narrator.ingest.cococolumns import AnnotationColumns, Group, group_key
 from narrator.ingest.jsonstream import NotStreamable, Streamed, stream_object
 from narrator.ingest.rle import decode, mask_geometry
-from narrator.ingest.shapes import Box, Candidate, xywh_box
+from narrator.ingest.shapes import Box, Candidate, box_objects, xywh_box
 from narrator.records import Quarantine, Scene, SceneBundle
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,13 @@ class CocoReader(Reader):
                 continue
             bundle = SceneBundle(scene)
             group = columns.take(image_id)
-            if group is not None:
+            if group is not None and group.slow.count(None) == len(group.slow):  # plain boxes
+                bundle.objects, rejects = box_objects(
+                    self.classify, source, scene, categories, group.ids, group.cats,
+                    group.boxes, group.crowd,
+                    lambda ann_id, name=scene.file_name: f"annotation id={ann_id!r} in {name}")
+                yield from rejects
+            elif group is not None:
                 yield from self.add_objects(
                     bundle, self._group_candidates(group, categories, scene), source)
             yield from self.complete(builder, bundle)

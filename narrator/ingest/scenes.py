@@ -98,7 +98,8 @@ class SceneBuilder:
         if self._no_images:
             return None
         exact = self.config.images_dir / file_name
-        if exact.is_file():
+        # the folder's listing (cached) first: no stat for each image that is not there
+        if self._has(exact.parent, exact.name) and exact.is_file():
             return exact
         name = Path(file_name)
         suffix = name.suffix.lower()

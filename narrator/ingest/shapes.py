@@ -213,3 +213,54 @@ def make_object(classify: Callable[[str], ClassEntry], source: Path, scene: Scen
         poly_wkb=poly.wkb if poly is not None else None, difficult=c.difficult,
         source_id=c.source_id, attrs=c.attrs | ({"clipped": True} if clipped else {}),
     )
+
+
+
+def box_objects(classify: Callable[[str], ClassEntry], source: Path, scene: Scene,
+                categories: dict[Any, str], ids: Sequence[Any], cats: Sequence[Any],
+                boxes: Sequence[Sequence[float]], crowd: Sequence[bool],
+                record: Callable[[Any], str]) -> tuple[list[Object], list[Quarantine]]:
+    """What ``Reader.add_objects`` makes of COCO's plain ``[x, y, w, h]`` boxes (finite
+    floats, w and h above 0; ``categories``: category id -> class name), without a Candidate
+    per box: the same objects, ids and rejects in the same order (``record(annotation id)``
+    names a rejected one)."""
+    where, sid = str(source), scene.scene_id
+    width, height = scene.width, scene.height
+    objects: list[Object] = []
+    rejects: list[Quarantine] = []
+    seen: set[str] = set()
+    for ann_id, category_id, (x, y, w, h), difficult in zip(ids, cats, boxes, crowd,
+                                                             strict=True):
+        name = categories.get(category_id, _UNKNOWN)
+        if name is _UNKNOWN:
+            unknown = Quarantine("ingest", "", f"unknown category_id {category_id!r}",
+                                 record(ann_id), sid)
+            unknown.source = where  # as add_objects fills it in
+            rejects.append(unknown)
+            continue
+        why = bad_category_name(name)
+        b = (x, y, x + w, y + h)
+        inside = clip_box(b, width, height) if why is None else None
+        if why is None and inside is None:
+            why = f"box {list(b)!r} lies outside the {width}x{height} image"
+        if why is not None or inside is None:
+            rejects.append(Quarantine("ingest", where, why or "", record(ann_id), sid))
+            continue
+        source_id = str(ann_id)
+        object_id = make_id(f"{sid}\x1f{source_id}\x1f{name}\x1f{inside!r}")
+        if object_id in seen:
+            rejects.append(Quarantine("ingest", where, "duplicate annotation: same id, class "
+                                      "and box as an earlier one", record(ann_id), sid))
+            continue
+        seen.add(object_id)
+        attrs: dict[str, Any] = {"iscrowd": True} if difficult else {}
+        if inside != b:
+            attrs["clipped"] = True
+        entry = classify(name)
+        objects.append(Object(object_id, sid, entry.category, inside[0], inside[1], inside[2],
+                              inside[3], name, entry.fine_type, None, None, difficult,
+                              source_id, attrs))
+    return objects, rejects
+
+
+_UNKNOWN = object()
