@@ -18,6 +18,12 @@ from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+# Arrow's buffers from the C library's allocator, not its bundled jemalloc, which keeps what
+# was freed: 35 MB less in each worker process and the same seconds at 100k scenes (one
+# trial with benchmarks/scale.py). Set before pyarrow is imported, here and in the worker
+# processes (they inherit it); a user's own setting wins.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
 import click
 from rich.console import Console
 from rich.markup import escape
@@ -144,11 +150,13 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if click.get_current_context().find_root().obj.get("verbose"):
                 raise
             if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's (not imported here)
+                from narrator.store import DUCKDB_MEMORY
+
                 memory = os.environ.get("NARRATOR_DUCKDB_MEMORY")
                 fail(f"DuckDB ran out of memory: {str(exc).splitlines()[0]}; "
                      + (f"NARRATOR_DUCKDB_MEMORY={memory} is too low for this run; raise it"
                         if memory else "free some memory or set NARRATOR_DUCKDB_MEMORY higher "
-                        "(default 200MB)") + "; everything committed so far is kept")
+                        f"(default {DUCKDB_MEMORY})") + "; everything committed so far is kept")
             fail(f"internal error ({type(exc).__name__}: {exc}); rerun with -v for details "
                  "and report it")
 

@@ -37,9 +37,10 @@ class Migration:
     sql: str
 
 
-#: tables without a primary key (migration 0005), keyed by their first column: an upsert
-#: deletes the keys it brings first
-KEYLESS = ("objects", "regions", "vqa", "captions", "candidates")
+#: tables without a primary key (migrations 0005 and 0008), keyed by their first column: an
+#: upsert deletes the keys it brings first
+KEYLESS = ("objects", "regions", "vqa", "captions", "candidates", "scenes", "facts",
+           "processed")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -177,7 +178,36 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        # the tables with a row per scene lose their primary key: DuckDB keeps a key's index
+        # (ART) in memory whole, outside what it can evict, about 45 bytes a key (a 64MB
+        # limit failed at 1.2M keys in a trial), so three of them grew with the dataset past
+        # the memory limit the store sets. Writers delete a scene's rows before writing them
+        # again, as for the other keyless tables; facts stay zstd-compressed (0006)
+        "0008_keyless_scenes",
+        """
+        CREATE TABLE _keyless AS SELECT * FROM scenes;
+        DROP TABLE scenes;
+        ALTER TABLE _keyless RENAME TO scenes;
+        CREATE TABLE _keyless AS SELECT * FROM processed;
+        DROP TABLE processed;
+        ALTER TABLE _keyless RENAME TO processed;
+        CREATE TABLE _facts (
+            scene_id VARCHAR, version INTEGER, facts_hash VARCHAR,
+            facts VARCHAR USING COMPRESSION zstd
+        );
+        INSERT INTO _facts SELECT scene_id, version, facts_hash, facts FROM facts;
+        DROP TABLE facts;
+        ALTER TABLE _facts RENAME TO facts;
+        """,
+    ),
 )
+
+#: DuckDB's memory limit while ingest and generate write (``NARRATOR_DUCKDB_MEMORY``). What it
+#: holds is a cache of blocks it can evict or spill, since no table with a row per scene has
+#: a key (0008); tree PSS at 100k scenes with benchmarks/scale.py, one trial each: 737 MB at
+#: 64MB, 763 MB at 100MB, 835 MB at 200MB, the same seconds
+DUCKDB_MEMORY = "64MB"
 
 #: Tables a user sees in ``narrator report`` and the summary, in schema order.
 TABLES = (
@@ -450,12 +480,12 @@ class Store:
     # -- pipeline writes ---------------------------------------------------------------------
     def tune_for_bulk(self) -> None:
         """Settings for a long run of big commits (ingest, generate): DuckDB's buffer memory
-        capped (``NARRATOR_DUCKDB_MEMORY``, default 200MB; it spills beyond) so the process
-        stays flat as the database grows (one trial at 100k scenes, tree PSS sampled as
-        benchmarks/scale.py does: 873 MB at 200MB, 966 MB at 300MB, the same seconds), and a checkpoint every 256 MB of log rather than
-        every 16 MB (each rewrites the tables' open row groups: measured 17 s of a 50k-scene
-        run's commits at the default, 11 s at 256 MB)."""
-        memory = os.environ.get("NARRATOR_DUCKDB_MEMORY", "200MB")
+        capped (``NARRATOR_DUCKDB_MEMORY``, default ``DUCKDB_MEMORY``; it spills beyond) so
+        the process stays flat as the database grows, and a checkpoint every 256 MB of log
+        rather than every 16 MB (each rewrote the tables' open row groups: 17 s of a
+        50k-scene run's commits at the default, 11 s at 256 MB, measured before commits
+        wrote whole row groups; the same seconds at 100k now, one trial each)."""
+        memory = os.environ.get("NARRATOR_DUCKDB_MEMORY", DUCKDB_MEMORY)
         self.con.execute(f"SET memory_limit = '{_setting(memory)}'")
         self.con.execute("SET checkpoint_threshold = '256MB'")
 
@@ -479,11 +509,10 @@ class Store:
         old = [b.scene.scene_id for b in bundles if stored is None or b.scene.scene_id in stored]
         tables = bundle_tables(bundles)
         with self.transaction():
-            for table in ("objects", "regions"):
+            for table in ("objects", "regions", "scenes"):
                 if old:
                     self.delete_scenes(table, old)
                 self._insert_arrow(table, tables[table], replace=False)
-            self._insert_arrow("scenes", tables["scenes"], replace=True)
         return len(bundles)
 
     def write_quarantine(self, dataset: str, stage: str,

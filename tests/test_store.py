@@ -151,6 +151,39 @@ def test_keyless_row_tables_keep_their_rows_and_upsert_by_id(tmp_path: Path) -> 
             {"qa_id": "q1", "answer": "three"}, {"qa_id": "q2", "answer": "one"}]
 
 
+def test_scene_tables_lose_their_keys_keep_their_rows_and_upsert_by_scene(
+        tmp_path: Path) -> None:
+    """0008: scenes, facts and processed have no primary key (DuckDB holds a key's index
+    in memory whole, growing with the dataset); their rows stay, an upsert replaces a
+    scene's row, and facts stay zstd-compressed."""
+    path = tmp_path / "v7.duckdb"
+    con = duckdb.connect(str(path))
+    apply_migrations(con, upto=7)  # a database written before 0008_keyless_scenes
+    con.execute("INSERT INTO scenes (scene_id, dataset, width) VALUES ('s1', 'd', 8)")
+    con.execute("INSERT INTO facts VALUES ('s1', 3, 'h1', '{\"n\": 1}')")
+    con.execute("INSERT INTO processed (scene_id, content_hash, config_hash) "
+                "VALUES ('s1', 'c1', 'k1')")
+    con.close()
+    with Store(path) as store:
+        keys = {r["table_name"] for r in store.query(
+            "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'")}
+        assert not keys & {"scenes", "facts", "processed"}
+        assert store.query("SELECT scene_id, dataset, width FROM scenes") == [
+            {"scene_id": "s1", "dataset": "d", "width": 8}]
+        assert store.processed() == {"s1": ("c1", "k1")}
+        store.upsert("processed", [{"scene_id": "s1", "content_hash": "c2", "config_hash": "k2"},
+                                   {"scene_id": "s2", "content_hash": "c3", "config_hash": "k3"}])
+        assert store.processed() == {"s1": ("c2", "k2"), "s2": ("c3", "k3")}
+        store.upsert("facts", [{"scene_id": "s1", "version": 4, "facts_hash": "h2",
+                                "facts": {"n": 2}}])
+        assert store.query("SELECT * FROM facts") == [
+            {"scene_id": "s1", "version": 4, "facts_hash": "h2", "facts": {"n": 2}}]
+        store.con.execute("CHECKPOINT")
+        assert {r[0] for r in store.con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('facts') "
+            "WHERE column_name = 'facts' AND segment_type = 'VARCHAR'").fetchall()} == {"ZSTD"}
+
+
 def test_facts_keep_their_values_and_are_stored_zstd_compressed(tmp_path: Path) -> None:
     path = tmp_path / "v5.duckdb"
     con = duckdb.connect(str(path))

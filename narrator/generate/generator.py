@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,9 @@ class Plan:
     ingested: IngestResult
     todo: list[str]
     shards: list[list[str]]
-    #: scenes never committed before (their shard need not delete old rows first)
+    #: the first scene of each shard whose scenes were never committed before (it need not
+    #: delete old rows first); a shard's first scene names it, a set of every scene would
+    #: cost memory with the dataset
     fresh: set[str]
     config_hash: str
     rewrites: dict[str, str] = field(default_factory=dict)
@@ -147,11 +149,14 @@ class Generator:
         done = self.store.processed()
         todo = [s for s, h in ingested.scene_hashes.items() if done.get(s) != (h, config_hash)]
         shards = plan_shards(todo, self.options.shard_scenes())
+        fresh = {shard[0] for shard in shards if not any(s in done for s in shard)}
         self.log.info("%s: %d scenes, %d to process in %d shards", self.config.name,
                       len(ingested.scene_hashes), len(todo), len(shards))
         llm = LLMContext(str(self.store.path), str(llm_cache.prepare(self.store))) \
             if self.options.uses_llm else None
-        return Plan(ingested, todo, shards, {s for s in todo if s not in done}, config_hash,
+        # the plan keeps the ingest's result without its scene hashes (a dict of every scene:
+        # 150 MB at a million scenes), which nothing needs once the scenes to do are known
+        return Plan(replace(ingested, scene_hashes={}), todo, shards, fresh, config_hash,
                     rewrites, llm)
 
     def processes(self, plan: Plan) -> int:
@@ -206,7 +211,7 @@ class Generator:
                 t1 = time.perf_counter()
                 if group == 1 or i % group == 1:
                     batch.enter_context(store.transaction())
-                commit_result(store, result, plan.config_hash, plan.fresh.issuperset(ids))
+                commit_result(store, result, plan.config_hash, ids[0] in plan.fresh)
                 t2 = time.perf_counter()
                 in_flight += submit() - 1
                 self.log.info("shard %d/%d done (%d scenes, %d QA pairs, %d captions)", i,
@@ -284,9 +289,10 @@ class Generator:
         ingested = (ingest or self.ingest)()
         t1 = time.perf_counter()
         plan = self.plan(ingested)
+        del ingested  # the plan holds what is kept of it (not every scene's hash)
         with (executor_for or _inline)(plan) as executor:
             outcome = self.run(plan, executor)
-        timings = {"ingest_s": ingested.seconds, "generate_s": time.perf_counter() - t1,
+        timings = {"ingest_s": plan.ingested.seconds, "generate_s": time.perf_counter() - t1,
                    "wait_s": outcome.wait_s, "commit_s": outcome.commit_s}
         return self.finish(self.summary(plan, outcome, timings))
 
