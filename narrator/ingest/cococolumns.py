@@ -103,17 +103,23 @@ class AnnotationColumns:
         return out  # type: ignore[return-value]
 
     def finish(self) -> None:
-        """Sort the rows by group (stable: file order within an image), a column at a time."""
+        """Group the rows by image (stable: file order within an image). The small columns
+        are sorted a column at a time; the boxes (32 of a row's 54 bytes) stay where they
+        are and are taken by row number, so no second copy of them is made (320 MB at 10M
+        annotations); row numbers and group bounds are numpy, not Python, integers."""
         columns, self._columns = [c[: self.count] for c in self._columns], []
         order = np.argsort(columns[0], kind="stable")
+        if self.count < 2**31:
+            order = order.astype(np.int32)
         counts = np.bincount(columns[0], minlength=len(self.group_of))
-        self._ends = np.cumsum(counts).tolist()
-        self._starts = [0, *self._ends[:-1]]
+        self._ends = np.cumsum(counts)
+        self._starts = self._ends - counts
         sorted_columns = []
-        for j in range(1, len(columns)):
+        for j in (1, 2, 3, 5):  # plain?, id, category_id, iscrowd
             sorted_columns.append(columns[j][order])
             columns[j] = columns[0]  # frees the unsorted column
-        self._fast, self._ids, self._cats, self._boxes, self._crowd = sorted_columns
+        self._fast, self._ids, self._cats, self._crowd = sorted_columns
+        self._boxes = columns[4]
         self._rows = order
 
     def take(self, image_id: Any) -> Group | None:
@@ -127,12 +133,13 @@ class AnnotationColumns:
             yield key, self._group(g)
 
     def _group(self, g: int) -> Group:
-        a, b = self._starts[g], self._ends[g]
+        a, b = int(self._starts[g]), int(self._ends[g])
+        rows = self._rows[a:b]
         fast = self._fast[a:b].tolist()
         slow = [None if f else self._slow.pop(r) for f, r in
-                zip(fast, self._rows[a:b].tolist(), strict=True)]
+                zip(fast, rows.tolist(), strict=True)]
         return Group(slow, self._ids[a:b].tolist(), self._cats[a:b].tolist(),
-                     self._boxes[a:b].tolist(), self._crowd[a:b].tolist())
+                     self._boxes[rows].tolist(), self._crowd[a:b].tolist())
 
 
 def _field(dicts: list[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
