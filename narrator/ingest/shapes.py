@@ -215,6 +215,9 @@ def make_object(classify: Callable[[str], ClassEntry], source: Path, scene: Scen
     )
 
 
+#: a category id that the file's category list does not have
+_UNKNOWN = object()
+
 
 def box_objects(classify: Callable[[str], ClassEntry], source: Path, scene: Scene,
                 categories: dict[Any, str], ids: Sequence[Any], cats: Sequence[Any],
@@ -261,6 +264,3 @@ def box_objects(classify: Callable[[str], ClassEntry], source: Path, scene: Scen
                               inside[3], name, entry.fine_type, None, None, difficult,
                               source_id, attrs))
     return objects, rejects
-
-
-_UNKNOWN = object()
