@@ -260,3 +260,26 @@ def test_started_ingest_never_shares_the_connection_with_the_run(example_dir: Pa
         generator.start_ingest()
         summary = generator.generate()
     assert overlaps == [] and summary["processed_now"] == 8
+
+
+def test_the_summary_counts_under_its_own_memory_limit_then_restores_the_writing_one(
+        example_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer skew groups every QA pair by answer text: at 1M scenes it ran out of the
+    writing limit (64MB), so the summary raises DuckDB's limit while it counts."""
+    from narrator.generate import generator as gen_module
+
+    seen: list[str] = []
+    real = gen_module.family_skew
+
+    def skew(con, dataset=None):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        return real(con, dataset)
+
+    monkeypatch.setattr(gen_module, "family_skew", skew)
+    monkeypatch.setenv("NARRATOR_DUCKDB_MEMORY", "64MB")
+    with Store(tmp_path / "n.duckdb") as store:
+        summary = Generator(store, example_dir, GenerateOptions(shard_size=3)).generate()
+        after = store.scalar("SELECT current_setting('memory_limit')")
+    assert summary["qa_pairs"] > 0 and len(seen) == 1
+    # DuckDB reports limits in binary units: 256MB -> 244.1 MiB, 64MB -> 61.0 MiB
+    assert seen[0].startswith("244") and after.startswith("61"), (seen, after)

@@ -179,3 +179,65 @@ def test_real_hrsid_crops_of_one_parent_share_a_split() -> None:
     assert None not in by_parent and len(by_parent) > 50 and len(scenes) > 200
     assert all(len(v) == 1 for v in by_parent.values())
     assert set(result.split.values()) == {"train", "val", "test"}
+
+
+def _every_scene_in_one_union_find(scenes: list[dict], config: SplitConfig
+                                   ) -> tuple[dict[str, str], dict[str, str]]:
+    """The assignment as it was made before it became columns: every scene's keys in one
+    union-find (footprint overlaps joined pairwise), the group its smallest key."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        while parent.setdefault(k, k) != k:
+            k = parent[k]
+        return k
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    own = {}
+    for s in scenes:
+        keys = group_keys(s, config.cell_deg)
+        own[s["scene_id"]] = keys[0]
+        find(keys[0])
+        for k in keys[1:]:
+            union(keys[0], k)
+    shaped = [(s, shapely.from_wkb(s["footprint_wkb"])) for s in scenes if s["footprint_wkb"]]
+    for i, (a, ga) in enumerate(shaped):
+        for b, gb in shaped[i + 1:]:
+            if ga.intersects(gb) and not ga.touches(gb):
+                union(own[a["scene_id"]], own[b["scene_id"]])
+    group = {sid: find(k) for sid, k in own.items()}
+    return {sid: config.split_of(g) for sid, g in group.items()}, group
+
+
+def test_columns_give_the_groups_of_one_union_find_over_every_scene(tmp_path: Path) -> None:
+    """Scenes that link to nothing stay out of the union-find (a million of them took about
+    1 GB as dicts); the splits and groups are still those of every scene in one union-find,
+    and the export's table of them (scene_id, split, grp) says the same."""
+    from narrator.export.sqljson import split_table
+
+    rng = random.Random(11)
+    scenes = _scenes(n_parents=20, seed=5)
+    scenes += [{"scene_id": f"alone{i:04d}", "dataset": "plain", "file_name": f"img_{i}.png",
+                "platform": None, "acquired_at": None, "center_lon": None,
+                "center_lat": None, "footprint_wkb": None, "meta": {}} for i in range(300)]
+    rng.shuffle(scenes)
+    config = SplitConfig((0.6, 0.2, 0.2), seed=4, cell_deg=0.5)
+    want_split, want_group = _every_scene_in_one_union_find(scenes, config)
+    got = assign_scenes(scenes, config)
+    assert got.split == want_split and got.group == want_group
+    assert got.group["alone0007"] == "scene:alone0007"
+    table = split_table(got).to_pylist()
+    assert [r["scene_id"] for r in table] == [s["scene_id"] for s in scenes]
+    assert all(r["split"] == want_split[r["scene_id"]] and r["grp"] == want_group[r["scene_id"]]
+               and r["image"] is None for r in table)
+    counts = got.scene_counts()
+    assert counts == {s: sum(v == s for v in want_split.values()) for s in counts}
+    db = tmp_path / "s.duckdb"
+    with Store(db) as store:  # read back from the store in batches: the same assignment
+        store.upsert("scenes", [s | {"width": 8, "height": 8} for s in scenes])
+        stored = assign_splits(store, config)
+    assert stored.split == want_split and stored.group == want_group

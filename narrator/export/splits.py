@@ -29,11 +29,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import shapely
 
 from narrator.queries import SPLIT_SCENES_SQL
@@ -163,16 +164,39 @@ class _UnionFind:
             self.parent[hi] = lo
 
 
-@dataclass
 class SplitAssignment:
-    """scene_id -> split and scene_id -> group (the group's smallest key)."""
+    """Each scene's split and group (the group's smallest key), as columns in the order the
+    scenes were read: ``ids``, ``codes`` (index into ``SPLITS``) and ``groups``. A million
+    scenes take some 50 MB so (as dicts of scene id -> split and -> group, about 1 GB);
+    :attr:`split` and :attr:`group` give those dicts, built when first asked for."""
 
-    split: dict[str, str] = field(default_factory=dict)
-    group: dict[str, str] = field(default_factory=dict)
+    def __init__(self, ids: pa.ChunkedArray | None = None, codes: np.ndarray | None = None,
+                 groups: pa.ChunkedArray | None = None) -> None:
+        self.ids = ids if ids is not None else pa.chunked_array([], pa.string())
+        self.codes = codes if codes is not None else np.zeros(0, np.int8)
+        self.groups = groups if groups is not None else pa.chunked_array([], pa.string())
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @functools.cached_property
+    def split(self) -> dict[str, str]:
+        """scene_id -> split."""
+        return dict(zip(self.ids.to_pylist(), (SPLITS[c] for c in self.codes.tolist()),
+                        strict=True))
+
+    @functools.cached_property
+    def group(self) -> dict[str, str]:
+        """scene_id -> group."""
+        return dict(zip(self.ids.to_pylist(), self.groups.to_pylist(), strict=True))
+
+    def splits(self) -> pa.Array:
+        """The split of each scene, as text."""
+        return pa.array(SPLITS, pa.string()).take(pa.array(self.codes, pa.int8()))
 
     def scene_counts(self) -> dict[str, int]:
-        counts = Counter(self.split.values())
-        return {s: counts.get(s, 0) for s in SPLITS}
+        counts = np.bincount(self.codes, minlength=len(SPLITS)).tolist()
+        return dict(zip(SPLITS, counts, strict=True))
 
 
 def _link_overlaps(uf: _UnionFind, keys: list[str], footprints: list[bytes]) -> None:
@@ -189,46 +213,91 @@ def _link_overlaps(uf: _UnionFind, keys: list[str], footprints: list[bytes]) -> 
         uf.union(keys[i], keys[j])
 
 
+class _Assigner:
+    """Groups scenes as they come, keeping little per scene: a scene that links to nothing
+    (its own key only, no footprint) is a group of its own (``scene:<id>``), so only the
+    others enter the union-find."""
+
+    def __init__(self, config: SplitConfig) -> None:
+        self.config = config
+        self.uf = _UnionFind()
+        self.linked: dict[int, str] = {}  # position -> own key, for scenes with links
+        self.chunks: list[pa.Array] = []
+        self.n = 0
+        self.with_footprint: list[str] = []
+        self.footprints: list[bytes] = []
+
+    def add(self, rows: list[dict[str, Any]], ids: pa.Array) -> None:
+        """One batch of scene rows, and their scene ids as an array."""
+        cell = self.config.cell_deg
+        for pos, scene in enumerate(rows, self.n):
+            keys = group_keys(scene, cell)
+            footprint = scene.get("footprint_wkb")
+            if len(keys) == 1 and not footprint:
+                continue
+            self.linked[pos] = keys[0]
+            for key in keys[1:]:
+                self.uf.union(keys[0], key)
+            if footprint:
+                self.with_footprint.append(keys[0])
+                self.footprints.append(footprint)
+        self.chunks.append(ids)
+        self.n += len(rows)
+
+    def finish(self) -> SplitAssignment:
+        _link_overlaps(self.uf, self.with_footprint, self.footprints)
+        self.with_footprint, self.footprints = [], []
+        split_of: dict[str, int] = {}  # one hash per linked group, not per scene
+        index = {name: k for k, name in enumerate(SPLITS)}
+        codes = np.zeros(self.n, np.int8)
+        groups: list[pa.Array] = []
+        start = 0
+        for chunk in self.chunks:
+            names = ["scene:" + i for i in chunk.to_pylist()]
+            for k in range(len(names)):
+                key = self.linked.get(start + k)
+                if key is None:  # a group of its own: its name is hashed once anyway
+                    codes[start + k] = index[self.config.split_of(names[k])]
+                    continue
+                group = names[k] = self.uf.find(key)
+                if group not in split_of:
+                    split_of[group] = index[self.config.split_of(group)]
+                codes[start + k] = split_of[group]
+            groups.append(pa.array(names, pa.string()))
+            start += len(names)
+        out = SplitAssignment(pa.chunked_array(self.chunks, pa.string()), codes,
+                              pa.chunked_array(groups, pa.string()))
+        _warn_if_lopsided(self.uf, list(self.linked.values()), self.n)
+        return out
+
+
 def assign_scenes(scenes: Iterable[dict[str, Any]], config: SplitConfig) -> SplitAssignment:
     """Group scenes by shared keys and overlapping footprints; give each group one split."""
-    uf = _UnionFind()
-    first: dict[str, str] = {}
-    with_footprint: list[str] = []
-    footprints: list[bytes] = []
+    assigner = _Assigner(config)
+    batch: list[dict[str, Any]] = []
     for scene in scenes:
-        keys = group_keys(scene, config.cell_deg)
-        first[scene["scene_id"]] = keys[0]
-        for key in keys[1:]:
-            uf.union(keys[0], key)
-        if scene.get("footprint_wkb"):
-            with_footprint.append(keys[0])
-            footprints.append(scene["footprint_wkb"])
-    _link_overlaps(uf, with_footprint, footprints)
-    out = SplitAssignment()
-    split_of: dict[str, str] = {}  # one hash per group, not per scene
-    for scene_id, key in first.items():
-        group = uf.find(key)
-        out.group[scene_id] = group
-        if group not in split_of:
-            split_of[group] = config.split_of(group)
-        out.split[scene_id] = split_of[group]
-    _warn_if_lopsided(out)
-    return out
+        batch.append(scene)
+        if len(batch) >= 50_000:
+            assigner.add(batch, pa.array([s["scene_id"] for s in batch], pa.string()))
+            batch = []
+    if batch:
+        assigner.add(batch, pa.array([s["scene_id"] for s in batch], pa.string()))
+    return assigner.finish()
 
 
-def _warn_if_lopsided(out: SplitAssignment) -> None:
-    sizes = Counter(out.group.values())
-    n = len(out.group)
-    if n >= 10:
-        group, size = sizes.most_common(1)[0]
-        if size > 0.5 * n:
-            log.warning("one scene group (%s) holds %d of %d scenes, so the splits cannot "
-                        "follow the ratios; a smaller --cell-deg may help", group, size, n)
+def _warn_if_lopsided(uf: _UnionFind, linked_keys: list[str], n: int) -> None:
+    """Only scenes with links can share a group, so only those are counted."""
+    if n < 10 or not linked_keys:
+        return
+    group, size = Counter(uf.find(k) for k in linked_keys).most_common(1)[0]
+    if size > 0.5 * n:
+        log.warning("one scene group (%s) holds %d of %d scenes, so the splits cannot "
+                    "follow the ratios; a smaller --cell-deg may help", group, size, n)
 
 
 def assign_splits(store: Store, config: SplitConfig) -> SplitAssignment:
     """Splits for every scene in the store (streams the scenes table)."""
-    def rows() -> Iterable[dict[str, Any]]:
-        for batch in store.iter_batches(SPLIT_SCENES_SQL):
-            yield from batch.to_pylist()
-    return assign_scenes(rows(), config)
+    assigner = _Assigner(config)
+    for batch in store.iter_batches(SPLIT_SCENES_SQL):
+        assigner.add(batch.to_pylist(), batch.column("scene_id"))
+    return assigner.finish()

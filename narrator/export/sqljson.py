@@ -70,11 +70,11 @@ def split_table(assignment: SplitAssignment, images: dict[str, str] | None = Non
                 ) -> pa.Table:
     """The assignment as a table ``(scene_id, split, grp, image)``: ``image`` is the path
     the export writes for the scene (see :mod:`narrator.export.images`), or null."""
-    ids, images = list(assignment.split), images or {}
-    return pa.table({"scene_id": pa.array(ids, pa.string()),
-                     "split": pa.array([assignment.split[i] for i in ids], pa.string()),
-                     "grp": pa.array([assignment.group.get(i) for i in ids], pa.string()),
-                     "image": pa.array([images.get(i) for i in ids], pa.string())})
+    ids = assignment.ids
+    image = (pa.array([images.get(i) for i in ids.to_pylist()], pa.string()) if images
+             else pa.nulls(len(ids), pa.string()))
+    return pa.table({"scene_id": ids, "split": assignment.splits(), "grp": assignment.groups,
+                     "image": image})
 
 
 def line_buffers(batch: pa.RecordBatch, target: Callable[[str], Path]

@@ -37,6 +37,7 @@ from narrator.pipeline import (
     plan_shards,
 )
 from narrator.queries import dataset_summary, yes_no_counts
+from narrator.queries.sqljson import memory_limit
 from narrator.vqa.skew import family_skew, skewed
 from narrator.store import Store
 
@@ -47,6 +48,10 @@ log = logging.getLogger(__name__)
 #: every text table, which DuckDB then writes straight into the file (narrator.store.
 #: ROW_GROUP_SIZE) instead of logging it and compressing it again at the next checkpoint
 RULE_COMMIT_GROUP = 4
+#: DuckDB's memory limit for the summary's counts (the writing limit is
+#: ``narrator.store.DUCKDB_MEMORY``): the answer skew at 1M scenes (10M QA pairs) ran out at
+#: 64MB
+SUMMARY_MEMORY = "256MB"
 
 
 @dataclass
@@ -242,9 +247,12 @@ class Generator:
     def summary(self, plan: Plan, outcome: Outcome, timings: dict[str, float]) -> dict[str, Any]:
         """The run's summary (what ``runs.summary`` records and the CLI prints)."""
         name, ingested = self.config.name, plan.ingested
-        out = dataset_summary(self.store, name)
-        out["yes_no"] = yes_no_counts(self.store, name)
-        out["answer_skew"] = skewed(family_skew(self.store.con, name))
+        # counted over every text of the dataset once the workers are gone: the answer skew
+        # groups by answer text, more than the writing limit holds at 1M scenes
+        with memory_limit(self.store, SUMMARY_MEMORY):
+            out = dataset_summary(self.store, name)
+            out["yes_no"] = yes_no_counts(self.store, name)
+            out["answer_skew"] = skewed(family_skew(self.store.con, name))
         if self.options.uses_llm:
             # no shard ran (everything already done): no calls, all counts zero
             stats = {k: 0 for k in LLM_COUNTS} | dict(outcome.llm) | {"model": self.gen.llm}

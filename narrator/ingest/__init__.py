@@ -78,6 +78,7 @@ class _Collector:
         self.result, self.reader, self.on_source = result, reader, on_source
         self.sink, self.batch = sink, batch
         self.first_source: dict[str, str] = {}
+        self.sources: dict[str, str] = {}
         self.pending: list[SceneBundle] = []
 
     def add(self, source: Path | None, item: SceneBundle | Quarantine | InputError) -> None:
@@ -103,7 +104,8 @@ class _Collector:
                 f"duplicate image {scene.file_name}: already read from {first}",
                 f"image {scene.file_name}", scene.scene_id))
             return
-        self.first_source[scene.scene_id] = scene.source or str(source)
+        first = scene.source or str(source)  # one text per source, not one per scene
+        self.first_source[scene.scene_id] = self.sources.setdefault(first, first)
         self.result.observed.update(o.category for o in item.objects)
         self.pending.append(item)
         if len(self.pending) >= self.batch:

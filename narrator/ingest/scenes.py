@@ -68,7 +68,7 @@ class SceneBuilder:
         self._by_stem: dict[str, list[Path]] | None = None
         #: the images folder does not exist (cached: then no file name resolves)
         self._no_images: bool | None = None
-        self._listing: dict[Path, set[str]] = {}
+        self._listing: dict[str, set[str]] = {}  # folder (as text: cheaper keys) -> names
         self._dataset_sar: dict[str, Any] | None = None
         self.renamed = 0
         self.missing = 0
@@ -133,12 +133,14 @@ class SceneBuilder:
         return None
 
     def _has(self, folder: Path, name: str) -> bool:
-        if folder not in self._listing:
+        key = str(folder)
+        names = self._listing.get(key)
+        if names is None:
             try:
-                self._listing[folder] = set(os.listdir(folder))
+                names = self._listing[key] = set(os.listdir(folder))
             except OSError:
-                self._listing[folder] = set()
-        return name in self._listing[folder]
+                names = self._listing[key] = set()
+        return name in names
 
     def _sidecar(self, folder: Path, name: str) -> dict[str, Any]:
         stem = Path(name).stem

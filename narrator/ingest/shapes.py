@@ -21,7 +21,7 @@ from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from narrator.errors import printable
-from narrator.ids import make_id
+from narrator.ids import text_id
 from narrator.ingest.classmap import ClassEntry
 from narrator.records import Object, Quarantine, Scene
 
@@ -206,7 +206,7 @@ def make_object(classify: Callable[[str], ClassEntry], source: Path, scene: Scen
     clipped = clipped or inside != tuple(b or ())
     entry = classify(c.name)
     return Object(
-        object_id=make_id(f"{scene.scene_id}\x1f{c.source_id}\x1f{c.name}\x1f{inside!r}"),
+        object_id=text_id(f"{scene.scene_id}\x1f{c.source_id}\x1f{c.name}\x1f{inside!r}"),
         scene_id=scene.scene_id, category=entry.category,
         x0=inside[0], y0=inside[1], x1=inside[2], y1=inside[3],
         source_category=c.name, fine_type=entry.fine_type, angle=c.angle,
@@ -250,7 +250,7 @@ def box_objects(classify: Callable[[str], ClassEntry], source: Path, scene: Scen
             rejects.append(Quarantine("ingest", where, why or "", record(ann_id), sid))
             continue
         source_id = str(ann_id)
-        object_id = make_id(f"{sid}\x1f{source_id}\x1f{name}\x1f{inside!r}")
+        object_id = text_id(f"{sid}\x1f{source_id}\x1f{name}\x1f{inside!r}")
         if object_id in seen:
             rejects.append(Quarantine("ingest", where, "duplicate annotation: same id, class "
                                       "and box as an earlier one", record(ann_id), sid))
