@@ -227,3 +227,47 @@ def test_line_buffers_give_each_file_its_lines_in_order() -> None:
     shared = {"train": "a", "val": "a", "test": "c"}
     assert files(["val", "train", "test"], shared) == {"a": b"0 val\n1 train\n",
                                                        "c": b"2 test\n"}
+
+
+def test_the_whole_export_runs_within_duckdbs_export_limit(
+        db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB caches what it reads up to its limit (80% of RAM unless set): the export's first
+    queries over every text took 1.3 GB at 1M scenes before the limit covered them too."""
+    from narrator.export import base
+
+    limits: list[str] = []
+    real = base.check_filters
+
+    def check(store: Store, f: Filters) -> None:
+        limits.append(store.scalar("SELECT current_setting('memory_limit')"))
+        real(store, f)
+
+    monkeypatch.setattr(base, "check_filters", check)
+    with Store(db, read_only=True) as store:
+        before = store.scalar("SELECT current_setting('memory_limit')")
+        result = run_export(store, JsonlExport, tmp_path / "t.jsonl", ExportOptions())
+        after = store.scalar("SELECT current_setting('memory_limit')")
+    (was, unit), (now, unit_now) = before.split(), after.split()  # restored (DuckDB rounds
+    assert result.texts > 0 and limits == ["244.1 MiB"]               # what it reports)
+    assert unit == unit_now and abs(float(was) - float(now)) < 0.01 * float(was)
+
+
+def test_only_selected_scenes_count_as_not_8bit(db: Path, tmp_path: Path) -> None:
+    """The 'not 8-bit' count is of the scenes with a selected text, counted by DuckDB."""
+    from narrator.queries.export import selected_scenes, wide_selected_scenes
+
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(db.read_bytes())
+    with Store(copy) as store:
+        ids = [r[0] for r in store.con.execute(
+            "SELECT scene_id FROM scenes ORDER BY scene_id").fetchall()]
+        store.con.execute("UPDATE scenes SET dtype = 'float32' WHERE scene_id IN (?, ?)",
+                          ids[:2])
+        store.con.execute("UPDATE scenes SET dtype = 'uint8' WHERE scene_id = ?", [ids[2]])
+        store.con.execute("DELETE FROM vqa WHERE scene_id = ?", [ids[0]])
+        store.con.execute("DELETE FROM captions WHERE scene_id = ?", [ids[0]])
+        everything = Filters()
+        selected = [s[0] for s in selected_scenes(store, everything)]
+        assert wide_selected_scenes(store, everything) == 1
+        assert wide_selected_scenes(store, Filters(tasks=("no-such-task",))) == 0
+    assert ids[0] not in selected and ids[1] in selected and selected == sorted(selected)

@@ -26,6 +26,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,10 @@ PATH_MODES = ("absolute", "relative")
 
 @dataclass
 class ImageMap:
-    """scene_id -> the path an export writes, and the scenes whose image was not found."""
+    """scene_id -> the path an export writes, and how many scenes' images were not found."""
 
     paths: dict[str, str] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
+    missing: int = 0
     written: int = 0
 
     def ref(self, row: dict[str, Any]) -> str:
@@ -134,7 +135,7 @@ def _is_float(path: Path) -> bool:
         return np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
 
 
-def build_image_map(scenes: list[tuple[str, str, str | None]], image_dir: Path,
+def build_image_map(scenes: Iterable[tuple[str, str, str | None]], image_dir: Path,
                     rel_base: Path, images: str, paths: str, image_root: str | None,
                     bases: list[Path]) -> ImageMap:
     """The path every scene ``(scene_id, file_name, image_path)`` is written with; with
@@ -148,7 +149,7 @@ def build_image_map(scenes: list[tuple[str, str, str | None]], image_dir: Path,
     for scene_id, file_name, stored in scenes:
         found = locate(stored, bases)
         if found is None:
-            result.missing.append(scene_id)
+            result.missing += 1
             continue
         target = found
         if images == "png":
@@ -177,6 +178,6 @@ def build_image_map(scenes: list[tuple[str, str, str | None]], image_dir: Path,
             ref = str(target)
         result.paths[scene_id] = ref.replace(os.sep, "/")
     if result.missing:
-        log.warning("%d scene images were not found (looked in %s)", len(result.missing),
+        log.warning("%d scene images were not found (looked in %s)", result.missing,
                     ", ".join(map(str, bases)))
     return result

@@ -299,5 +299,6 @@ def assign_splits(store: Store, config: SplitConfig) -> SplitAssignment:
     """Splits for every scene in the store (streams the scenes table)."""
     assigner = _Assigner(config)
     for batch in store.iter_batches(SPLIT_SCENES_SQL):
-        assigner.add(batch.to_pylist(), batch.column("scene_id"))
+        # a copy: a column of a batch DuckDB handed over keeps the whole batch alive
+        assigner.add(batch.to_pylist(), pa.concat_arrays([batch.column("scene_id")]))
     return assigner.finish()

@@ -153,15 +153,34 @@ def scene_ranges(store: Store, q: TextQuery, max_rows: int) -> Iterator[tuple[st
             start, rows = i + 1, 0
 
 
-def selected_scenes(store: Store, f: Filters) -> list[tuple[str, str, str | None]]:
-    """``(scene_id, file_name, image_path)`` of every scene with a selected text."""
+def _selected_ids(store: Store, f: Filters) -> str | None:
+    """A subquery of the scene id of every scene with a selected text (None: no text type)."""
     ids = " UNION ".join(f"SELECT DISTINCT {q.table.split()[-1]}.scene_id FROM {q.table} "
                          f"{_where(q.clauses)}" for q in queries(store, f))
-    if not ids:
-        return []
-    return [tuple(r) for r in store.con.execute(  # type: ignore[misc]
-        f"SELECT s.scene_id, s.file_name, s.image_path FROM scenes s "
-        f"WHERE s.scene_id IN ({ids}) ORDER BY 1").fetchall()]
+    return ids or None
+
+
+def selected_scenes(store: Store, f: Filters, batch: int = 10_000
+                    ) -> Iterator[tuple[str, str, str | None]]:
+    """``(scene_id, file_name, image_path)`` of every scene with a selected text, streamed
+    (a million scenes as a list of tuples took about 700 MB). Nothing else may use the
+    connection until the last one is read."""
+    ids = _selected_ids(store, f)
+    if ids is None:
+        return
+    cur = store.con.execute(f"SELECT s.scene_id, s.file_name, s.image_path FROM scenes s "
+                            f"WHERE s.scene_id IN ({ids}) ORDER BY 1")
+    while rows := cur.fetchmany(batch):
+        yield from rows
+
+
+def wide_selected_scenes(store: Store, f: Filters) -> int:
+    """How many scenes with a selected text have an image whose pixels are not 8-bit."""
+    ids = _selected_ids(store, f)
+    if ids is None or "dtype" not in store.columns("scenes"):
+        return 0
+    return int(store.scalar(f"SELECT count(*) FROM scenes WHERE scene_id IN ({ids}) "
+                            f"AND {_WIDE}"))
 
 
 def styles_of(store: Store, f: Filters) -> set[str]:
@@ -325,13 +344,7 @@ def dataset_categories(store: Store) -> dict[str, set[str]]:
     return out
 
 
-def wide_pixel_scenes(store: Store) -> set[str]:
-    """Scenes whose image pixels are not 8-bit (their dtype is known)."""
-    if "dtype" not in store.columns("scenes"):
-        return set()
-    return {r[0] for r in store.con.execute(
-        "SELECT scene_id FROM scenes WHERE dtype IS NOT NULL "
-        "AND dtype NOT IN ('uint8', 'int8')").fetchall()}
+_WIDE = "dtype IS NOT NULL AND dtype NOT IN ('uint8', 'int8')"
 
 
 def eval_references(store: Store) -> list[tuple[str, str, str, str, str, str]]:
