@@ -25,7 +25,7 @@ def ingest_flow(dataset: str, db: str, fmt: str | None = None, images: str | Non
     with Store(db) as store:
         result = ingest_task(config, store)
     get_run_logger().info("%s: %d scenes, %d quarantined, %d unreadable files", config.name,
-                          len(result.scene_hashes), len(result.quarantine),
+                          result.scenes, len(result.quarantine),
                           len(result.file_errors))
-    return {"scenes": len(result.scene_hashes), "quarantined": len(result.quarantine),
+    return {"scenes": result.scenes, "quarantined": len(result.quarantine),
             "file_errors": [str(e) for e in result.file_errors]}

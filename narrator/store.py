@@ -668,6 +668,17 @@ class Store:
             refs.add(*row)
         return refs
 
+    def to_process(self, dataset: str, config_hash: str) -> list[tuple[str, bool]]:
+        """The scenes of the last ingest of ``dataset`` (``ingest_scenes``) that were never
+        made from their content with ``config_hash``, sorted by id, each with whether it was
+        made before at all (from other content or settings)."""
+        return self.con.execute(
+            "SELECT i.scene_id, p.scene_id IS NOT NULL FROM ingest_scenes i "
+            "LEFT JOIN processed p ON p.scene_id = i.scene_id WHERE i.dataset = ? "
+            "AND (p.scene_id IS NULL OR p.content_hash IS DISTINCT FROM i.content_hash "
+            "OR p.config_hash IS DISTINCT FROM ?) ORDER BY i.scene_id",
+            [dataset, config_hash]).fetchall()
+
     def processed(self) -> dict[str, tuple[str, str]]:
         rows = self.con.execute("SELECT scene_id, content_hash, config_hash FROM processed")
         return {r[0]: (r[1], r[2]) for r in rows.fetchall()}

@@ -81,7 +81,9 @@ def test_streamed_ingest_rewrites_only_changed_scenes(tmp_path: Path) -> None:
     with Store(db) as store:
         first = ingest_into(store, load_config(root), batch=2)
         objects = store.count("objects")
-        assert len(first.scene_hashes) == 5 and objects > 0
+        first_hashes = dict(store.con.execute(
+            "SELECT scene_id, content_hash FROM ingest_scenes").fetchall())
+        assert first.scenes == len(first_hashes) == 5 and objects > 0
     in_memory = read_dataset(load_config(root)).bundles
     with Store(db) as store:
         loaded = bundles_from_tables(store.load_shard([b.scene.scene_id for b in in_memory]))
@@ -96,7 +98,10 @@ def test_streamed_ingest_rewrites_only_changed_scenes(tmp_path: Path) -> None:
     ann.write_text(json.dumps(coco))
     with Store(db) as store:
         second = ingest_into(store, load_config(root), batch=2)
-        changed = [s for s, h in second.scene_hashes.items() if first.scene_hashes[s] != h]
+        second_hashes = dict(store.con.execute(
+            "SELECT scene_id, content_hash FROM ingest_scenes").fetchall())
+        assert second.scenes == len(second_hashes) == 5
+        changed = [s for s, h in second_hashes.items() if first_hashes[s] != h]
         assert len(changed) == 1
         assert store.count("objects") == objects + 1
         boxes = store.con.execute(

@@ -100,3 +100,7 @@ def test_an_ingest_state_written_before_0007_is_still_recalled(data: Path,
         store.con.execute("DELETE FROM ingest_scenes")
     again = _run(db, data)
     assert again["files_unchanged"] and again["scenes"] == 6 and again["processed_now"] == 0
+    with Store(db) as store:  # moved into ingest_scenes on that recall, out of the JSON
+        assert store.count("ingest_scenes") == 6
+        assert "scene_hashes" not in orjson.loads(store.query(
+            "SELECT result FROM ingest_state")[0]["result"])

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from narrator.errors import StoreError
@@ -247,3 +248,22 @@ def test_a_generated_database_has_unique_row_ids(tmp_path: Path) -> None:
                 f"SELECT count(*), count(DISTINCT {key}) FROM {table}").fetchone()
             assert total == distinct, table
         assert store.count("vqa") > 0 and store.count("objects") > 0
+
+
+def test_to_process_lists_the_last_ingests_scenes_not_made_from_their_content_and_settings(
+        tmp_path: Path) -> None:
+    """What the generate plan asks DuckDB instead of comparing a dict of every scene: new
+    scenes, changed scenes and scenes made with other settings, sorted, each with whether
+    it was made before; other datasets' scenes are not listed."""
+    with Store(tmp_path / "p.duckdb") as store:
+        store.append("ingest_scenes", pa.table({
+            "dataset": ["d"] * 4 + ["other"],
+            "scene_id": ["s4", "s1", "s3", "s2", "o1"],
+            "content_hash": ["c4", "c1", "c3-new", "c2", "x"]}))
+        store.upsert("processed", [
+            {"scene_id": "s1", "content_hash": "c1", "config_hash": "k"},      # done
+            {"scene_id": "s2", "content_hash": "c2", "config_hash": "k-old"},  # settings
+            {"scene_id": "s3", "content_hash": "c3", "config_hash": "k"}])     # content
+        assert store.to_process("d", "k") == [("s2", True), ("s3", True), ("s4", False)]
+        assert store.to_process("d", "k-old") == [("s1", True), ("s3", True), ("s4", False)]
+        assert store.to_process("nothing", "k") == []

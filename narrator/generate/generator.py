@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -151,19 +151,17 @@ class Generator:
                                                self.store.scene_refs(self.config.name))
             self.store.write_quarantine(self.config.name, "rewrite", problems)
         config_hash = make_id(self.gen.config_hash(), ingested.vocabulary, rewrites)
-        done = self.store.processed()
-        todo = [s for s, h in ingested.scene_hashes.items() if done.get(s) != (h, config_hash)]
+        rows = self.store.to_process(self.config.name, config_hash)  # by DuckDB: no dict
+        todo = [s for s, _ in rows]                                  # of every scene here
+        before = {s for s, made in rows if made}
+        del rows
         shards = plan_shards(todo, self.options.shard_scenes())
-        fresh = {shard[0] for shard in shards if not any(s in done for s in shard)}
+        fresh = {shard[0] for shard in shards if not any(s in before for s in shard)}
         self.log.info("%s: %d scenes, %d to process in %d shards", self.config.name,
-                      len(ingested.scene_hashes), len(todo), len(shards))
+                      ingested.scenes, len(todo), len(shards))
         llm = LLMContext(str(self.store.path), str(llm_cache.prepare(self.store))) \
             if self.options.uses_llm else None
-        # the plan keeps the ingest's result without its scene hashes (a dict of every scene:
-        # about 10 MB at 100k scenes by tracemalloc, beside the ids todo keeps), which
-        # nothing needs once the scenes to do are known
-        return Plan(replace(ingested, scene_hashes={}), todo, shards, fresh, config_hash,
-                    rewrites, llm)
+        return Plan(ingested, todo, shards, fresh, config_hash, rewrites, llm)
 
     def processes(self, plan: Plan) -> int:
         """Worker processes worth starting for this plan's rule shards (0: none)."""
@@ -298,7 +296,6 @@ class Generator:
         ingested = (ingest or self.ingest)()
         t1 = time.perf_counter()
         plan = self.plan(ingested)
-        del ingested  # the plan holds what is kept of it (not every scene's hash)
         with (executor_for or _inline)(plan) as executor:
             outcome = self.run(plan, executor)
         timings = {"ingest_s": plan.ingested.seconds, "generate_s": time.perf_counter() - t1,

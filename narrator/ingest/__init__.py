@@ -42,8 +42,9 @@ class IngestResult:
     notes: list[str] = field(default_factory=list)
     #: categories of the objects read
     observed: set[str] = field(default_factory=set)
-    #: scene id -> content hash, of every scene read (filled when streaming into a store)
-    scene_hashes: dict[str, str] = field(default_factory=dict)
+    #: how many scenes were read (when streaming into a store, whose ``ingest_scenes`` holds
+    #: each one's id and content hash: a dict of them took some 100 MB at 1M scenes)
+    scenes: int = 0
     #: how long reading (and writing, into a store) took
     seconds: float = 0.0
     #: no file changed since the last ingest: its result, nothing read (see ingest_into)
@@ -177,7 +178,8 @@ def ingest_into(store: Store, config: DatasetConfig,
 
     When no file changed since the last complete ingest of the same settings (see
     narrator.ingest.unchanged) its result is taken without reading, unless ``reread``.
-    The result has no bundles; ``scene_hashes`` lists every scene read."""
+    The result has no bundles; the store's ``ingest_scenes`` lists every scene read (id and
+    content hash), written along with the scenes."""
     from narrator.ingest import unchanged
 
     t0 = time.perf_counter()
@@ -187,16 +189,19 @@ def ingest_into(store: Store, config: DatasetConfig,
         return known
     store.tune_for_bulk()
     stored = store.scene_hashes()
-    hashes: dict[str, str] = {}
+    unchanged.forget(store, config)
+    read = 0
 
     def write(bundles: list[SceneBundle]) -> None:
-        for b in bundles:
-            hashes[b.scene.scene_id] = b.content_hash
-        store.write_bundles(bundles, stored)
+        nonlocal read
+        with store.transaction():
+            store.write_bundles(bundles, stored)
+            unchanged.record_scenes(store, config, bundles)
+        read += len(bundles)
 
     result = read_dataset(config, on_source, sink=write, batch=batch)
     store.write_quarantine(config.name, "ingest", result.quarantine)
-    result.scene_hashes = hashes
+    result.scenes = read
     unchanged.remember(store, config, print_, result)
     result.seconds = time.perf_counter() - t0
     return result

@@ -25,6 +25,7 @@ from narrator.ingest.base import DatasetConfig, SourceStats
 
 if TYPE_CHECKING:
     from narrator.ingest import IngestResult
+    from narrator.records import SceneBundle
     from narrator.store import Store
 
 #: bump when what is recorded changes shape
@@ -87,7 +88,7 @@ def fingerprint(config: DatasetConfig) -> str:
 
 def recall(store: Store, config: DatasetConfig, print_: str) -> IngestResult | None:
     """The result of the last ingest of ``config`` when its fingerprint is ``print_`` and the
-    store still holds its scenes; else None."""
+    store still holds its scenes; else None. Its scenes are the rows of ``ingest_scenes``."""
     from narrator.ingest import IngestResult
 
     rows = store.query("SELECT fingerprint, result FROM ingest_state WHERE dataset = ?",
@@ -95,23 +96,52 @@ def recall(store: Store, config: DatasetConfig, print_: str) -> IngestResult | N
     if not rows or rows[0]["fingerprint"] != print_:
         return None
     doc = orjson.loads(rows[0]["result"])
-    hashes: dict[str, str] = doc.get("scene_hashes") or dict(store.con.execute(
-        "SELECT scene_id, content_hash FROM ingest_scenes WHERE dataset = ?",
-        [config.name]).fetchall())  # (before 0007_ingest_scenes they were in the JSON)
-    if store.scalar("SELECT count(*) FROM scenes WHERE dataset = ?", [config.name]) \
-            < len(hashes):
+    if "scene_hashes" in doc:  # before 0007_ingest_scenes they were in the JSON: moved
+        hashes = doc.pop("scene_hashes") or {}
+        with store.transaction():
+            _forget_scenes(store, config)
+            _append_scenes(store, config, list(hashes), list(hashes.values()))
+            store.con.execute("UPDATE ingest_state SET result = ? WHERE dataset = ?",
+                              [orjson.dumps(doc).decode(), config.name])
+    read = store.scalar("SELECT count(*) FROM ingest_scenes WHERE dataset = ?", [config.name])
+    if store.scalar("SELECT count(*) FROM scenes WHERE dataset = ?", [config.name]) < read:
         return None  # scenes removed from the database since: read again
     return IngestResult(
         doc["format"], stats=[SourceStats(**s) for s in doc["stats"]],
         declared=set(doc["declared"]), unknown_classes=doc["unknown_classes"],
-        notes=doc["notes"], observed=set(doc["observed"]), scene_hashes=hashes)
+        notes=doc["notes"], observed=set(doc["observed"]), scenes=int(read))
+
+
+def forget(store: Store, config: DatasetConfig) -> None:
+    """Drop what the last ingest of ``config`` recorded (before reading it again: its scenes
+    are recorded as they are written, :func:`remember` records the rest at the end)."""
+    with store.transaction():
+        store.con.execute("DELETE FROM ingest_state WHERE dataset = ?", [config.name])
+        _forget_scenes(store, config)
+
+
+def _forget_scenes(store: Store, config: DatasetConfig) -> None:
+    store.con.execute("DELETE FROM ingest_scenes WHERE dataset = ?", [config.name])
+
+
+def _append_scenes(store: Store, config: DatasetConfig, ids: list[str],
+                   hashes: list[str]) -> None:
+    if not ids:
+        return
+    store.append("ingest_scenes", pa.table({"dataset": [config.name] * len(ids),
+                                            "scene_id": ids, "content_hash": hashes}))
+
+
+def record_scenes(store: Store, config: DatasetConfig, bundles: list[SceneBundle]) -> None:
+    """Record scenes just read (id and content hash) as scenes of this ingest of ``config``."""
+    _append_scenes(store, config, [b.scene.scene_id for b in bundles],
+                   [b.content_hash for b in bundles])
 
 
 def remember(store: Store, config: DatasetConfig, print_: str, result: IngestResult) -> None:
     """Record a complete ingest (none when a file failed to parse: the next run retries)."""
     with store.transaction():
         store.con.execute("DELETE FROM ingest_state WHERE dataset = ?", [config.name])
-        store.con.execute("DELETE FROM ingest_scenes WHERE dataset = ?", [config.name])
         if result.file_errors:
             return
         doc: dict[str, Any] = {
@@ -120,7 +150,3 @@ def remember(store: Store, config: DatasetConfig, print_: str, result: IngestRes
             "notes": result.notes, "observed": sorted(result.observed)}
         store.upsert("ingest_state", [{"dataset": config.name, "fingerprint": print_,
                                        "result": orjson.dumps(doc).decode()}])
-        hashes = result.scene_hashes
-        store.append("ingest_scenes", pa.table({
-            "dataset": [config.name] * len(hashes), "scene_id": list(hashes),
-            "content_hash": list(hashes.values())}))
