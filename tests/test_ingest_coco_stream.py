@@ -199,3 +199,50 @@ def test_plain_box_images_give_what_the_candidate_path_gives(
         assert any(text in r for r in fast), text
     monkeypatch.setattr(cococolumns, "_plain_columns", lambda dicts: None)  # all as dicts
     assert _records(path) == fast
+
+
+def test_integer_image_ids_indexed_as_columns_give_what_the_dict_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Annotations whose image ids are all integers are grouped through numpy columns, not
+    a dict of every image id (and ids and categories that fit are int32): the same records,
+    duplicates and leftovers as the dict, whatever type an image's id has (1.0 and True
+    find image 1 as a dict lookup does)."""
+    rng = random.Random(5)
+    anns = [{"id": (2**40 + i if i % 50 == 0 else i), "image_id": rng.randrange(-3, 30),
+             "category_id": rng.randrange(3), "bbox": [1, 2, 3 + i % 5, 4]}
+            for i in range(300)]
+    anns += [{"id": 999, "image_id": 2**62, "category_id": 1, "bbox": [1, 1, 2, 2]},
+             {"id": 998, "image_id": 77, "category_id": 1, "bbox": [1, 1, 2, 2]}]  # no image
+    images: list[Any] = [{"id": i, "file_name": f"im{i}.png", "width": 64, "height": 64}
+                         for i in range(-3, 20)]
+    images += [{"id": 1.0, "file_name": "float.png", "width": 8, "height": 8},   # dup of 1
+               {"id": 21.0, "file_name": "float21.png", "width": 8, "height": 8},
+               {"id": True, "file_name": "true.png", "width": 8, "height": 8},   # dup of 1
+               {"id": 22.5, "file_name": "half.png", "width": 8, "height": 8},
+               {"id": "23", "file_name": "text.png", "width": 8, "height": 8},
+               {"id": 24, "file_name": "nosize.png"},                            # quarantined
+               {"id": 24, "file_name": "again.png", "width": 8, "height": 8},    # dup of that
+               {"id": 100, "file_name": "empty.png", "width": 8, "height": 8},   # no boxes
+               {"id": 100, "file_name": "empty2.png", "width": 8, "height": 8},  # dup of that
+               {"id": 2**62, "file_name": "huge.png", "width": 8, "height": 8},
+               {"id": 2**70, "file_name": "huger.png", "width": 8, "height": 8}]
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps({"images": images, "annotations": anns, "categories": [
+        {"id": k, "name": n} for k, n in enumerate(["ship", "tank", "car"])]}))
+    indexed: list[bool] = []
+    real = cococolumns.AnnotationColumns._index_groups
+
+    def index(self: Any) -> None:
+        real(self)
+        indexed.append(self._taken is not None and self._ids.dtype.name == "int64"
+                       and self._cats.dtype.name == "int32")
+
+    monkeypatch.setattr(cococolumns.AnnotationColumns, "_index_groups", index)
+    columns = _records(path)
+    assert indexed == [True]
+    for text in ("duplicate image id", "unknown image_id 77", "'float21.png'",
+                 "unknown image_id 25"):
+        assert any(text in r for r in columns), text
+    assert sum("duplicate image id" in r for r in columns) == 4
+    monkeypatch.setattr(cococolumns.AnnotationColumns, "_index_groups", lambda self: None)
+    assert _records(path) == columns

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,22 +110,29 @@ class CocoReader(Reader):
             yield Quarantine("ingest", str(source), text)
         columns.finish()
         builder = self.scene_builder(source)
+        # ids of images read that took no annotations (those that did, the columns know)
         seen_ids: set[Any] = set()
+
+        def seen(image_id: Any) -> bool:
+            return image_id in seen_ids or columns.taken(image_id)
+
         for k, image in enumerate(images):
             images[k] = None  # each entry freed once read (a million images: some 150 MB)
             record = f"image id={image[0]!r}" if isinstance(image, tuple) else image
-            problem = _image_problem(image, seen_ids)
+            problem = _image_problem(image, seen)
             if problem:
                 yield Quarantine("ingest", str(source), problem, record)
                 continue
             image_id, file_name, width, height = image
-            seen_ids.add(image_id)
             scene = builder.build(file_name, width, height, split, record)
             if isinstance(scene, Quarantine):
+                seen_ids.add(image_id)
                 yield scene
                 continue
             bundle = SceneBundle(scene)
             group = columns.take(image_id)
+            if group is None:
+                seen_ids.add(image_id)
             if group is not None and group.slow.count(None) == len(group.slow):  # plain boxes
                 bundle.objects, rejects = box_objects(
                     self.classify, source, scene, categories, group.ids, group.cats,
@@ -252,13 +259,14 @@ def _add_unstreamed(data: dict[str, Any], columns: AnnotationColumns, source: Pa
         columns.add(anns)
 
 
-def _image_problem(image: Image, seen_ids: set[Any]) -> str | None:
-    """Why an ``images`` entry is unusable (None if it is fine)."""
+def _image_problem(image: Image, seen: Callable[[Any], bool]) -> str | None:
+    """Why an ``images`` entry is unusable (None if it is fine); ``seen(id)``: whether an
+    image with that id was read already."""
     if not isinstance(image, tuple) or not isinstance(image[1], str) or not image[1]:
         return "image entry without a file_name string"
     if isinstance(image[0], list | dict):
         return f"image id must be a number or a string, got {image[0]!r}"
-    if image[0] in seen_ids:
+    if seen(image[0]):
         return "duplicate image id"
     return None
 

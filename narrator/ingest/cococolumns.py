@@ -52,6 +52,10 @@ class AnnotationColumns:
             np.empty((capacity, 4)), np.empty(capacity, bool)]
         self._slow: dict[int, dict[str, Any]] = {}
         self.count = 0
+        #: after finish, with integer image ids (see _index_groups): whether each group was
+        #: taken; else None, and the ids taken are in _taken_keys
+        self._taken: np.ndarray | None = None
+        self._taken_keys: set[Any] = set()
 
     def add(self, batch: list[Any]) -> None:
         dicts = batch
@@ -116,21 +120,75 @@ class AnnotationColumns:
         self._starts = self._ends - counts
         sorted_columns = []
         for j in (1, 2, 3, 5):  # plain?, id, category_id, iscrowd
-            sorted_columns.append(columns[j][order])
+            sorted_columns.append(_narrow(columns[j][order]))
             columns[j] = columns[0]  # frees the unsorted column
         self._fast, self._ids, self._cats, self._crowd = sorted_columns
         self._boxes = columns[4]
         self._rows = order
+        self._index_groups()
+
+    def _index_groups(self) -> None:
+        """Integer image ids (the usual kind) as numpy columns instead of the dict: sorted
+        ids, their groups and whether each was taken (21 bytes an image, not about 100)."""
+        keys = list(self.group_of)
+        if not keys or not all(type(k) is int for k in keys):
+            return
+        try:
+            ids = np.array(keys, dtype=np.int64)
+        except OverflowError:
+            return
+        del keys
+        self._order = np.argsort(ids, kind="stable").astype(np.int32)
+        self._sorted = ids[self._order]
+        self._keys, self._taken = ids, np.zeros(len(ids), bool)
+        self.group_of = {}
+
+    def _find(self, image_id: Any) -> int | None:
+        """The group of ``image_id`` among integer ids (what a dict lookup finds: a bool or
+        an integral float equals that integer)."""
+        if type(image_id) is not int:
+            if isinstance(image_id, float) and image_id.is_integer():
+                image_id = int(image_id)
+            elif isinstance(image_id, bool):
+                image_id = int(image_id)
+            else:
+                return None
+        if not -2**63 <= image_id < 2**63:
+            return None
+        k = int(np.searchsorted(self._sorted, image_id))
+        if k == len(self._sorted) or self._sorted[k] != image_id:
+            return None
+        return int(self._order[k])
 
     def take(self, image_id: Any) -> Group | None:
         """The annotations of ``image_id`` (None if it has none); they are not left over."""
-        g = self.group_of.pop(image_id, None)
+        if self._taken is None:
+            g = self.group_of.pop(image_id, None)
+            if g is not None:
+                self._taken_keys.add(image_id)
+        else:
+            g = self._find(image_id)
+            if g is not None and self._taken[g]:
+                g = None
+            if g is not None:
+                self._taken[g] = True
         return None if g is None else self._group(g)
+
+    def taken(self, image_id: Any) -> bool:
+        """Whether an image with this id took its annotations already."""
+        if self._taken is None:
+            return image_id in self._taken_keys
+        g = self._find(image_id)
+        return g is not None and bool(self._taken[g])
 
     def leftovers(self) -> Iterator[tuple[Any, Group]]:
         """(image id, annotations) of every image id no image took, in file order."""
-        for key, g in self.group_of.items():
-            yield key, self._group(g)
+        if self._taken is None:
+            for key, g in self.group_of.items():
+                yield key, self._group(g)
+            return
+        for g in np.flatnonzero(~self._taken).tolist():
+            yield int(self._keys[g]), self._group(g)
 
     def _group(self, g: int) -> Group:
         a, b = int(self._starts[g]), int(self._ends[g])
@@ -140,6 +198,14 @@ class AnnotationColumns:
                 zip(fast, rows.tolist(), strict=True)]
         return Group(slow, self._ids[a:b].tolist(), self._cats[a:b].tolist(),
                      self._boxes[rows].tolist(), self._crowd[a:b].tolist())
+
+
+def _narrow(column: np.ndarray) -> np.ndarray:
+    """An int64 column as int32 when every value fits (the same Python ints come out)."""
+    if column.dtype == np.int64 and len(column) and \
+            -2**31 <= int(column.min()) and int(column.max()) < 2**31:
+        return column.astype(np.int32)
+    return column
 
 
 def _field(dicts: list[dict[str, Any]], key: str, default: Any = None) -> list[Any]:

@@ -101,6 +101,8 @@ class SceneBuilder:
         # the folder's listing (cached) first: no stat for each image that is not there
         if self._has(exact.parent, exact.name) and exact.is_file():
             return exact
+        if not self._index():  # no image anywhere below the images folder
+            return None
         name = Path(file_name)
         suffix = name.suffix.lower()
         stem = name.stem if suffix in IMAGE_SUFFIXES else name.name
