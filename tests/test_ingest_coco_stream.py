@@ -246,3 +246,33 @@ def test_integer_image_ids_indexed_as_columns_give_what_the_dict_gives(
     assert sum("duplicate image id" in r for r in columns) == 4
     monkeypatch.setattr(cococolumns.AnnotationColumns, "_index_groups", lambda self: None)
     assert _records(path) == columns
+
+
+@pytest.mark.parametrize("rows,groups,chunk", [(0, 1, 4), (1, 1, 4), (10, 3, 4), (1000, 7, 64),
+                                               (50_000, 5_000, 4096), (5_000, 1, 7)])
+def test_rows_are_grouped_in_file_order_as_a_stable_argsort_does(rows: int, groups: int,
+                                                                  chunk: int) -> None:
+    """Grouping a chunk of rows at a time (no int64 array of every row) gives the order of
+    np.argsort(kind="stable"), as int32."""
+    import numpy as np
+
+    group = np.random.default_rng(rows).integers(0, groups, rows).astype(np.int32)
+    counts = np.bincount(group, minlength=groups)
+    got = cococolumns._stable_order(group, np.cumsum(counts) - counts, chunk)
+    assert got.dtype == np.int32 and got.tolist() == np.argsort(group, kind="stable").tolist()
+
+
+def test_scene_ids_kept_as_numbers_only_where_the_text_is_16_hex_digits() -> None:
+    """The collector's scene keys: make_id's ids as the number they spell; anything int()
+    would also read (a 0x prefix, upper case, underscores, spaces, a sign) stays text, so
+    no two ids share a key."""
+    from narrator.ids import make_id
+    from narrator.ingest import _compact
+
+    sid = make_id("d", "a.png")
+    assert _compact(sid) == int(sid, 16)
+    odd = ["0x000000000000ab", "00000000000000AB", "0000_0000_0000ab", " 00000000000000a",
+           "+00000000000000a", "00000000000000ab\n", "abc", "00000000000000ab0"]
+    assert all(_compact(s) == s for s in odd)
+    keys = [_compact(s) for s in [*odd, "00000000000000ab"]]
+    assert len(set(keys)) == len(keys)

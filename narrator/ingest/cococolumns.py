@@ -46,9 +46,10 @@ class AnnotationColumns:
         #: quarantine texts of entries that are not JSON objects, in file order
         self.not_objects: list[str] = []
         #: group, plain?, id, category_id, bbox, iscrowd: the first ``count`` rows are used
+        #: (ids and categories int32 until a value does not fit: then that column is int64)
         self._columns: list[np.ndarray] = [
             np.empty(capacity, np.int32), np.empty(capacity, bool),
-            np.empty(capacity, np.int64), np.empty(capacity, np.int64),
+            np.empty(capacity, np.int32), np.empty(capacity, np.int32),
             np.empty((capacity, 4)), np.empty(capacity, bool)]
         self._slow: dict[int, dict[str, Any]] = {}
         self.count = 0
@@ -82,6 +83,11 @@ class AnnotationColumns:
         by half when full."""
         n = len(batch[0])
         end = self.count
+        for j in (2, 3):  # id, category_id: widened for good on the first value over int32
+            if self._columns[j].dtype == np.int32 and len(batch[j]) and not _fits32(batch[j]):
+                wide = np.empty(len(self._columns[j]), np.int64)
+                wide[: end - n] = self._columns[j][: end - n]
+                self._columns[j] = wide
         if end > len(self._columns[0]):
             size = max(end, len(self._columns[0]) * 3 // 2, 4096)
             grown = []
@@ -112,16 +118,16 @@ class AnnotationColumns:
         are and are taken by row number, so no second copy of them is made (320 MB at 10M
         annotations); row numbers and group bounds are numpy, not Python, integers."""
         columns, self._columns = [c[: self.count] for c in self._columns], []
-        order = np.argsort(columns[0], kind="stable")
-        if self.count < 2**31:
-            order = order.astype(np.int32)
         counts = np.bincount(columns[0], minlength=len(self.group_of))
         self._ends = np.cumsum(counts)
         self._starts = self._ends - counts
+        order = _stable_order(columns[0], self._starts)
         sorted_columns = []
         for j in (1, 2, 3, 5):  # plain?, id, category_id, iscrowd
-            sorted_columns.append(_narrow(columns[j][order]))
+            narrow = _narrow(columns[j])  # before sorting: one copy of the wide column less
             columns[j] = columns[0]  # frees the unsorted column
+            sorted_columns.append(narrow[order])
+            del narrow
         self._fast, self._ids, self._cats, self._crowd = sorted_columns
         self._boxes = columns[4]
         self._rows = order
@@ -200,10 +206,35 @@ class AnnotationColumns:
                      self._boxes[rows].tolist(), self._crowd[a:b].tolist())
 
 
+def _stable_order(groups: np.ndarray, starts: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """The row numbers sorted by group, file order within a group (``np.argsort(groups,
+    kind="stable")``), as int32 where they fit, without argsort's int64 array of every row
+    (80 MB at 10M annotations): a chunk of rows at a time, each row placed after the rows
+    of its group that earlier chunks placed (``starts``: each group's first position)."""
+    n = len(groups)
+    if n >= 2**31:
+        return np.argsort(groups, kind="stable")
+    order = np.empty(n, np.int32)
+    placed = starts.astype(np.int64)  # the next free position of each group
+    for begin in range(0, n, chunk):
+        part = groups[begin:begin + chunk]
+        local = np.argsort(part, kind="stable")
+        keys = part[local]
+        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        sizes = np.diff(np.r_[first, len(keys)])
+        rank = np.arange(len(keys)) - np.repeat(first, sizes)
+        order[placed[keys] + rank] = local + begin
+        placed[keys[first]] += sizes
+    return order
+
+
+def _fits32(column: np.ndarray) -> bool:
+    return -2**31 <= int(column.min()) and int(column.max()) < 2**31
+
+
 def _narrow(column: np.ndarray) -> np.ndarray:
     """An int64 column as int32 when every value fits (the same Python ints come out)."""
-    if column.dtype == np.int64 and len(column) and \
-            -2**31 <= int(column.min()) and int(column.max()) < 2**31:
+    if column.dtype == np.int64 and len(column) and _fits32(column):
         return column.astype(np.int32)
     return column
 
