@@ -177,9 +177,6 @@ class SplitAssignment:
         self.codes = codes if codes is not None else np.zeros(0, np.int8)
         self.groups = groups if groups is not None else pa.chunked_array([], pa.string())
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
     @functools.cached_property
     def split(self) -> dict[str, str]:
         """scene_id -> split."""
