@@ -123,11 +123,9 @@ class AnnotationColumns:
         self._starts = self._ends - counts
         order = _stable_order(columns[0], self._starts)
         sorted_columns = []
-        for j in (1, 2, 3, 5):  # plain?, id, category_id, iscrowd
-            narrow = _narrow(columns[j])  # before sorting: one copy of the wide column less
+        for j in (1, 2, 3, 5):  # plain?, id, category_id, iscrowd (int32 if they fit)
+            sorted_columns.append(columns[j][order])
             columns[j] = columns[0]  # frees the unsorted column
-            sorted_columns.append(narrow[order])
-            del narrow
         self._fast, self._ids, self._cats, self._crowd = sorted_columns
         self._boxes = columns[4]
         self._rows = order
@@ -230,13 +228,6 @@ def _stable_order(groups: np.ndarray, starts: np.ndarray, chunk: int = 1 << 20) 
 
 def _fits32(column: np.ndarray) -> bool:
     return -2**31 <= int(column.min()) and int(column.max()) < 2**31
-
-
-def _narrow(column: np.ndarray) -> np.ndarray:
-    """An int64 column as int32 when every value fits (the same Python ints come out)."""
-    if column.dtype == np.int64 and len(column) and _fits32(column):
-        return column.astype(np.int32)
-    return column
 
 
 def _field(dicts: list[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
